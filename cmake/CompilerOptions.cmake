@@ -1,0 +1,16 @@
+# Warnings are errors for every target of the project; sanitizers on request.
+add_library(crmsync_compile_options INTERFACE)
+target_compile_options(crmsync_compile_options INTERFACE
+  -Wall -Wextra -Wpedantic -Werror
+  -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wmisleading-indentation -Wduplicated-cond -Wlogical-op)
+target_compile_features(crmsync_compile_options INTERFACE cxx_std_20)
+
+if(CRMSYNC_SANITIZE)
+  # vptr is off: UBSan's vptr check raises false alarms inside cpprestsdk.
+  set(_crmsync_san -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer
+                   -fno-sanitize-recover=undefined)
+  target_compile_options(crmsync_compile_options INTERFACE ${_crmsync_san})
+  target_link_options(crmsync_compile_options INTERFACE ${_crmsync_san})
+endif()

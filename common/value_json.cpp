@@ -1,0 +1,63 @@
+#include "common/value_json.h"
+
+#include <nlohmann/json.hpp>
+
+namespace crmsync {
+
+nlohmann::json ValueToJson(const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::kNull: return nullptr;
+    case Value::Kind::kBool: return value.as_bool();
+    case Value::Kind::kInteger: return value.as_integer();
+    case Value::Kind::kDecimal: {
+      // Emit the canonical text as a JSON number without a round trip
+      // through double where the text is integral.
+      const std::string& t = value.as_decimal();
+      if (t.find('.') == std::string::npos) {
+        try {
+          return std::stoll(t);
+        } catch (const std::exception&) {
+          // fall through: larger than int64
+        }
+      }
+      return nlohmann::json::parse(t);
+    }
+    case Value::Kind::kText: return value.as_text();
+  }
+  return nullptr;
+}
+
+Result<Value> ValueFromJson(const nlohmann::json& json) {
+  switch (json.type()) {
+    case nlohmann::json::value_t::null: return Value::Null();
+    case nlohmann::json::value_t::boolean: return Value::Bool(json.get<bool>());
+    case nlohmann::json::value_t::number_integer: return Value::Integer(json.get<std::int64_t>());
+    case nlohmann::json::value_t::number_unsigned: {
+      const auto u = json.get<std::uint64_t>();
+      if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Value::Integer(static_cast<std::int64_t>(u));
+      return *Value::Decimal(std::to_string(u));
+    }
+    case nlohmann::json::value_t::number_float: return Value::DecimalFromDouble(json.get<double>());
+    case nlohmann::json::value_t::string: return Value::Text(json.get<std::string>());
+    default: return InvalidArgument("expected a scalar JSON value, got " + std::string(json.type_name()));
+  }
+}
+
+nlohmann::json RecordToJson(const Record& record) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : record) out[name] = ValueToJson(value);
+  return out;
+}
+
+Result<Record> RecordFromJson(const nlohmann::json& object) {
+  if (!object.is_object()) return InvalidArgument("expected a JSON object");
+  Record record;
+  for (const auto& [name, member] : object.items()) {
+    auto value = ValueFromJson(member);
+    if (!value.ok()) return value.status().WithContext("member '" + name + "'");
+    record.emplace(name, std::move(value).value());
+  }
+  return record;
+}
+
+}  // namespace crmsync
