@@ -64,3 +64,24 @@ TEST(JsonTextTest, PointerToPathReadsLikeCode) {
 
 }  // namespace
 }  // namespace crmsync
+
+#include "common/diagnostic.h"
+
+namespace crmsync {
+namespace {
+
+TEST(DiagnosticTest, FormatsFileLinePathMessage) {
+  Diagnostic d{"/etc/crmsync/crmsync.json", 7, "dataverse.url", "must use https"};
+  EXPECT_EQ(d.ToString(), "/etc/crmsync/crmsync.json:7: dataverse.url: must use https");
+  EXPECT_EQ((Diagnostic{"f.json", 0, "", "unreadable"}).ToString(), "f.json: unreadable");
+}
+
+TEST(DiagnosticTest, ClosestMatchSuggestsNearbyNamesOnly) {
+  const std::vector<std::string> keys = {"client_id", "client_secret_file", "tenant_id", "url"};
+  EXPECT_EQ(ClosestMatch("client_idd", keys), "client_id");
+  EXPECT_EQ(ClosestMatch("Tenant_ID", keys), "tenant_id");
+  EXPECT_EQ(ClosestMatch("completely_else", keys), "");
+}
+
+}  // namespace
+}  // namespace crmsync

@@ -1,0 +1,53 @@
+// crmsync: keeps a local CRM store and Dynamics 365 Sales in step.
+// The composition root: parses the command line and runs one verb.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "common/log.h"
+#include "daemon/cli.h"
+
+#ifndef CRMSYNC_VERSION
+#define CRMSYNC_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace crmsync::daemon;
+  // Until a verb loads the config, log warnings and errors as text on stderr.
+  (void)crmsync::ConfigureLogging({.level = "warn", .format = crmsync::LogFormat::kText});
+
+  CLI::App app{
+      "crmsync keeps a local CRM store (SQLite) and Microsoft Dynamics 365 Sales (Dataverse) in step:\n"
+      "contacts, salespeople, opportunities and sales orders, field by field, as a systemd service.\n"
+      "Exit codes: 0 ok, 1 some records failed or conflicted, 2 bad usage/config/mapping,\n"
+      "3 audit verification failed, 4 Dataverse unreachable or authentication failed,\n"
+      "5 another instance holds the state store.",
+      "crmsync"};
+  app.set_version_flag("--version", std::string("crmsync ") + CRMSYNC_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  CommandContext context;
+  app.add_option("--config", context.globals.config_path,
+                 "config file (default: $CRMSYNC_CONFIG, then /etc/crmsync/crmsync.json)");
+  app.add_option("--log-level", context.globals.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", context.globals.log_format, "text or json (one object per line on stderr)")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  AddInitCommand(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return context.exit_code;
+}
