@@ -433,6 +433,9 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
   }
 
   load.diagnostics = v.Take();
+  // Report in file order, so the list reads top to bottom like the file.
+  std::stable_sort(load.diagnostics.begin(), load.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   if (load.diagnostics.empty()) load.config = std::move(c);
   return load;
 }
