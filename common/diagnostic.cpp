@@ -26,6 +26,21 @@ std::size_t EditDistance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+std::string Diagnostic::ToString() const {
+  std::string out = file;
+  if (line > 0) {
+    out.push_back(':');
+    out.append(std::to_string(line));
+  }
+  out.append(": ");
+  if (!path.empty()) {
+    out.append(path);
+    out.append(": ");
+  }
+  out.append(message);
+  return out;
+}
+
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
   std::size_t best_distance = 3;

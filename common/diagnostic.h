@@ -14,13 +14,7 @@ struct Diagnostic {
   std::string path;   // JSON path such as "dataverse.url" or "fields[2].lookup"; may be empty
   std::string message;
 
-  std::string ToString() const {
-    std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line);
-    out += ": ";
-    if (!path.empty()) out += path + ": ";
-    return out + message;
-  }
+  std::string ToString() const;
 };
 
 using Diagnostics = std::vector<Diagnostic>;
