@@ -22,6 +22,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kIo: return "io";
     case StatusCode::kBusy: return "busy";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kAborted: return "aborted";
   }
   std::abort();  // a value outside the enumeration is a bug
 }

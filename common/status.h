@@ -37,6 +37,7 @@ enum class StatusCode {
   kIo,                 // local file or database I/O failed
   kBusy,               // a local resource is held by another process
   kInternal,           // a bug or an unexpected library failure
+  kAborted,            // not applied because another operation of its atomic group failed
 };
 
 // Stable snake_case name of a code ("invalid_argument", "throttled", ...).

@@ -54,6 +54,9 @@ struct ChangeBatch {
 struct WriteOp {
   enum class Kind { kCreate, kUpdate, kDelete };
   Kind kind = Kind::kCreate;
+  // The table or entity set; empty = the entity named in the Write call. A
+  // group may span entities (a sales order and its lines).
+  std::string entity;
   // Remote: the GUID (client-chosen for creates, so a repeated create is
   // recognised). Local: the key; empty on create = next number of the series.
   std::string key;
@@ -70,7 +73,9 @@ struct WriteOp {
 };
 
 struct WriteResult {
-  Status status;        // ok; kConflict when expected_version no longer matches; others per op
+  // ok; kConflict when expected_version no longer matches; kAborted when
+  // another op of the same group failed; otherwise the op's own error.
+  Status status;
   std::string key;      // the key written (assigned number for local creates)
   std::string version;  // the new version, when known
 };

@@ -52,7 +52,8 @@ INSTANTIATE_TEST_SUITE_P(AllCodes, RetryableTest,
                                            RetryCase{StatusCode::kCorrupt, false},
                                            RetryCase{StatusCode::kIo, false},
                                            RetryCase{StatusCode::kBusy, true},
-                                           RetryCase{StatusCode::kInternal, false}));
+                                           RetryCase{StatusCode::kInternal, false},
+                                           RetryCase{StatusCode::kAborted, false}));
 
 TEST(StatusTest, CodeNamesAreStableAndDistinct) {
   EXPECT_EQ(StatusCodeName(StatusCode::kThrottled), "throttled");
