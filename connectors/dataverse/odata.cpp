@@ -1,0 +1,271 @@
+#include "connectors/dataverse/odata.h"
+
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common/value_json.h"
+
+namespace crmsync::dataverse {
+
+namespace {
+
+using nlohmann::json;
+
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+http::Headers StandardHeaders(bool has_body) {
+  http::Headers h = {{"Accept", "application/json"}, {"OData-MaxVersion", "4.0"}, {"OData-Version", "4.0"}};
+  if (has_body) h.emplace_back("Content-Type", "application/json; charset=utf-8");
+  return h;
+}
+
+std::string EncodeQueryValue(std::string_view value) {
+  static constexpr std::string_view kKeep = "-._~,()'$:/*";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) != 0 || kKeep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set, const std::vector<std::string>& select,
+                          const std::vector<std::pair<std::string, std::string>>& options) {
+  std::string url = api.ApiBase() + std::string(entity_set);
+  char sep = '?';
+  if (!select.empty()) {
+    url += "?$select=";
+    for (std::size_t i = 0; i < select.size(); ++i) url += (i ? "," : "") + EncodeQueryValue(select[i]);
+    sep = '&';
+  }
+  for (const auto& [name, value] : options) {
+    url += sep + name + "=" + EncodeQueryValue(value);
+    sep = '&';
+  }
+  return url;
+}
+
+std::string EntityUrl(const ApiEndpoint& api, std::string_view entity_set, std::string_view id,
+                      const std::vector<std::string>& select) {
+  std::string url = api.ApiBase() + std::string(entity_set) + "(" + std::string(id) + ")";
+  if (!select.empty()) {
+    url += "?$select=";
+    for (std::size_t i = 0; i < select.size(); ++i) url += (i ? "," : "") + EncodeQueryValue(select[i]);
+  }
+  return url;
+}
+
+std::string ReadPreferValue(bool track_changes, int max_page_size) {
+  std::string v;
+  if (track_changes) v = "odata.track-changes,";
+  v += "odata.maxpagesize=" + std::to_string(max_page_size);
+  v += ",odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"";
+  return v;
+}
+
+std::optional<std::string> CanonicalGuid(std::string_view text) {
+  if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
+  if (text.size() != 36) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < 36; ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return std::nullopt;
+      out += '-';
+    } else {
+      if (!IsHex(c)) return std::nullopt;
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+std::string NewGuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no randomness: nothing safe to do
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+std::optional<std::string> IdFromEntityUri(std::string_view uri) {
+  const auto open = uri.rfind('(');
+  const auto close = uri.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return std::nullopt;
+  return CanonicalGuid(uri.substr(open + 1, close - open - 1));
+}
+
+namespace {
+
+// Builds a Change from one record object of a response.
+Result<connectors::Change> ChangeFromObject(const json& object, std::string_view primary_key) {
+  connectors::Change change;
+  if (!object.is_object()) return InvalidArgument("expected a record object");
+  // Tombstone: {"@odata.context": ".../$deletedEntity", "id": "...", "reason": "deleted"}
+  const auto context = object.find("@odata.context");
+  const bool deleted = (context != object.end() && context->is_string() &&
+                        EndsWith(context->get<std::string>(), "$deletedEntity")) ||
+                       (object.contains("reason") && object.contains("id") && !object.contains(primary_key));
+  if (deleted) {
+    const auto id = object.find("id");
+    if (id == object.end() || !id->is_string()) return InvalidArgument("deleted entity without an id");
+    auto guid = CanonicalGuid(id->get<std::string>());
+    if (!guid) return InvalidArgument("deleted entity with a malformed id '" + id->get<std::string>() + "'");
+    change.kind = connectors::Change::Kind::kDelete;
+    change.key = *guid;
+    return change;
+  }
+  const auto key = object.find(std::string(primary_key));
+  if (key == object.end() || !key->is_string()) {
+    return InvalidArgument("record without its key '" + std::string(primary_key) + "'");
+  }
+  auto guid = CanonicalGuid(key->get<std::string>());
+  if (!guid) return InvalidArgument("record with a malformed key '" + key->get<std::string>() + "'");
+  change.key = *guid;
+  for (const auto& [name, member] : object.items()) {
+    if (name == "@odata.etag") {
+      if (member.is_string()) change.version = member.get<std::string>();
+      continue;
+    }
+    if (name.rfind("@odata.", 0) == 0) continue;
+    if (name.find("@OData.Community.Display.V1.FormattedValue") != std::string::npos) continue;
+    if (member.is_object() || member.is_array()) continue;  // expanded navigation: not a field
+    auto value = ValueFromJson(member);
+    if (!value.ok()) continue;
+    change.record.emplace(name, std::move(value).value());
+  }
+  return change;
+}
+
+}  // namespace
+
+Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("response is not JSON: ") + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("value") || !doc["value"].is_array()) {
+    return InvalidArgument("response has no 'value' array");
+  }
+  Page page;
+  std::size_t index = 0;
+  for (const auto& item : doc["value"]) {
+    auto change = ChangeFromObject(item, primary_key);
+    if (!change.ok()) return change.status().WithContext("value[" + std::to_string(index) + "]");
+    page.changes.push_back(std::move(change).value());
+    ++index;
+  }
+  if (auto it = doc.find("@odata.nextLink"); it != doc.end() && it->is_string()) page.next_link = it->get<std::string>();
+  if (auto it = doc.find("@odata.deltaLink"); it != doc.end() && it->is_string()) {
+    page.delta_link = it->get<std::string>();
+  }
+  return page;
+}
+
+Result<connectors::Change> ParseRecord(std::string_view body, std::string_view primary_key) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("response is not JSON: ") + e.what());
+  }
+  return ChangeFromObject(doc, primary_key);
+}
+
+std::string RecordBody(const Record& fields) { return RecordToJson(fields).dump(); }
+
+std::optional<std::chrono::milliseconds> RetryAfter(const http::HttpResponse& response) {
+  const std::string v = response.Header("Retry-After");
+  if (v.empty()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const double seconds = std::stod(v, &used);
+    if (used != v.size() || seconds < 0 || seconds > 3600) return std::nullopt;
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  } catch (const std::exception&) {
+    return std::nullopt;  // an HTTP-date: fall back to our own backoff
+  }
+}
+
+std::optional<int> DopHint(const http::HttpResponse& response) {
+  const std::string v = response.Header("x-ms-dop-hint");
+  if (v.empty()) return std::nullopt;
+  try {
+    const int n = std::stoi(v);
+    if (n > 0) return n;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+Status StatusFromResponse(const http::HttpResponse& response, std::string_view what) {
+  std::string remote_code;
+  std::string message;
+  try {
+    const json doc = json::parse(response.body);
+    if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+      const json& e = doc["error"];
+      if (e.contains("code") && e["code"].is_string()) remote_code = e["code"].get<std::string>();
+      if (e.contains("message") && e["message"].is_string()) message = e["message"].get<std::string>();
+    }
+  } catch (const json::exception&) {
+    // Not OData JSON (a 401's body may be plain text): keep a short excerpt.
+  }
+  if (message.empty()) {
+    message = response.body.substr(0, 200);
+    if (message.empty()) message = "no error details";
+  }
+  const int s = response.status;
+  StatusCode code = StatusCode::kInternal;
+  if (remote_code == kExpiredVersionStamp) {
+    code = StatusCode::kCursorExpired;
+  } else if (s == 401) {
+    code = StatusCode::kUnauthenticated;
+  } else if (s == 403) {
+    code = StatusCode::kPermissionDenied;
+  } else if (s == 404) {
+    code = StatusCode::kNotFound;
+  } else if (s == 412) {
+    code = (remote_code == kDuplicateRecord || remote_code == kDuplicateRecordEntityKey) ? StatusCode::kAlreadyExists
+                                                                                       : StatusCode::kConflict;
+  } else if (s == 429) {
+    code = StatusCode::kThrottled;
+  } else if (s == 408 || s == 502 || s == 503 || s == 504) {
+    code = StatusCode::kUnavailable;
+  } else if (s == 500) {
+    // Duplicate detection is a verdict on the data; SQL deadlocks and other
+    // server faults are worth another try.
+    code = remote_code == kDuplicateDetected ? StatusCode::kAlreadyExists : StatusCode::kUnavailable;
+  } else if (s >= 400 && s < 500) {
+    code = StatusCode::kInvalidArgument;
+  } else if (s >= 500) {
+    code = StatusCode::kUnavailable;
+  }
+  Status status(code, std::string(what) + ": " + message);
+  status.set_http_status(s);
+  if (!remote_code.empty()) status.set_remote_code(remote_code);
+  if (auto ra = RetryAfter(response)) status.set_retry_after(*ra);
+  return status;
+}
+
+}  // namespace crmsync::dataverse

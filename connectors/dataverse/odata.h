@@ -1,0 +1,100 @@
+// Pure OData request building and response parsing for the Dataverse Web
+// API (dataverse-web-api.md). No I/O here: everything is string in, string
+// out, so it is table-tested without a server.
+//
+// Thread-safety: free functions on values.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/value.h"
+#include "connectors/connector.h"
+#include "http/http_client.h"
+
+namespace crmsync::dataverse {
+
+// Where requests go: "{url}/api/data/{version}/".
+struct ApiEndpoint {
+  std::string org_url;  // https://contoso.crm4.dynamics.com (no trailing slash)
+  std::string api_version = "v9.2";
+  std::string ApiBase() const { return org_url + "/api/data/" + api_version + "/"; }
+};
+
+// Headers every Web API request carries.
+http::Headers StandardHeaders(bool has_body);
+
+// Percent-encodes a query option value: unreserved characters stay, as do
+// the characters OData puts in expressions (',', '(', ')', '\'', '$', ':', '/').
+std::string EncodeQueryValue(std::string_view value);
+
+// "{base}contacts?$select=a,b" (columns joined in the given order); extra
+// query options ("$filter", "...") are appended encoded.
+std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set,
+                          const std::vector<std::string>& select,
+                          const std::vector<std::pair<std::string, std::string>>& options = {});
+
+// "{base}contacts(guid)" with an optional $select.
+std::string EntityUrl(const ApiEndpoint& api, std::string_view entity_set, std::string_view id,
+                      const std::vector<std::string>& select = {});
+
+// Prefer header value for reads: track-changes and/or page size, plus the
+// lookup annotation the mapper needs for polymorphic lookups.
+std::string ReadPreferValue(bool track_changes, int max_page_size);
+
+// A lower-case canonical GUID, or nullopt when `text` is not one (braces allowed).
+std::optional<std::string> CanonicalGuid(std::string_view text);
+// A new random (version 4) GUID, lower case.
+std::string NewGuid();
+
+// The GUID inside an OData-EntityId such as ".../contacts(72bf...)".
+std::optional<std::string> IdFromEntityUri(std::string_view uri);
+
+// One page of a collection or delta response.
+struct Page {
+  std::vector<connectors::Change> changes;  // upserts with record values, and tombstones
+  std::string next_link;                    // more pages of this read
+  std::string delta_link;                   // the final page of a tracked read
+};
+
+// Parses a collection body. `primary_key` names the id attribute. Records
+// keep scalar members and lookup annotations; OData control members and
+// formatted values are dropped. A record without a valid key is an error
+// naming its position.
+Result<Page> ParsePage(std::string_view body, std::string_view primary_key);
+
+// Parses a single-record body (GET by key, or return=representation).
+Result<connectors::Change> ParseRecord(std::string_view body, std::string_view primary_key);
+
+// Builds the JSON body of a create or update from mapped fields.
+std::string RecordBody(const Record& fields);
+
+// Maps an HTTP error response to a Status, keeping Dataverse's error code
+// (remote_code), the HTTP status, and Retry-After. `what` names the request
+// for the message ("PATCH contacts(...)").
+Status StatusFromResponse(const http::HttpResponse& response, std::string_view what);
+
+// Retry-After in seconds (integer form), if present and sane.
+std::optional<std::chrono::milliseconds> RetryAfter(const http::HttpResponse& response);
+
+// x-ms-dop-hint, if present and positive.
+std::optional<int> DopHint(const http::HttpResponse& response);
+
+// Dataverse error codes the client branches on (dataverse-web-api.md 8.1).
+inline constexpr std::string_view kObjectDoesNotExist = "0x80040217";
+inline constexpr std::string_view kDuplicateRecord = "0x80040237";
+inline constexpr std::string_view kDuplicateRecordEntityKey = "0x80060892";
+inline constexpr std::string_view kConcurrencyVersionMismatch = "0x80060882";
+inline constexpr std::string_view kExpiredVersionStamp = "0x80044352";
+inline constexpr std::string_view kSqlDeadlock = "0x80044150";
+inline constexpr std::string_view kSqlTimeout = "0x80044151";
+inline constexpr std::string_view kDuplicateDetected = "0x80040333";
+inline constexpr std::string_view kThrottledRequests = "0x80072322";
+inline constexpr std::string_view kThrottledExecutionTime = "0x80072321";
+inline constexpr std::string_view kThrottledConcurrency = "0x80072326";
+
+}  // namespace crmsync::dataverse

@@ -1,0 +1,92 @@
+// RequestBudget: how hard crmsync presses one Dataverse organisation, shared
+// by every worker that talks to it (design.md section 5).
+//
+// - Parallelism: requests in flight never exceed the current limit, which
+//   starts low, grows by one after a round of successes, halves on a 429,
+//   and never exceeds min(configured cap, x-ms-dop-hint).
+// - Pauses: a 429's Retry-After pauses every worker, not just the one that
+//   was throttled (continuing to send while throttled lengthens the wait).
+// - Batch size: starts at Microsoft's suggested 10, doubles after a round of
+//   successes up to the cap, halves when the execution-time limit trips.
+//
+// Thread-safety: all members are safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+
+#include "common/deadline.h"
+#include "common/result.h"
+
+namespace crmsync::dataverse {
+
+class RequestBudget {
+ public:
+  struct Options {
+    int max_parallelism = 8;
+    int initial_parallelism = 2;
+    int initial_batch_size = 10;
+    int max_batch_size = 200;
+  };
+
+  struct Stats {
+    std::int64_t requests = 0;
+    std::int64_t throttled = 0;       // 429s seen
+    std::int64_t transient_failures = 0;
+    int parallelism = 0;
+    int parallelism_cap = 0;
+    int batch_size = 0;
+  };
+
+  explicit RequestBudget(Options options);
+
+  // A slot for one request; released when destroyed.
+  class Permit {
+   public:
+    Permit(Permit&& other) noexcept : budget_(other.budget_) { other.budget_ = nullptr; }
+    Permit& operator=(Permit&&) = delete;
+    Permit(const Permit&) = delete;
+    Permit& operator=(const Permit&) = delete;
+    ~Permit();
+
+   private:
+    friend class RequestBudget;
+    explicit Permit(RequestBudget* budget) : budget_(budget) {}
+    RequestBudget* budget_;
+  };
+
+  // Waits for a free slot outside any pause. kTimeout at the deadline,
+  // kCancelled when `stop` is requested.
+  Result<Permit> Acquire(Deadline deadline, const std::stop_token& stop = {});
+
+  void RecordSuccess();
+  // A 429: pause everyone for `retry_after` (or a default), shrink.
+  void RecordThrottled(std::optional<std::chrono::milliseconds> retry_after, std::string_view dataverse_code);
+  void RecordTransientFailure();
+  void RecordDopHint(int hint);
+
+  int batch_size() const;
+  int parallelism() const;
+  Stats stats() const;
+
+ private:
+  void Release();
+
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable_any cv_;
+  int in_flight_ = 0;
+  int limit_;
+  int cap_;
+  int batch_size_;
+  int successes_in_round_ = 0;
+  std::chrono::steady_clock::time_point paused_until_{};
+  Stats stats_;
+};
+
+}  // namespace crmsync::dataverse

@@ -1,0 +1,121 @@
+#include "connectors/dataverse/transport.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "tests/support/fake_clock.h"
+
+namespace crmsync::dataverse {
+namespace {
+
+class ScriptedHttp final : public http::HttpClient {
+ public:
+  Result<http::HttpResponse> Send(const http::HttpRequest& request, Deadline) override {
+    std::lock_guard lock(mutex);
+    authorizations.push_back(request.headers.back().second);
+    if (replies.empty()) return Status(StatusCode::kInternal, "no reply scripted");
+    auto r = replies.front();
+    replies.pop_front();
+    return r;
+  }
+  std::mutex mutex;
+  std::deque<Result<http::HttpResponse>> replies;
+  std::vector<std::string> authorizations;
+};
+
+class CountingTokens final : public TokenSource {
+ public:
+  Result<std::string> AccessToken(Deadline) override { return "token-" + std::to_string(generation); }
+  void Invalidate(const std::string& token) override {
+    if (token == "token-" + std::to_string(generation)) ++generation;
+  }
+  int generation = 1;
+};
+
+http::HttpResponse Reply(int status, std::string body = "", http::Headers headers = {}) {
+  return {status, std::move(headers), std::move(body)};
+}
+
+struct Fixture {
+  ScriptedHttp http;
+  CountingTokens tokens;
+  RequestBudget budget{{.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}};
+  testing_support::FakeClock clock;
+  Transport transport{http, tokens, budget, clock, BackoffPolicy{std::chrono::milliseconds(100), std::chrono::seconds(2)}};
+  http::HttpRequest request{.method = "GET", .url = "https://o/api/data/v9.2/WhoAmI", .headers = {}, .body = ""};
+};
+
+TEST(TransportTest, A401GetsOneNewTokenThenSucceeds) {
+  Fixture f;
+  f.http.replies = {Reply(401), Reply(200, "{}")};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(f.http.authorizations, (std::vector<std::string>{"Bearer token-1", "Bearer token-2"}));
+  EXPECT_EQ(f.transport.counters().reauthenticated, 1);
+}
+
+TEST(TransportTest, ASecond401IsFinal) {
+  Fixture f;
+  f.http.replies = {Reply(401), Reply(401), Reply(200)};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(f.http.authorizations.size(), 2u) << "no loop";
+}
+
+TEST(TransportTest, TransientFailuresAreRetriedWithBackoff) {
+  Fixture f;
+  f.http.replies = {Status(StatusCode::kUnavailable, "reset"), Reply(503), Reply(500, R"({"error":{"code":"0x80044150","message":"deadlock"}})"),
+                    Reply(200, "ok")};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(30)));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(f.transport.counters().retried, 3);
+  const auto sleeps = f.clock.sleeps();
+  ASSERT_LE(sleeps.size(), 3u);
+  for (std::size_t i = 0; i < sleeps.size(); ++i) EXPECT_LT(sleeps[i], std::chrono::milliseconds(100 << i));
+}
+
+TEST(TransportTest, PermanentErrorsAreReturnedAtOnce) {
+  Fixture f;
+  f.http.replies = {Reply(400, R"({"error":{"code":"0x80044331","message":"too long"}})"), Reply(200)};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(f.transport.counters().sent, 1);
+}
+
+TEST(TransportTest, A429PausesTheWholeBudgetForRetryAfter) {
+  Fixture f;
+  f.http.replies = {Reply(429, R"({"error":{"code":"0x80072322","message":"limit"}})", {{"Retry-After", "1"}}),
+                    Reply(200, "done")};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, "done");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000)) << "Retry-After was honoured";
+  EXPECT_EQ(f.transport.counters().throttled, 1);
+  EXPECT_EQ(f.budget.stats().throttled, 1);
+}
+
+TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
+  Fixture f;
+  for (int i = 0; i < 50; ++i) f.http.replies.push_back(Reply(503));
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::milliseconds(50)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsRetryable(r.status())) << r.status().ToString();
+  EXPECT_LT(f.transport.counters().sent, 50);
+}
+
+TEST(TransportTest, TransportErrorsThatAreNotTransientAreFinal) {
+  Fixture f;
+  f.http.replies = {Status(StatusCode::kPermissionDenied, "TLS failed"), Reply(200)};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace crmsync::dataverse
