@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/log.h"
+#include "http/cpprest_client.h"
 #include "daemon/cli.h"
 
 #ifndef CRMSYNC_VERSION
@@ -13,6 +14,8 @@
 
 int main(int argc, char** argv) {
   using namespace crmsync::daemon;
+  // Before anything uses cpprestsdk: its default pool is 40 threads, slow on small machines.
+  crmsync::http::InitializeCpprestThreadPool(4);
   // Until a verb loads the config, log warnings and errors as text on stderr.
   (void)crmsync::ConfigureLogging({.level = "warn", .format = crmsync::LogFormat::kText});
 
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
 
   AddInitCommand(app, context);
   AddConfigCommand(app, context);
+  AddCheckCommand(app, context);
 
   try {
     app.parse(argc, argv);
