@@ -1,0 +1,372 @@
+// The Dataverse connector against the emulator, over real HTTP on loopback.
+#include "connectors/dataverse/dataverse_connector.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "http/cpprest_client.h"
+#include "tests/emulator/emulator.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
+
+namespace crmsync::dataverse {
+namespace {
+
+using connectors::Change;
+using connectors::ReadRequest;
+using connectors::WriteOp;
+using emulator::Emulator;
+using emulator::EmulatorOptions;
+using nlohmann::json;
+
+constexpr auto kTimeout = std::chrono::seconds(60);
+
+// Everything a test needs: an emulator and a connector pointed at it.
+class ConnectorFixture {
+ public:
+  explicit ConnectorFixture(EmulatorOptions options = {}, OAuthCredentials credentials = {},
+                            std::string ca_file = "", int max_parallelism = 4) {
+    auto started = Emulator::Start(std::move(options));
+    if (!started.ok()) throw std::runtime_error(started.status().ToString());
+    emulator_ = std::move(started).value();
+    http_ = http::MakeCpprestHttpClient({.ca_file = ca_file, .allow_plain_http_to_any_host = false});
+    admin_http_ = http::MakeCpprestHttpClient({.ca_file = ca_file, .allow_plain_http_to_any_host = false});
+    if (credentials.client_id.empty()) {
+      credentials.client_id = std::string(emulator::kDefaultClientId);
+      credentials.client_secret = std::string(emulator::kDefaultClientSecret);
+    }
+    credentials.token_url = emulator_->token_url();
+    credentials.scope = emulator_->base_url() + "/.default";
+    tokens_ = std::make_unique<OAuthTokenProvider>(*http_, clock_, credentials);
+    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{.max_parallelism = max_parallelism,
+                                                                     .initial_parallelism = 2,
+                                                                     .initial_batch_size = 10,
+                                                                     .max_batch_size = 100});
+    transport_ = std::make_unique<Transport>(*http_, *tokens_, *budget_, clock_,
+                                             BackoffPolicy{std::chrono::milliseconds(20), std::chrono::seconds(1)});
+    DataverseConnectorOptions o;
+    o.api = {emulator_->base_url(), "v9.2"};
+    o.page_size = 5000;
+    connector_ = std::make_unique<DataverseConnector>(*transport_, o);
+  }
+  ~ConnectorFixture() {
+    connector_.reset();
+    transport_.reset();
+    http_.reset();
+    admin_http_.reset();
+    emulator_->Stop();
+  }
+
+  DataverseConnector& connector() { return *connector_; }
+  Transport& transport() { return *transport_; }
+  OAuthTokenProvider& tokens() { return *tokens_; }
+  Emulator& emulator() { return *emulator_; }
+
+  json Admin(const std::string& method, const std::string& path, const json& body = nullptr) {
+    http::HttpRequest r{.method = method,
+                        .url = emulator_->base_url() + "/_admin/" + path,
+                        .headers = {{"Content-Type", "application/json"}},
+                        .body = body.is_null() ? "" : body.dump()};
+    auto resp = admin_http_->Send(r, Deadline::After(kTimeout));
+    if (!resp.ok()) throw std::runtime_error(resp.status().ToString());
+    if (resp->status >= 300) throw std::runtime_error(path + ": HTTP " + std::to_string(resp->status) + " " + resp->body);
+    return resp->body.empty() ? json() : json::parse(resp->body);
+  }
+  json Dump(const std::string& set) { return Admin("GET", "dump/" + set)["value"]; }
+  void Fault(const json& rule) { Admin("POST", "faults", rule); }
+
+ private:
+  std::unique_ptr<Emulator> emulator_;
+  SystemClock clock_;
+  std::unique_ptr<http::HttpClient> http_;
+  std::unique_ptr<http::HttpClient> admin_http_;
+  std::unique_ptr<OAuthTokenProvider> tokens_;
+  std::unique_ptr<RequestBudget> budget_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<DataverseConnector> connector_;
+};
+
+WriteOp Create(std::string name, std::string key = "") {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kCreate;
+  op.key = std::move(key);
+  op.fields["name"] = Value::Text(std::move(name));
+  return op;
+}
+
+// Reads an entity set to the end from `cursor`; returns the changes and the final cursor.
+std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const std::string& set,
+                                                    std::string cursor, int page = 5000) {
+  std::vector<Change> all;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto batch = c.ReadChanges({.entity = set, .columns = {"name"}, .cursor = cursor, .max_changes = page},
+                               Deadline::After(kTimeout));
+    if (!batch.ok()) throw std::runtime_error(batch.status().ToString());
+    for (auto& ch : batch->changes) all.push_back(std::move(ch));
+    cursor = batch->next_cursor;
+    if (!batch->more) break;
+  }
+  return {all, cursor};
+}
+
+TEST(DataverseConnectorTest, SecretAuthenticationAndWhoAmI) {
+  ConnectorFixture f;
+  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  ASSERT_TRUE(who.ok()) << who.status().ToString();
+  EXPECT_TRUE(CanonicalGuid(who->user_id).has_value());
+  EXPECT_GT(who->dop_hint, 0);
+}
+
+TEST(DataverseConnectorTest, AWrongSecretIsUnauthenticatedWithoutLeakingIt) {
+  OAuthCredentials bad;
+  bad.client_id = std::string(emulator::kDefaultClientId);
+  bad.client_secret = "wrong-secret-value";
+  ConnectorFixture f({}, bad);
+  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  ASSERT_FALSE(who.ok());
+  EXPECT_EQ(who.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(who.status().message().find("AADSTS7000215"), std::string::npos) << who.status().message();
+  EXPECT_EQ(who.status().ToString().find("wrong-secret-value"), std::string::npos);
+}
+
+class CertificateAuthTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CertificateAuthTest, SignedAssertionIsAccepted) {
+  const auto cert = testing_support::MakeSelfSignedCert("crmsync app");
+  EmulatorOptions options;
+  options.clients = {{.client_id = "cert-client", .client_secret = "", .certificate_pem = cert.cert_pem,
+                      .secret_expired = false}};
+  OAuthCredentials credentials;
+  credentials.client_id = "cert-client";
+  credentials.certificate_pem = cert.cert_pem;
+  credentials.private_key_pem = cert.key_pem;
+  credentials.algorithm = GetParam();
+  ConnectorFixture f(options, credentials);
+  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  ASSERT_TRUE(who.ok()) << who.status().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, CertificateAuthTest, ::testing::Values("PS256", "RS256"));
+
+TEST(DataverseConnectorTest, TokenExpiryMidRunIsRefreshedOnce) {
+  ConnectorFixture f;
+  ASSERT_TRUE(f.connector().WhoAmI(Deadline::After(kTimeout)).ok());
+  EXPECT_EQ(f.tokens().tokens_fetched(), 1);
+  f.Admin("POST", "tokens/expire");
+  auto again = f.connector().WhoAmI(Deadline::After(kTimeout));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(f.tokens().tokens_fetched(), 2);
+  EXPECT_EQ(f.transport().counters().reauthenticated, 1);
+}
+
+TEST(DataverseConnectorTest, PagesThroughTenThousandRecordsThenFollowsTheDeltaLink) {
+  ConnectorFixture f;
+  std::set<std::string> seeded;
+  for (int chunk = 0; chunk < 10; ++chunk) {
+    json records = json::array();
+    for (int i = 0; i < 1000; ++i) records.push_back({{"name", "Company " + std::to_string(chunk * 1000 + i)}});
+    const json ids = f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", records}})["ids"];
+    for (const auto& id : ids) seeded.insert(id.get<std::string>());
+  }
+  ASSERT_EQ(seeded.size(), 10000u);
+  int pages = 0;
+  std::set<std::string> seen;
+  std::string cursor;
+  for (;;) {
+    auto batch = f.connector().ReadChanges(
+        {.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 1500}, Deadline::After(kTimeout));
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ASSERT_LE(batch->changes.size(), 1500u) << "memory bounded by one page";
+    ++pages;
+    for (const auto& c : batch->changes) {
+      EXPECT_TRUE(seen.insert(c.key).second) << "duplicate " << c.key;
+      EXPECT_EQ(c.record.at("name").as_text().rfind("Company ", 0), 0u);
+      EXPECT_FALSE(c.version.empty());
+    }
+    cursor = batch->next_cursor;
+    if (!batch->more) break;
+  }
+  EXPECT_EQ(seen, seeded);
+  EXPECT_EQ(pages, 7);
+  EXPECT_NE(cursor.find("deltatoken"), std::string::npos) << cursor;
+  auto [after, next] = ReadAll(f.connector(), "accounts", cursor);
+  EXPECT_TRUE(after.empty());
+}
+
+TEST(DataverseConnectorTest, DeltaLinkReportsCreatesUpdatesAndDeletes) {
+  ConnectorFixture f;
+  const json ids = f.Admin("POST", "seed",
+                           {{"entity_set", "accounts"}, {"records", {{{"name", "Keep"}}, {{"name", "Edit"}}, {{"name", "Drop"}}}}})["ids"];
+  auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
+  ASSERT_EQ(initial.size(), 3u);
+
+  std::vector<WriteOp> ops = {Create("New one")};
+  auto written = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(written.ok());
+  ASSERT_TRUE((*written)[0].status.ok()) << (*written)[0].status.ToString();
+  const std::string created = (*written)[0].key;
+  f.Admin("PATCH", "records/accounts(" + ids[1].get<std::string>() + ")", {{"name", "Edited by a user"}});
+  f.Admin("DELETE", "records/accounts(" + ids[2].get<std::string>() + ")");
+
+  auto [delta, next] = ReadAll(f.connector(), "accounts", cursor);
+  std::map<std::string, Change> by_key;
+  for (auto& c : delta) by_key[c.key] = c;
+  ASSERT_EQ(by_key.size(), 3u);
+  EXPECT_EQ(by_key.at(created).record.at("name"), Value::Text("New one"));
+  EXPECT_EQ(by_key.at(ids[1].get<std::string>()).record.at("name"), Value::Text("Edited by a user"));
+  EXPECT_EQ(by_key.at(ids[2].get<std::string>()).kind, Change::Kind::kDelete);
+  EXPECT_EQ(by_key.count(ids[0].get<std::string>()), 0u);
+  EXPECT_NE(next, cursor) << "a new delta link per call";
+}
+
+TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
+  ConnectorFixture f;
+  f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "A"}}}}});
+  auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
+  f.Admin("POST", "change-tracking/expire");
+  auto batch = f.connector().ReadChanges({.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 100},
+                                         Deadline::After(kTimeout));
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), StatusCode::kCursorExpired) << batch.status().ToString();
+  EXPECT_EQ(batch.status().remote_code(), "0x80044352");
+}
+
+TEST(DataverseConnectorTest, ACursorPointingElsewhereIsRefused) {
+  ConnectorFixture f;
+  auto batch = f.connector().ReadChanges(
+      {.entity = "accounts", .columns = {"name"}, .cursor = "https://evil.example/api/data/v9.2/accounts", .max_changes = 10},
+      Deadline::After(kTimeout));
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DataverseConnectorTest, ACreateRepeatedAfterALostResponseLeavesExactlyOneRecord) {
+  ConnectorFixture f;
+  // The emulator applies the create, then cuts the response in half.
+  f.Fault({{"match", {{"method", "POST"}, {"entity_set", "accounts"}}}, {"action", "truncate"}, {"count", 1}});
+  const std::string id = NewGuid();
+  std::vector<WriteOp> ops = {Create("Exactly once", id)};
+  auto written = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(written.ok());
+  EXPECT_TRUE((*written)[0].status.ok()) << (*written)[0].status.ToString();
+  EXPECT_EQ((*written)[0].key, id);
+  const json dump = f.Dump("accounts");
+  int matches = 0;
+  for (const auto& r : dump) matches += r["name"] == "Exactly once" ? 1 : 0;
+  EXPECT_EQ(matches, 1);
+  EXPECT_GE(f.transport().counters().retried, 1);
+  // And the engine's recovery repeating the same create later is also a success.
+  auto again = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].status.ok()) << (*again)[0].status.ToString();
+  EXPECT_EQ(f.Dump("accounts").size(), 1u);
+}
+
+TEST(DataverseConnectorTest, AConcurrentEditIsAConflictNotAnError) {
+  ConnectorFixture f;
+  std::vector<WriteOp> ops = {Create("Original")};
+  auto created = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(created.ok() && (*created)[0].status.ok());
+  const std::string id = (*created)[0].key;
+  const std::string version = (*created)[0].version;
+  ASSERT_FALSE(version.empty());
+  f.Admin("PATCH", "records/accounts(" + id + ")", {{"name", "Changed in Dynamics"}});
+
+  WriteOp update;
+  update.kind = WriteOp::Kind::kUpdate;
+  update.key = id;
+  update.expected_version = version;
+  update.fields["name"] = Value::Text("Changed locally");
+  std::vector<WriteOp> updates = {update};
+  auto result = f.connector().Write("accounts", updates, Deadline::After(kTimeout));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ((*result)[0].status.code(), StatusCode::kConflict) << (*result)[0].status.ToString();
+  EXPECT_EQ(f.Dump("accounts")[0]["name"], "Changed in Dynamics");
+
+  // With the current version the update applies.
+  auto fresh = f.connector().Fetch("accounts", id, {"name"}, Deadline::After(kTimeout));
+  ASSERT_TRUE(fresh.ok() && fresh->has_value());
+  updates[0].expected_version = (*fresh)->version;
+  result = f.connector().Write("accounts", updates, Deadline::After(kTimeout));
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE((*result)[0].status.ok()) << (*result)[0].status.ToString();
+  EXPECT_NE((*result)[0].version, (*fresh)->version);
+}
+
+TEST(DataverseConnectorTest, AFailingChangeSetRollsBackTheWholeOrder) {
+  ConnectorFixture f;
+  const json account = f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "Buyer"}}}}})["ids"];
+  const std::string order_id = NewGuid();
+  WriteOp header;
+  header.kind = WriteOp::Kind::kCreate;
+  header.key = order_id;
+  header.group = "order-1";
+  header.fields["name"] = Value::Text("Web order 1001");
+  header.fields["customerid_account@odata.bind"] = Value::Text("/accounts(" + account[0].get<std::string>() + ")");
+  WriteOp good_line;
+  good_line.kind = WriteOp::Kind::kCreate;
+  good_line.entity = "salesorderdetails";
+  good_line.group = "order-1";
+  good_line.fields["salesorderid@odata.bind"] = Value::Text("/salesorders(" + order_id + ")");
+  good_line.fields["isproductoverridden"] = Value::Bool(true);
+  good_line.fields["productdescription"] = Value::Text("Consulting day");
+  good_line.fields["quantity"] = Value::Integer(2);
+  WriteOp bad_line = good_line;
+  bad_line.fields["productdescription"] = Value::Text(std::string(600, 'x'));  // longer than 500
+
+  std::vector<WriteOp> ops = {header, good_line, bad_line};
+  auto result = f.connector().Write("salesorders", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->size(), 3u);
+  EXPECT_EQ((*result)[2].status.code(), StatusCode::kInvalidArgument) << (*result)[2].status.ToString();
+  EXPECT_EQ((*result)[0].status.code(), StatusCode::kAborted) << (*result)[0].status.ToString();
+  EXPECT_EQ((*result)[1].status.code(), StatusCode::kAborted);
+  EXPECT_TRUE(f.Dump("salesorders").empty());
+  EXPECT_TRUE(f.Dump("salesorderdetails").empty());
+
+  // Without the bad line the order and its line land together.
+  std::vector<WriteOp> fixed = {header, good_line};
+  result = f.connector().Write("salesorders", fixed, Deadline::After(kTimeout));
+  ASSERT_TRUE(result.ok());
+  for (const auto& r : *result) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(f.Dump("salesorders").size(), 1u);
+  EXPECT_EQ(f.Dump("salesorderdetails").size(), 1u);
+}
+
+TEST(DataverseConnectorTest, ThrottlingStormsAndOutagesEndInSuccess) {
+  EmulatorOptions options;
+  options.limits.requests = 8;
+  options.limits.request_window_s = 1;
+  ConnectorFixture f(options);
+  f.Fault({{"match", {{"method", "POST"}}}, {"action", "status"}, {"status", 503}, {"count", 3}});
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 300; ++i) ops.push_back(Create("Throttled " + std::to_string(i)));
+  auto result = f.connector().Write("accounts", ops, Deadline::After(std::chrono::seconds(120)));
+  ASSERT_TRUE(result.ok());
+  int ok = 0;
+  for (const auto& r : *result) ok += r.status.ok() ? 1 : 0;
+  EXPECT_EQ(ok, 300);
+  EXPECT_EQ(f.Dump("accounts").size(), 300u);
+  EXPECT_GT(f.transport().counters().throttled, 0);
+  EXPECT_GE(f.transport().counters().retried, 3);
+}
+
+TEST(DataverseConnectorTest, HttpsWithATestCa) {
+  const auto pki = testing_support::MakeTestPki();
+  testing_support::TempDir dir;
+  const std::string ca = dir.WriteFile("ca.pem", pki.ca.cert_pem);
+  EmulatorOptions options;
+  options.tls_cert_pem = pki.server.cert_pem;
+  options.tls_key_pem = pki.server.key_pem;
+  ConnectorFixture f(options, {}, ca);
+  ASSERT_EQ(f.emulator().base_url().rfind("https://", 0), 0u);
+  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  ASSERT_TRUE(who.ok()) << who.status().ToString();
+}
+
+}  // namespace
+}  // namespace crmsync::dataverse
