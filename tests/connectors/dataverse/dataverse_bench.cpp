@@ -116,7 +116,6 @@ int main(int argc, char** argv) {
   std::printf("best the limits allow: %.0f records/s (requests window %.0f, execution window %.0f, parallelism %.0f)\n",
               best, by_requests, by_exec, by_parallelism);
   std::printf("ratio to best: %.2f\n", rate / best);
-  connector.WhoAmI(Deadline::After(std::chrono::seconds(10)));
   (*emu)->Stop();
   return ok == records ? 0 : 1;
 }
