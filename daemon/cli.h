@@ -45,5 +45,6 @@ struct CommandContext {
 };
 
 void AddInitCommand(CLI::App& app, CommandContext& context);
+void AddMappingCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

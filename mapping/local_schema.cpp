@@ -75,4 +75,10 @@ Diagnostics CheckLocalSchema(const MappingSet& set, const LocalSchema& schema) {
   return out;
 }
 
+Diagnostics CheckLocalDatabase(const MappingSet& set, const std::string& path) {
+  auto schema = ReadLocalSchemaFile(path);
+  if (!schema.ok()) return {Diagnostic{path, 0, "", "cannot read the local store: " + schema.status().message()}};
+  return CheckLocalSchema(set, *schema);
+}
+
 }  // namespace crmsync::mapping

@@ -31,4 +31,8 @@ Result<LocalSchema> ReadLocalSchemaFile(const std::string& path);
 // local.filter, fields[].local), with a did-you-mean when one is close.
 Diagnostics CheckLocalSchema(const MappingSet& set, const LocalSchema& schema);
 
+// Reads the schema of the database at `path` and checks `set` against it; a
+// database that cannot be opened is one diagnostic naming the file.
+Diagnostics CheckLocalDatabase(const MappingSet& set, const std::string& path);
+
 }  // namespace crmsync::mapping

@@ -960,13 +960,8 @@ MappingSetLoad LoadMappingsForRun(const std::string& dir, const std::string& loc
   MappingSetLoad load = LoadMappingDirectory(dir);
   std::error_code ec;
   if (!local_database.empty() && fs::exists(local_database, ec)) {
-    auto schema = ReadLocalSchemaFile(local_database);
-    if (!schema.ok()) {
-      load.diagnostics.push_back({local_database, 0, "", schema.status().message()});
-    } else {
-      const Diagnostics more = CheckLocalSchema(load.set, *schema);
-      load.diagnostics.insert(load.diagnostics.end(), more.begin(), more.end());
-    }
+    const Diagnostics more = CheckLocalDatabase(load.set, local_database);
+    load.diagnostics.insert(load.diagnostics.end(), more.begin(), more.end());
   }
   return load;
 }
