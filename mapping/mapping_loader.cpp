@@ -1,6 +1,8 @@
 #include "mapping/mapping_loader.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -154,7 +156,7 @@ std::string JsonTypeName(const json& v) {
   if (v.is_string()) return "a string";
   if (v.is_boolean()) return "a boolean";
   if (v.is_null()) return "null";
-  if (v.is_array()) return IsStrings(v) ? "an array of strings" : "an array";
+  if (v.is_array()) return !v.empty() && IsStrings(v) ? "an array of strings" : "an array";
   return "an object";
 }
 
@@ -182,6 +184,45 @@ std::size_t CountParts(const std::string& key) {
   return static_cast<std::size_t>(std::count(key.begin(), key.end(), ',')) + 1;
 }
 
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Like PointerToPath, but knows from the document which tokens index arrays,
+// so member names that are numbers or hold commas (value-map keys such as
+// "0" or "1,3") read as from_remote["1,3"], not as an array index.
+std::string DocumentPath(const json& root, const std::string& pointer) {
+  if (pointer.empty()) return "$";
+  std::string out;
+  const json* node = &root;
+  std::size_t pos = 1;
+  while (pos <= pointer.size()) {
+    const std::size_t next = pointer.find('/', pos);
+    std::string token = pointer.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    std::string name;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+      if (token[i] == '~' && i + 1 < token.size()) {
+        name += token[++i] == '1' ? '/' : '~';
+      } else {
+        name += token[i];
+      }
+    }
+    if (node != nullptr && node->is_array()) {
+      out += "[" + name + "]";
+      const std::size_t index = std::strtoul(name.c_str(), nullptr, 10);
+      node = index < node->size() ? &(*node)[index] : nullptr;
+    } else {
+      out += IsIdentifier(name) ? (out.empty() ? "" : ".") + name : "[" + json(name).dump() + "]";
+      node = node != nullptr && node->is_object() && node->contains(name) ? &(*node)[name] : nullptr;
+    }
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  return out;
+}
+
 // "fields[3]" -> "/fields/3".
 std::string FieldPointer(const FieldMapping& f) {
   const auto open = f.path.find('[');
@@ -197,7 +238,7 @@ class FileParser {
       : file_(std::move(file)), index_(JsonLineIndex::Build(text)), out_(out) {}
 
   void Problem(const std::string& pointer, const std::string& message) {
-    out_.push_back({file_, index_.LineOf(pointer), PointerToPath(pointer), message});
+    out_.push_back({file_, index_.LineOf(pointer), DocumentPath(*root_, pointer), message});
   }
 
   // Unknown keys (with a did-you-mean), wrong types, missing required keys.
@@ -247,6 +288,7 @@ class FileParser {
   }
 
   ParsedMapping Parse(const json& root) {
+    root_ = &root;
     ParsedMapping parsed;
     Mapping& m = parsed.mapping;
     m.source_file = file_;
@@ -472,16 +514,21 @@ class FileParser {
         Problem(at("constant"), "a constant needs \"direction\": \"to_remote\" or \"from_remote\"");
       } else if (f.direction == Direction::kToRemote) {
         if (has("local")) Problem(at("local"), "a to_remote constant sets a remote attribute only; remove 'local'");
-        if (f.remote.size() != 1) Problem(p, "a to_remote constant needs 'remote' (one attribute)");
+        if (f.remote.size() != 1 && !field.contains("remote")) {
+          Problem(p, "a to_remote constant needs 'remote' (one attribute)");
+        } else if (f.remote.size() > 1) {
+          Problem(at("remote"), "a to_remote constant sets one remote attribute");
+        }
       } else {
         if (has("remote")) Problem(at("remote"), "a from_remote constant sets a local column only; remove 'remote'");
-        if (f.local.empty()) Problem(p, "a from_remote constant needs 'local'");
+        if (!field.contains("local")) Problem(p, "a from_remote constant needs 'local'");
       }
       m.fields.push_back(std::move(f));
       return;
     }
-    if (!has("local")) Problem(p, "missing required key 'local'");
-    if (!has("remote")) Problem(p, "missing required key 'remote'");
+    // (A key present with a wrong type was reported already.)
+    if (!field.contains("local")) Problem(p, "missing required key 'local'");
+    if (!field.contains("remote")) Problem(p, "missing required key 'remote'");
 
     if (has("lookup")) {
       exclusive("lookup", {"values", "from_remote", "unmapped", "type"});
@@ -675,6 +722,7 @@ class FileParser {
   std::string file_;
   JsonLineIndex index_;
   Diagnostics& out_;
+  const json* root_ = nullptr;
 };
 
 std::string BaseName(const std::string& file) {
