@@ -429,10 +429,7 @@ class FileParser {
       }
       return p;
     }
-    if (!v.is_object()) {
-      Problem(pointer, "must be error, null, keep or {\"default\": VALUE}, not " + JsonTypeName(v));
-      return std::nullopt;
-    }
+    // Not a string, so an object: the key table admits nothing else here.
     if (!v.contains("default")) {
       CheckKeys(v, pointer, kPolicyKeys);
       return std::nullopt;

@@ -151,6 +151,9 @@ TEST(MappingLoaderTest, DirectionAndConstantProblems) {
                             {"constant": 1, "direction": "to_remote"})")}},
        {"fields[0].local: a to_remote constant sets a remote attribute only; remove 'local'",
         "fields[1]: a to_remote constant needs 'remote' (one attribute)"}},
+      {"to_remote constant on several attributes",
+       {{"m.json", M("", R"({"remote": ["a", "b"], "constant": 1, "direction": "to_remote"})")}},
+       {"fields[0].remote: a to_remote constant sets one remote attribute"}},
       {"from_remote constant with a remote attribute",
        {{"m.json", M("", R"({"local": "a", "remote": "b", "constant": "x", "direction": "from_remote"},
                             {"constant": "x", "direction": "from_remote"})")}},
@@ -239,14 +242,16 @@ TEST(MappingLoaderTest, ValueMapProblems) {
            {"local": "d", "remote": "d", "values": {"x": 1}, "unmapped": "drop"},
            {"local": "e", "remote": "e", "values": {"x": 1}, "unmapped": {"to_remot": "null", "from_remote": {"defualt": 1}}},
            {"local": "f", "remote": ["f1", "f2"], "values": {"x": [1, 2]}, "unmapped": {"to_remote": {"default": 3}}},
-           {"local": "g", "remote": "g", "values": {"x": 1}, "unmapped": {"to_remote": {"default": 0}, "from_remote": "null"}})")}},
+           {"local": "g", "remote": "g", "values": {"x": 1}, "unmapped": {"to_remote": {"default": 0}, "from_remote": "null"}},
+           {"local": "h", "remote": "h", "values": {"x": 1}, "unmapped": {"to_remote": {"default": 0, "or": 1}}})")}},
        {"fields[0].unmapped: 'keep' cannot apply to a value map with several remote attributes",
         "fields[1].unmapped: must be one of error, null, keep or {\"default\": VALUE}, not 'drop'",
         "fields[2].unmapped.to_remot: unknown key 'to_remot'; did you mean 'to_remote'?",
         "fields[2].unmapped.from_remote.defualt: unknown key 'defualt'; did you mean 'default'?",
         "fields[2].unmapped.from_remote: missing required key 'default'",
         "fields[3].unmapped.to_remote.default: must be an array of 2 values, one per remote attribute, not an "
-        "integer"}},
+        "integer",
+        "fields[5].unmapped.to_remote.or: unknown key 'or'"}},
   };
   for (const auto& c : cases) Check(c);
 }
