@@ -66,7 +66,10 @@ class Mapper {
     if (value.is_null() && f.omit_null) return;
 
     if (f.is_lookup()) {
-      if (value.is_null()) {
+      // An empty foreign key (easy to write in SQL) means "no parent", not a parent named "".
+      const bool no_parent = value.is_null() || (value.kind() == Value::Kind::kText && value.as_text().empty());
+      if (no_parent && f.omit_null) return;
+      if (no_parent) {
         // Clearing one navigation property of a polymorphic lookup clears the lookup.
         out_.fields[f.lookup[0].nav + "@odata.bind"] = Value::Null();
         return;

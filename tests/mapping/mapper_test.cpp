@@ -209,6 +209,9 @@ TEST_F(MapperTest, LookupToRemoteBindsTheCoupledParent) {
             (Record{{"customerid_account@odata.bind", T("/accounts(78914942-34cb-ed11-b596-0022481d68cd)")}}));
   const auto cleared = MapToRemote(m, {{"company_no", Value::Null()}}, resolver_);
   EXPECT_EQ(cleared.fields, (Record{{"parentcustomerid_account@odata.bind", Value::Null()}}));
+  const auto empty = MapToRemote(m, {{"company_no", T("")}}, resolver_);
+  EXPECT_TRUE(empty.ok());
+  EXPECT_EQ(empty.fields, (Record{{"parentcustomerid_account@odata.bind", Value::Null()}}));
 
   const auto waiting = MapToRemote(m, {{"company_no", T("CT0009")}, {"customer_no", T("CT0008")}}, resolver_);
   EXPECT_TRUE(waiting.waiting_for_parent());
