@@ -47,5 +47,6 @@ struct CommandContext {
 void AddInitCommand(CLI::App& app, CommandContext& context);
 void AddConfigCommand(CLI::App& app, CommandContext& context);
 void AddCheckCommand(CLI::App& app, CommandContext& context);
+void AddMappingCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

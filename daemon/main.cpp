@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   AddInitCommand(app, context);
   AddConfigCommand(app, context);
   AddCheckCommand(app, context);
+  AddMappingCommand(app, context);
 
   try {
     app.parse(argc, argv);

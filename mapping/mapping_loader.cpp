@@ -1,0 +1,1014 @@
+#include "mapping/mapping_loader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/json_text.h"
+#include "common/value_json.h"
+#include "mapping/local_schema.h"
+
+namespace crmsync::mapping {
+
+// A mapping with the positions the set checks need to point at the file:
+// where each depends_on entry stood (duplicates were dropped) and which
+// fields wrote "lookup" as an array.
+struct ParsedMapping {
+  Mapping mapping;
+  std::map<std::string, std::size_t> depends_on_index;
+  std::set<std::string> lookup_arrays;  // field paths ("fields[2]")
+};
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// The declared keys of a mapping file: type, default and one line of help.
+// (The same table style as daemon/config.cpp; README and `mapping show` agree
+// with it.)
+
+enum class KeyType {
+  kString,
+  kNullableString,
+  kStringOrStrings,  // "a" or ["a", "b"]
+  kStrings,          // ["a", "b"]
+  kObject,
+  kArray,
+  kScalar,  // string, number, boolean or null
+  kBoolean,
+  kInteger,
+  kStringOrObject,
+};
+
+struct KeySpec {
+  const char* name;
+  KeyType type;
+  bool required;
+  const char* default_text;  // as `mapping show` fills it in; "" when it does not apply
+  const char* help;
+};
+
+constexpr KeySpec kMappingKeys[] = {
+    {"name", KeyType::kString, true, "", "unique name of the mapping (a-z, 0-9, _); lookups and depends_on use it"},
+    {"description", KeyType::kString, false, "\"\"", "what the mapping is for"},
+    {"local", KeyType::kObject, true, "", "the local table: table, key, filter"},
+    {"remote", KeyType::kObject, true, "", "the Dataverse entity set: entity_set, key, match_on, filter"},
+    {"direction", KeyType::kString, false, "\"bidirectional\"", "bidirectional, to_remote or from_remote"},
+    {"depends_on", KeyType::kStrings, false, "[]", "mappings that must sync first (parents of lookups)"},
+    {"conflict", KeyType::kString, false, "\"newest_wins\"",
+     "a field changed on both sides: newest_wins, local_wins, remote_wins or manual"},
+    {"on_delete", KeyType::kString, false, "\"propagate\"",
+     "a coupled record deleted on one side: propagate, uncouple or ignore"},
+    {"fields", KeyType::kArray, true, "", "the fields, at least one"},
+};
+constexpr KeySpec kLocalKeys[] = {
+    {"table", KeyType::kString, true, "", "local table"},
+    {"key", KeyType::kStringOrStrings, true, "", "key column, or an array of columns for a composite key"},
+    {"filter", KeyType::kObject, false, "{}",
+     "column: value pairs a row must equal to belong to this mapping; set on records from Dataverse"},
+};
+constexpr KeySpec kRemoteKeys[] = {
+    {"entity_set", KeyType::kString, true, "", "Dataverse entity set (URL name), e.g. accounts"},
+    {"key", KeyType::kString, true, "", "primary key attribute, e.g. accountid"},
+    {"match_on", KeyType::kStrings, false, "[]",
+     "remote attributes that identify an existing record when coupling; each must be mapped by a field"},
+    {"filter", KeyType::kNullableString, false, "null", "OData $filter the Dataverse records must pass"},
+};
+constexpr KeySpec kFieldKeys[] = {
+    {"local", KeyType::kString, false, "", "local column"},
+    {"remote", KeyType::kStringOrStrings, false, "",
+     "Dataverse attribute; for a lookup its navigation property (one per lookup target); several attributes "
+     "for a value map such as [\"statecode\", \"statuscode\"]"},
+    {"remote_read", KeyType::kString, false, "", "lookups: the attribute read back, default _<attribute>_value"},
+    {"direction", KeyType::kString, false, "", "defaults to the mapping's; may narrow it, never widen it"},
+    {"constant", KeyType::kScalar, false, "", "a fixed value set in the field's direction (to_remote or from_remote)"},
+    {"values", KeyType::kObject, false, "", "value map: local value -> remote value (or array of values)"},
+    {"from_remote", KeyType::kObject, false, "",
+     "reverse value map: remote value (several joined by ',') -> local value, or an array of candidates"},
+    {"unmapped", KeyType::kStringOrObject, false, "\"error\"",
+     "a value the map lacks: error, null, keep, or {\"to_remote\": ..., \"from_remote\": ...}"},
+    {"lookup", KeyType::kStringOrStrings, false, "", "mapping(s) whose couplings resolve the key"},
+    {"type", KeyType::kString, false, "\"auto\"", "auto, text, integer, decimal, money, boolean, date or datetime"},
+    {"max_length", KeyType::kInteger, false, "", "most characters allowed"},
+    {"truncate", KeyType::kBoolean, false, "false", "cut text to max_length instead of failing the record"},
+    {"sensitive", KeyType::kBoolean, false, "false", "hash the values in the audit log"},
+    {"create_only", KeyType::kBoolean, false, "false", "Dataverse accepts it on create only; left out of updates"},
+    {"omit_null", KeyType::kBoolean, false, "false", "leave a null out instead of clearing the other side"},
+    {"description", KeyType::kString, false, "", "a note for people"},
+};
+constexpr KeySpec kUnmappedKeys[] = {
+    {"to_remote", KeyType::kStringOrObject, false, "\"error\"", "policy for local values the map lacks"},
+    {"from_remote", KeyType::kStringOrObject, false, "\"error\"", "policy for remote values the map lacks"},
+};
+constexpr KeySpec kPolicyKeys[] = {
+    {"default", KeyType::kScalar, true, "", "the value (or array of values) to use"},
+};
+
+const char* TypeName(KeyType t) {
+  switch (t) {
+    case KeyType::kString: return "a string";
+    case KeyType::kNullableString: return "a string or null";
+    case KeyType::kStringOrStrings: return "a string or an array of strings";
+    case KeyType::kStrings: return "an array of strings";
+    case KeyType::kObject: return "an object";
+    case KeyType::kArray: return "an array";
+    case KeyType::kScalar: return "a string, number, boolean or null";
+    case KeyType::kBoolean: return "true or false";
+    case KeyType::kInteger: return "an integer";
+    case KeyType::kStringOrObject: return "a string or an object";
+  }
+  return "?";
+}
+
+bool IsStrings(const json& v) {
+  return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+}
+
+bool TypeMatches(KeyType t, const json& v) {
+  switch (t) {
+    case KeyType::kString: return v.is_string();
+    case KeyType::kNullableString: return v.is_string() || v.is_null();
+    case KeyType::kStringOrStrings: return v.is_string() || IsStrings(v);
+    case KeyType::kStrings: return IsStrings(v);
+    case KeyType::kObject: return v.is_object();
+    case KeyType::kArray: return v.is_array();
+    case KeyType::kScalar: return !v.is_array() && !v.is_object();
+    case KeyType::kBoolean: return v.is_boolean();
+    case KeyType::kInteger: return v.is_number_integer();
+    case KeyType::kStringOrObject: return v.is_string() || v.is_object();
+  }
+  return false;
+}
+
+std::string JsonTypeName(const json& v) {
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_null()) return "null";
+  if (v.is_array()) return !v.empty() && IsStrings(v) ? "an array of strings" : "an array";
+  return "an object";
+}
+
+std::string Quote(const std::string& s) {
+  return "'" + s + "'";
+}
+
+std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string guess = ClosestMatch(word, candidates);
+  return guess.empty() ? "" : "; did you mean " + Quote(guess) + "?";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i > 0 ? ", " : "") + names[i];
+  return out;
+}
+
+// "0,1" shown as [0,1] when a value map has several remote attributes.
+std::string RemoteKeyText(const std::string& key, std::size_t arity) {
+  return arity > 1 ? "[" + key + "]" : key;
+}
+
+std::size_t CountParts(const std::string& key) {
+  return static_cast<std::size_t>(std::count(key.begin(), key.end(), ',')) + 1;
+}
+
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Like PointerToPath, but knows from the document which tokens index arrays,
+// so member names that are numbers or hold commas (value-map keys such as
+// "0" or "1,3") read as from_remote["1,3"], not as an array index.
+std::string DocumentPath(const json& root, const std::string& pointer) {
+  if (pointer.empty()) return "$";
+  std::string out;
+  const json* node = &root;
+  std::size_t pos = 1;
+  while (pos <= pointer.size()) {
+    const std::size_t next = pointer.find('/', pos);
+    std::string token = pointer.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    std::string name;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+      if (token[i] == '~' && i + 1 < token.size()) {
+        name += token[++i] == '1' ? '/' : '~';
+      } else {
+        name += token[i];
+      }
+    }
+    if (node != nullptr && node->is_array()) {
+      out += "[" + name + "]";
+      const std::size_t index = std::strtoul(name.c_str(), nullptr, 10);
+      node = index < node->size() ? &(*node)[index] : nullptr;
+    } else {
+      out += IsIdentifier(name) ? (out.empty() ? "" : ".") + name : "[" + json(name).dump() + "]";
+      node = node != nullptr && node->is_object() && node->contains(name) ? &(*node)[name] : nullptr;
+    }
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  return out;
+}
+
+// "fields[3]" -> "/fields/3".
+std::string FieldPointer(const FieldMapping& f) {
+  const auto open = f.path.find('[');
+  return "/fields/" + f.path.substr(open + 1, f.path.size() - open - 2);
+}
+
+// ---------------------------------------------------------------------------
+// One file.
+
+class FileParser {
+ public:
+  FileParser(std::string file, std::string_view text, Diagnostics& out)
+      : file_(std::move(file)), index_(JsonLineIndex::Build(text)), out_(out) {}
+
+  void Problem(const std::string& pointer, const std::string& message) {
+    out_.push_back({file_, index_.LineOf(pointer), DocumentPath(*root_, pointer), message});
+  }
+
+  // Unknown keys (with a did-you-mean), wrong types, missing required keys.
+  // Returns the members whose types are right, so later checks read only those.
+  template <std::size_t N>
+  json CheckKeys(const json& object, const std::string& pointer, const KeySpec (&specs)[N]) {
+    json good = json::object();
+    std::vector<std::string> names;
+    for (const auto& s : specs) names.emplace_back(s.name);
+    for (const auto& [name, value] : object.items()) {
+      const std::string child = AppendPointer(pointer, name);
+      const KeySpec* spec = nullptr;
+      for (const auto& s : specs) {
+        if (name == s.name) spec = &s;
+      }
+      if (spec == nullptr) {
+        Problem(child, "unknown key " + Quote(name) + DidYouMean(name, names));
+        continue;
+      }
+      if (!TypeMatches(spec->type, value)) {
+        Problem(child, std::string("must be ") + TypeName(spec->type) + ", not " + JsonTypeName(value));
+        continue;
+      }
+      if ((spec->type == KeyType::kStrings || spec->type == KeyType::kStringOrStrings ||
+           spec->type == KeyType::kArray) &&
+          value.is_array() && value.empty() && spec->required) {
+        Problem(child, "must not be empty");
+        continue;
+      }
+      good[name] = value;
+    }
+    for (const auto& s : specs) {
+      if (s.required && !object.contains(s.name)) Problem(pointer, "missing required key " + Quote(s.name));
+    }
+    return good;
+  }
+
+  template <typename Enum>
+  std::optional<Enum> ParseEnum(const json& good, const std::string& pointer, const char* key,
+                                std::optional<Enum> (*parse)(std::string_view), std::vector<std::string> names) {
+    if (!good.contains(key)) return std::nullopt;
+    const std::string text = good[key].get<std::string>();
+    if (auto e = parse(text)) return e;
+    Problem(AppendPointer(pointer, key),
+            "must be one of " + JoinNames(names) + ", not " + Quote(text) + DidYouMean(text, names));
+    return std::nullopt;
+  }
+
+  ParsedMapping Parse(const json& root) {
+    root_ = &root;
+    ParsedMapping parsed;
+    Mapping& m = parsed.mapping;
+    m.source_file = file_;
+    if (!root.is_object()) {
+      Problem("", "a mapping file must hold one JSON object, not " + JsonTypeName(root));
+      m.lines = index_;
+      return parsed;
+    }
+    const json good = CheckKeys(root, "", kMappingKeys);
+    if (good.contains("name")) {
+      m.name = good["name"].get<std::string>();
+      if (!ValidName(m.name)) {
+        Problem("/name", "must start with a lower-case letter and use only a-z, 0-9 and '_', not " + Quote(m.name));
+      }
+    }
+    if (good.contains("description")) m.description = good["description"].get<std::string>();
+    if (good.contains("local")) ParseLocal(good["local"], m);
+    if (good.contains("remote")) ParseRemote(good["remote"], m);
+    m.direction =
+        ParseEnum<Direction>(good, "", "direction", ParseDirection, {"bidirectional", "to_remote", "from_remote"})
+            .value_or(Direction::kBidirectional);
+    m.conflict = ParseEnum<ConflictPolicy>(good, "", "conflict", ParseConflictPolicy,
+                                           {"newest_wins", "local_wins", "remote_wins", "manual"})
+                     .value_or(ConflictPolicy::kNewestWins);
+    m.on_delete = ParseEnum<DeletePolicy>(good, "", "on_delete", ParseDeletePolicy, {"propagate", "uncouple", "ignore"})
+                      .value_or(DeletePolicy::kPropagate);
+    if (good.contains("depends_on")) {
+      const json& deps = good["depends_on"];
+      for (std::size_t i = 0; i < deps.size(); ++i) {
+        const std::string dep = deps[i].get<std::string>();
+        if (dep == m.name) {
+          Problem(AppendPointer("/depends_on", i), "a mapping cannot depend on itself");
+        } else if (std::find(m.depends_on.begin(), m.depends_on.end(), dep) != m.depends_on.end()) {
+          Problem(AppendPointer("/depends_on", i), Quote(dep) + " is listed twice");
+        } else {
+          m.depends_on.push_back(dep);
+          parsed.depends_on_index.emplace(dep, i);
+        }
+      }
+    }
+    if (good.contains("fields")) {
+      const json& fields = good["fields"];
+      for (std::size_t i = 0; i < fields.size(); ++i) ParseField(fields[i], AppendPointer("/fields", i), parsed);
+      CheckWrittenTwice(m);
+      CheckMatchOn(m);
+    }
+    m.lines = index_;
+    return parsed;
+  }
+
+ private:
+  static bool ValidName(const std::string& name) {
+    if (name.empty() || name[0] < 'a' || name[0] > 'z') return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  }
+
+  void ParseLocal(const json& local, Mapping& m) {
+    const json good = CheckKeys(local, "/local", kLocalKeys);
+    if (good.contains("table")) m.local.table = good["table"].get<std::string>();
+    if (good.contains("key")) {
+      if (good["key"].is_string()) {
+        m.local.key.push_back(good["key"].get<std::string>());
+      } else {
+        for (std::size_t i = 0; i < good["key"].size(); ++i) {
+          const std::string column = good["key"][i].get<std::string>();
+          if (std::find(m.local.key.begin(), m.local.key.end(), column) != m.local.key.end()) {
+            Problem(AppendPointer("/local/key", i), Quote(column) + " is listed twice");
+          } else {
+            m.local.key.push_back(column);
+          }
+        }
+      }
+    }
+    if (good.contains("filter")) {
+      for (const auto& [column, value] : good["filter"].items()) {
+        if (!value.is_string() && !value.is_number() && !value.is_boolean()) {
+          Problem(AppendPointer("/local/filter", column),
+                  "must be a string, number or boolean (rows must equal it), not " + JsonTypeName(value));
+          continue;
+        }
+        m.local.filter.emplace(column, ValueFromJson(value).value());
+      }
+    }
+  }
+
+  void ParseRemote(const json& remote, Mapping& m) {
+    const json good = CheckKeys(remote, "/remote", kRemoteKeys);
+    if (good.contains("entity_set")) m.remote.entity_set = good["entity_set"].get<std::string>();
+    if (good.contains("key")) m.remote.key = good["key"].get<std::string>();
+    if (good.contains("match_on")) m.remote.match_on = good["match_on"].get<std::vector<std::string>>();
+    if (good.contains("filter") && good["filter"].is_string()) {
+      m.remote.filter = good["filter"].get<std::string>();
+      if (m.remote.filter.empty()) Problem("/remote/filter", "must not be empty; use null for no filter");
+    }
+  }
+
+  // Remote values of a value-map entry: one scalar per remote attribute.
+  std::optional<std::vector<Value>> RemoteValues(const json& v, std::size_t arity, const std::string& pointer) {
+    std::vector<Value> out;
+    if (arity == 1) {
+      if (v.is_array() || v.is_object()) {
+        Problem(pointer, "must be a single value (one remote attribute), not " + JsonTypeName(v));
+        return std::nullopt;
+      }
+      out.push_back(ValueFromJson(v).value());
+      return out;
+    }
+    if (!v.is_array() || v.size() != arity ||
+        std::any_of(v.begin(), v.end(), [](const json& e) { return e.is_array() || e.is_object(); })) {
+      Problem(pointer, "must be an array of " + std::to_string(arity) + " values, one per remote attribute, not " +
+                           (v.is_array() ? "an array of " + std::to_string(v.size()) : JsonTypeName(v)));
+      return std::nullopt;
+    }
+    for (const auto& e : v) out.push_back(ValueFromJson(e).value());
+    return out;
+  }
+
+  std::optional<UnmappedPolicy> ParsePolicy(const json& v, const std::string& pointer, std::size_t arity,
+                                            bool to_remote) {
+    UnmappedPolicy p;
+    if (v.is_string()) {
+      const std::string s = v.get<std::string>();
+      if (s == "error") {
+        p.action = UnmappedPolicy::Action::kError;
+      } else if (s == "null") {
+        p.action = UnmappedPolicy::Action::kNull;
+      } else if (s == "keep") {
+        if (arity > 1) {
+          Problem(pointer, "'keep' cannot apply to a value map with several remote attributes");
+          return std::nullopt;
+        }
+        p.action = UnmappedPolicy::Action::kKeep;
+      } else {
+        Problem(pointer, "must be one of error, null, keep or {\"default\": VALUE}, not " + Quote(s) +
+                             DidYouMean(s, {"error", "null", "keep"}));
+        return std::nullopt;
+      }
+      return p;
+    }
+    // Not a string, so an object: the key table admits nothing else here.
+    if (!v.contains("default")) {
+      CheckKeys(v, pointer, kPolicyKeys);
+      return std::nullopt;
+    }
+    // `default` may be an array (several remote attributes), so check it by hand.
+    for (const auto& [name, member] : v.items()) {
+      if (name != "default")
+        Problem(AppendPointer(pointer, name), "unknown key " + Quote(name) + DidYouMean(name, {"default"}));
+    }
+    auto values = RemoteValues(v["default"], to_remote ? arity : 1, AppendPointer(pointer, "default"));
+    if (!values) return std::nullopt;
+    p.action = UnmappedPolicy::Action::kDefault;
+    p.default_values = std::move(*values);
+    return p;
+  }
+
+  void ParseField(const json& field, const std::string& p, ParsedMapping& parsed) {
+    Mapping& m = parsed.mapping;
+    FieldMapping f;
+    f.path = PointerToPath(p);
+    f.line = index_.LineOf(p);
+    if (!field.is_object()) {
+      Problem(p, "a field must be an object, not " + JsonTypeName(field));
+      return;
+    }
+    const json good = CheckKeys(field, p, kFieldKeys);
+    const auto has = [&](const char* key) { return good.contains(key); };
+    const auto at = [&](const char* key) { return AppendPointer(p, key); };
+    if (has("local")) f.local = good["local"].get<std::string>();
+    if (has("remote")) {
+      if (good["remote"].is_string()) {
+        f.remote.push_back(good["remote"].get<std::string>());
+      } else {
+        f.remote = good["remote"].get<std::vector<std::string>>();
+        if (f.remote.empty()) Problem(at("remote"), "must not be empty");
+      }
+    }
+    if (has("description")) f.description = good["description"].get<std::string>();
+    f.truncate = has("truncate") && good["truncate"].get<bool>();
+    f.sensitive = has("sensitive") && good["sensitive"].get<bool>();
+    f.create_only = has("create_only") && good["create_only"].get<bool>();
+    f.omit_null = has("omit_null") && good["omit_null"].get<bool>();
+
+    // Direction: the mapping's unless narrowed; widening contradicts it.
+    f.direction = m.direction;
+    if (auto d =
+            ParseEnum<Direction>(good, p, "direction", ParseDirection, {"bidirectional", "to_remote", "from_remote"})) {
+      f.direction = *d;
+      if (m.direction != Direction::kBidirectional && *d != m.direction) {
+        Problem(at("direction"), "direction " + Quote(std::string(DirectionName(*d))) +
+                                     " contradicts the mapping's direction " +
+                                     Quote(std::string(DirectionName(m.direction))));
+      }
+    }
+    if (auto t = ParseEnum<FieldType>(good, p, "type", ParseFieldType,
+                                      {"auto", "text", "integer", "decimal", "money", "boolean", "date", "datetime"})) {
+      f.type = *t;
+    }
+    if (has("max_length")) {
+      const auto n = good["max_length"].get<long long>();
+      if (n < 1 || n > 1000000000) {
+        Problem(at("max_length"), "must be a positive number of characters, not " + std::to_string(n));
+      } else {
+        f.max_length = static_cast<int>(n);
+      }
+    }
+    if (f.truncate && !has("max_length")) Problem(at("truncate"), "'truncate' needs 'max_length'");
+
+    // What kind of field is it? Each kind excludes some keys.
+    const auto exclusive = [&](const char* kind, std::initializer_list<const char*> keys) {
+      for (const char* key : keys) {
+        if (has(key)) Problem(at(key), Quote(key) + " cannot be combined with " + Quote(kind));
+      }
+    };
+    if (has("constant")) {
+      exclusive("constant", {"values", "from_remote", "unmapped", "lookup", "remote_read"});
+      f.constant = ValueFromJson(good["constant"]).value();
+      if (f.direction == Direction::kBidirectional) {
+        Problem(at("constant"), "a constant needs \"direction\": \"to_remote\" or \"from_remote\"");
+      } else if (f.direction == Direction::kToRemote) {
+        if (has("local")) Problem(at("local"), "a to_remote constant sets a remote attribute only; remove 'local'");
+        if (f.remote.size() != 1 && !field.contains("remote")) {
+          Problem(p, "a to_remote constant needs 'remote' (one attribute)");
+        } else if (f.remote.size() > 1) {
+          Problem(at("remote"), "a to_remote constant sets one remote attribute");
+        }
+      } else {
+        if (has("remote")) Problem(at("remote"), "a from_remote constant sets a local column only; remove 'remote'");
+        if (!field.contains("local")) Problem(p, "a from_remote constant needs 'local'");
+      }
+      m.fields.push_back(std::move(f));
+      return;
+    }
+    // (A key present with a wrong type was reported already.)
+    if (!field.contains("local")) Problem(p, "missing required key 'local'");
+    if (!field.contains("remote")) Problem(p, "missing required key 'remote'");
+
+    if (has("lookup")) {
+      exclusive("lookup", {"values", "from_remote", "unmapped", "type"});
+      std::vector<std::string> targets;
+      if (good["lookup"].is_string()) {
+        targets.push_back(good["lookup"].get<std::string>());
+      } else {
+        targets = good["lookup"].get<std::vector<std::string>>();
+        parsed.lookup_arrays.insert(f.path);
+        if (targets.empty()) Problem(at("lookup"), "must not be empty");
+      }
+      if (!f.remote.empty() && f.remote.size() != targets.size()) {
+        Problem(at("remote"), "names " + std::to_string(f.remote.size()) + " navigation propert" +
+                                  (f.remote.size() == 1 ? "y" : "ies") + " but 'lookup' names " +
+                                  std::to_string(targets.size()) + " mapping" + (targets.size() == 1 ? "" : "s") +
+                                  "; give one per lookup target, in the same order");
+      }
+      for (std::size_t i = 0; i < targets.size(); ++i) {
+        f.lookup.push_back({targets[i], i < f.remote.size() ? f.remote[i] : "", "", ""});
+      }
+      if (has("remote_read")) f.remote_read = good["remote_read"].get<std::string>();
+      m.fields.push_back(std::move(f));
+      return;
+    }
+    if (has("remote_read")) Problem(at("remote_read"), "'remote_read' applies only to lookups");
+
+    if (has("values")) {
+      exclusive("values", {"type"});
+      ParseValueMap(good, p, f);
+    } else {
+      for (const char* key : {"from_remote", "unmapped"}) {
+        if (has(key)) Problem(at(key), Quote(key) + " needs 'values'");
+      }
+      if (f.remote.size() > 1) {
+        Problem(at("remote"), "several remote attributes need a 'values' map that gives a value for each");
+      }
+    }
+    m.fields.push_back(std::move(f));
+  }
+
+  void ParseValueMap(const json& good, const std::string& p, FieldMapping& f) {
+    ValueMap vm;
+    const std::size_t arity = std::max<std::size_t>(f.remote.size(), 1);
+    const std::string values_ptr = AppendPointer(p, "values");
+    for (const auto& [key, value] : good["values"].items()) {
+      if (auto remote = RemoteValues(value, arity, AppendPointer(values_ptr, key))) {
+        vm.to_remote.emplace_back(key, std::move(*remote));
+      }
+    }
+    if (vm.to_remote.empty() && good["values"].empty()) Problem(values_ptr, "must not be empty");
+
+    if (good.contains("unmapped")) {
+      const json& u = good["unmapped"];
+      const std::string u_ptr = AppendPointer(p, "unmapped");
+      if (u.is_string()) {
+        if (auto policy = ParsePolicy(u, u_ptr, arity, true)) {
+          vm.unmapped_to_remote = *policy;
+          vm.unmapped_from_remote = *policy;
+        }
+      } else {
+        const json ugood = CheckKeys(u, u_ptr, kUnmappedKeys);
+        if (ugood.contains("to_remote")) {
+          if (auto policy = ParsePolicy(ugood["to_remote"], AppendPointer(u_ptr, "to_remote"), arity, true)) {
+            vm.unmapped_to_remote = *policy;
+          }
+        }
+        if (ugood.contains("from_remote")) {
+          if (auto policy = ParsePolicy(ugood["from_remote"], AppendPointer(u_ptr, "from_remote"), arity, false)) {
+            vm.unmapped_from_remote = *policy;
+          }
+        }
+      }
+    }
+
+    const bool two_way = f.ToRemote() && f.FromRemote();
+    if (good.contains("from_remote")) {
+      vm.explicit_from_remote = true;
+      const std::string rev_ptr = AppendPointer(p, "from_remote");
+      for (const auto& [key, value] : good["from_remote"].items()) {
+        const std::string entry = AppendPointer(rev_ptr, key);
+        if (CountParts(key) != arity) {
+          Problem(entry, Quote(key) + " names " + std::to_string(CountParts(key)) + " value" +
+                             (CountParts(key) == 1 ? "" : "s") + " but 'remote' has " + std::to_string(arity) +
+                             " attribute" + (arity == 1 ? "" : "s") + "; join one value per attribute with ','");
+          continue;
+        }
+        std::vector<Value> candidates;
+        if (value.is_array()) {
+          if (value.empty() ||
+              std::any_of(value.begin(), value.end(), [](const json& e) { return e.is_array() || e.is_object(); })) {
+            Problem(entry, "must be a local value or a non-empty array of candidate local values");
+            continue;
+          }
+          for (const auto& e : value) candidates.push_back(ValueFromJson(e).value());
+        } else if (value.is_object()) {
+          Problem(entry, "must be a local value or a non-empty array of candidate local values, not an object");
+          continue;
+        } else {
+          candidates.push_back(ValueFromJson(value).value());
+        }
+        if (two_way) {
+          for (const auto& c : candidates) {
+            if (!vm.FindToRemote(c.ToDisplayString())) {
+              Problem(entry, Quote(c.ToDisplayString()) +
+                                 " is not a local value in 'values', so it could not be sent back to Dataverse");
+            }
+          }
+        }
+        vm.from_remote.emplace_back(key, std::move(candidates));
+      }
+      if (two_way) {
+        // Every value we send must read back as itself, or our own write
+        // would come back as a change (R4) and flip the local value.
+        for (const auto& [local_key, remote] : vm.to_remote) {
+          const std::string rkey = ValueKey(remote);
+          const auto* back = vm.FindFromRemote(rkey);
+          if (back == nullptr) {
+            Problem(AppendPointer(values_ptr, local_key), Quote(local_key) + " is sent as " +
+                                                              RemoteKeyText(rkey, arity) +
+                                                              ", which 'from_remote' does not map back");
+          } else if (std::none_of(back->begin(), back->end(),
+                                  [&](const Value& c) { return c.ToDisplayString() == local_key; })) {
+            Problem(AppendPointer(values_ptr, local_key),
+                    Quote(local_key) + " is sent as " + RemoteKeyText(rkey, arity) + ", which reads back as " +
+                        Quote(back->front().ToDisplayString()) + "; list " + Quote(local_key) +
+                        " among the candidates of \"" + rkey + "\"");
+          }
+        }
+      }
+    } else if (f.FromRemote()) {
+      // Invert "values"; it must be one-to-one for the reverse to be unambiguous.
+      for (const auto& [local_key, remote] : vm.to_remote) {
+        const std::string rkey = ValueKey(remote);
+        if (const auto* existing = vm.FindFromRemote(rkey)) {
+          Problem(AppendPointer(values_ptr, local_key),
+                  "value map is not one-to-one: " + Quote(existing->front().ToDisplayString()) + " and " +
+                      Quote(local_key) + " both map to " + RemoteKeyText(rkey, arity) +
+                      "; a field that reads from Dataverse needs a 'from_remote' map to say which one " +
+                      RemoteKeyText(rkey, arity) + " reads back as");
+          continue;
+        }
+        vm.from_remote.emplace_back(rkey, std::vector<Value>{Value::Text(local_key)});
+      }
+    }
+    f.values = std::move(vm);
+  }
+
+  // A local column written from Dataverse twice, or a remote attribute
+  // written twice, would make the last field silently win.
+  void CheckWrittenTwice(const Mapping& m) {
+    std::map<std::string, std::string> local_writer;
+    for (const auto& [column, value] : m.local.filter) local_writer.emplace(column, "local.filter");
+    std::map<std::string, std::string> remote_writer;
+    for (const FieldMapping& f : m.fields) {
+      const std::string p = FieldPointer(f);
+      if (f.FromRemote() && !f.local.empty()) {
+        auto [it, inserted] = local_writer.emplace(f.local, f.path);
+        if (!inserted) {
+          Problem(AppendPointer(p, "local"), "local column " + Quote(f.local) + " is already " +
+                                                 (it->second == "local.filter" ? "set by " : "written by ") +
+                                                 it->second);
+        }
+      }
+      // Lookups are checked by attribute once their targets are known (SetLinker).
+      if (f.ToRemote() && !f.is_lookup()) {
+        for (const auto& r : f.remote) {
+          auto [it, inserted] = remote_writer.emplace(r, f.path);
+          if (!inserted) {
+            Problem(AppendPointer(p, "remote"),
+                    "remote attribute " + Quote(r) + " is already written by " + it->second);
+          }
+        }
+      }
+    }
+  }
+
+  void CheckMatchOn(const Mapping& m) {
+    for (std::size_t i = 0; i < m.remote.match_on.size(); ++i) {
+      const std::string& attribute = m.remote.match_on[i];
+      const bool mapped = std::any_of(m.fields.begin(), m.fields.end(), [&](const FieldMapping& f) {
+        return !f.constant && !f.is_lookup() && !f.values && f.remote.size() == 1 && f.remote[0] == attribute &&
+               !f.local.empty();
+      });
+      if (!mapped) {
+        Problem(AppendPointer("/remote/match_on", i),
+                Quote(attribute) + " is not mapped to a local column by any plain field; matching compares the two");
+      }
+    }
+  }
+
+  std::string file_;
+  JsonLineIndex index_;
+  Diagnostics& out_;
+  const json* root_ = nullptr;
+};
+
+std::string BaseName(const std::string& file) {
+  return fs::path(file).filename().string();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The set: names, lookups, depends_on, order.
+
+class SetLinker {
+ public:
+  SetLinker(std::vector<ParsedMapping> parsed, Diagnostics& out) : all_(std::move(parsed)), out_(out) {}
+
+  void Problem(const Mapping& m, const std::string& pointer, const std::string& message) {
+    out_.push_back({m.source_file, m.lines.LineOf(pointer), PointerToPath(pointer), message});
+  }
+
+  MappingSet Link() {
+    for (std::size_t i = 0; i < all_.size(); ++i) {
+      const Mapping& m = all_[i].mapping;
+      if (m.name.empty()) continue;
+      auto [it, inserted] = by_name_.emplace(m.name, i);
+      if (!inserted) {
+        Problem(
+            m, "/name",
+            "mapping name " + Quote(m.name) + " is already used by " + BaseName(all_[it->second].mapping.source_file));
+      }
+    }
+    for (const auto& [name, i] : by_name_) names_.push_back(name);
+
+    for (ParsedMapping& parsed : all_) {
+      Mapping& m = parsed.mapping;
+      for (const auto& dep : m.depends_on) {
+        if (Find(dep) == nullptr) {
+          Problem(m, DependsOnPointer(parsed, dep), "no mapping named " + Quote(dep) + DidYouMean(dep, names_));
+        }
+      }
+      std::map<std::string, std::string> remote_writer;
+      for (FieldMapping& f : m.fields) {
+        if (!f.is_lookup()) {
+          if (f.ToRemote()) {
+            for (const auto& r : f.remote) remote_writer.emplace(r, f.path);
+          }
+          continue;
+        }
+        LinkLookup(parsed, f);
+        // A lookup writes its attribute through whichever nav applies, so two
+        // lookups on one attribute (parentcustomerid_account and
+        // parentcustomerid_contact in two fields) collide.
+        if (f.ToRemote() && f.remote_read.size() > 7 && f.remote_read.starts_with("_") &&
+            f.remote_read.ends_with("_value")) {
+          const std::string attribute = f.remote_read.substr(1, f.remote_read.size() - 7);
+          auto [it, inserted] = remote_writer.emplace(attribute, f.path);
+          if (!inserted) {
+            Problem(m, AppendPointer(FieldPointer(f), "remote"),
+                    "remote attribute " + Quote(attribute) + " is already written by " + it->second);
+          }
+        }
+      }
+    }
+    CheckCycles();
+    for (ParsedMapping& parsed : all_) parsed.mapping.version = ComputeVersion(parsed.mapping);
+    return Order();
+  }
+
+ private:
+  const Mapping* Find(const std::string& name) const {
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : &all_[it->second].mapping;
+  }
+
+  static std::string DependsOnPointer(const ParsedMapping& parsed, const std::string& dep) {
+    const auto it = parsed.depends_on_index.find(dep);
+    return it == parsed.depends_on_index.end() ? "/depends_on" : AppendPointer("/depends_on", it->second);
+  }
+
+  void LinkLookup(const ParsedMapping& parsed, FieldMapping& f) {
+    const Mapping& m = parsed.mapping;
+    const std::string p = FieldPointer(f);
+    const bool array = parsed.lookup_arrays.count(f.path) > 0;
+    std::vector<std::string> attributes;
+    for (std::size_t k = 0; k < f.lookup.size(); ++k) {
+      LookupTarget& t = f.lookup[k];
+      const std::string lp = array ? AppendPointer(AppendPointer(p, "lookup"), k) : AppendPointer(p, "lookup");
+      const Mapping* target = Find(t.mapping);
+      if (target == nullptr) {
+        Problem(m, lp, "no mapping named " + Quote(t.mapping) + DidYouMean(t.mapping, names_));
+        continue;
+      }
+      t.entity_set = target->remote.entity_set;
+      t.logical_name = LogicalNameOfEntitySet(t.entity_set);
+      if (target->local.key.size() > 1) {
+        Problem(m, lp,
+                "mapping " + Quote(t.mapping) +
+                    " has a composite local key; a lookup column can only refer to a single-column key");
+      }
+      if (target->name != m.name &&
+          std::find(m.depends_on.begin(), m.depends_on.end(), t.mapping) == m.depends_on.end()) {
+        Problem(m, lp,
+                "lookup through " + Quote(t.mapping) + " needs " + Quote(t.mapping) +
+                    " in depends_on, so parents sync first");
+      }
+      if (!t.nav.empty()) {
+        const std::string a = LookupAttributeOfNav(t.nav, t.logical_name);
+        if (std::find(attributes.begin(), attributes.end(), a) == attributes.end()) attributes.push_back(a);
+      }
+    }
+    if (f.remote_read.empty()) {
+      if (attributes.size() == 1) {
+        f.remote_read = "_" + attributes[0] + "_value";
+      } else if (attributes.size() > 1) {
+        Problem(m, AppendPointer(p, "remote"),
+                "the navigation properties point at different lookup attributes (" + JoinNames(attributes) +
+                    "); set 'remote_read'");
+      }
+    }
+  }
+
+  // Every mapping on a depends_on cycle is told so, with the cycle seen from it.
+  void CheckCycles() {
+    for (const ParsedMapping& parsed : all_) {
+      const Mapping& m = parsed.mapping;
+      if (m.name.empty() || Find(m.name) != &m) continue;
+      // Breadth-first from m's dependencies back to m: the shortest cycle through m.
+      std::map<std::string, std::string> came_from;
+      std::deque<std::string> queue;
+      for (const auto& d : m.depends_on) {
+        if (Find(d) != nullptr && came_from.emplace(d, m.name).second) queue.push_back(d);
+      }
+      std::string last;  // the mapping whose depends_on closes the cycle
+      while (!queue.empty() && last.empty()) {
+        const std::string cur = queue.front();
+        queue.pop_front();
+        for (const auto& d : Find(cur)->depends_on) {
+          if (d == m.name) {
+            last = cur;
+            break;
+          }
+          if (Find(d) != nullptr && came_from.emplace(d, cur).second) queue.push_back(d);
+        }
+      }
+      if (last.empty()) continue;
+      std::vector<std::string> path;
+      for (std::string at = last; at != m.name; at = came_from[at]) path.push_back(at);
+      std::reverse(path.begin(), path.end());
+      std::string text = m.name;
+      for (const auto& step : path) text += " -> " + step;
+      text += " -> " + m.name;
+      Problem(m, DependsOnPointer(parsed, path.front()), "depends_on cycle: " + text);
+    }
+  }
+
+  MappingSet Order() {
+    // Kahn's algorithm; ready mappings in name order. Mappings left over
+    // (cycles, reported above) and unnamed ones follow in file order.
+    std::map<std::string, int> pending;
+    for (const auto& [name, i] : by_name_) {
+      int n = 0;
+      for (const auto& d : all_[i].mapping.depends_on) n += by_name_.count(d) > 0 ? 1 : 0;
+      pending[name] = n;
+    }
+    std::set<std::string> ready;
+    for (const auto& [name, n] : pending) {
+      if (n == 0) ready.insert(name);
+    }
+    std::vector<bool> placed(all_.size(), false);
+    MappingSet set;
+    while (!ready.empty()) {
+      const std::string name = *ready.begin();
+      ready.erase(ready.begin());
+      const std::size_t i = by_name_.at(name);
+      placed[i] = true;
+      set.mappings_.push_back(all_[i].mapping);
+      for (const auto& [other, j] : by_name_) {
+        if (placed[j]) continue;
+        const auto& deps = all_[j].mapping.depends_on;
+        if (std::find(deps.begin(), deps.end(), name) != deps.end() && --pending[other] == 0) ready.insert(other);
+      }
+    }
+    for (std::size_t i = 0; i < all_.size(); ++i) {
+      if (!placed[i]) set.mappings_.push_back(all_[i].mapping);
+    }
+    return set;
+  }
+
+  std::vector<ParsedMapping> all_;
+  Diagnostics& out_;
+  std::map<std::string, std::size_t> by_name_;
+  std::vector<std::string> names_;
+};
+
+const Mapping* MappingSet::Find(std::string_view name) const {
+  for (const auto& m : mappings_) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> MappingSet::Names() const {
+  std::vector<std::string> out;
+  for (const auto& m : mappings_) out.push_back(m.name);
+  return out;
+}
+
+MappingSetLoad ParseMappingSet(const std::vector<MappingSource>& sources) {
+  MappingSetLoad load;
+  std::vector<ParsedMapping> parsed;
+  for (const auto& source : sources) {
+    json root;
+    int error_line = 0;
+    if (Status s = ParseJsonText(source.text, root, &error_line); !s.ok()) {
+      const auto colon = s.message().find(": ");
+      load.diagnostics.push_back({source.file, error_line, "", s.message().substr(colon + 2)});
+      continue;
+    }
+    FileParser parser(source.file, source.text, load.diagnostics);
+    parsed.push_back(parser.Parse(root));
+  }
+  SetLinker linker(std::move(parsed), load.diagnostics);
+  load.set = linker.Link();
+
+  // Files in the order given, then by line; problems found later for the
+  // same line (set checks) after those found first.
+  std::map<std::string, std::size_t> file_order;
+  for (std::size_t i = 0; i < sources.size(); ++i) file_order.emplace(sources[i].file, i);
+  std::stable_sort(load.diagnostics.begin(), load.diagnostics.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    const std::size_t fa = file_order.count(a.file) ? file_order[a.file] : sources.size();
+    const std::size_t fb = file_order.count(b.file) ? file_order[b.file] : sources.size();
+    if (fa != fb) return fa < fb;
+    return a.line < b.line;
+  });
+  return load;
+}
+
+MappingSetLoad LoadMappingFiles(const std::vector<std::string>& paths) {
+  std::vector<MappingSource> sources;
+  Diagnostics unreadable;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      unreadable.push_back({path, 0, "", "cannot read the mapping file"});
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    sources.push_back({path, ss.str()});
+  }
+  MappingSetLoad load = ParseMappingSet(sources);
+  load.diagnostics.insert(load.diagnostics.begin(), unreadable.begin(), unreadable.end());
+  return load;
+}
+
+Result<std::vector<std::string>> ListMappingFiles(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound("mappings folder '" + dir + "' does not exist");
+  std::vector<std::string> out;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json" && it->is_regular_file(ec)) out.push_back(it->path().string());
+  }
+  if (ec) return IoError("cannot list mappings folder '" + dir + "': " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+MappingSetLoad LoadMappingDirectory(const std::string& dir) {
+  auto files = ListMappingFiles(dir);
+  if (!files.ok()) {
+    MappingSetLoad load;
+    load.diagnostics.push_back({dir, 0, "", files.status().message()});
+    return load;
+  }
+  if (files->empty()) {
+    MappingSetLoad load;
+    load.diagnostics.push_back({dir, 0, "", "no mapping files (*.json) in the mappings folder"});
+    return load;
+  }
+  return LoadMappingFiles(*files);
+}
+
+MappingSetLoad LoadMappingsForRun(const std::string& dir, const std::string& local_database) {
+  MappingSetLoad load = LoadMappingDirectory(dir);
+  std::error_code ec;
+  if (!local_database.empty() && fs::exists(local_database, ec)) {
+    const Diagnostics more = CheckLocalDatabase(load.set, local_database);
+    load.diagnostics.insert(load.diagnostics.end(), more.begin(), more.end());
+  }
+  return load;
+}
+
+}  // namespace crmsync::mapping
