@@ -10,6 +10,7 @@
 
 #include "common/sqlite.h"
 #include "daemon/config.h"
+#include "daemon/default_mappings.h"
 
 namespace crmsync::daemon {
 
@@ -70,6 +71,12 @@ Result<std::vector<std::string>> RunInit(const InitOptions& options) {
       WriteNewFile(config.string(),
                    CommentedConfigTemplate(dir.string(), options.url, options.tenant_id, options.client_id), 0640));
   note(config, wrote_config);
+
+  for (const auto& [name, content] : DefaultMappingFiles()) {
+    const fs::path file = dir / "mappings.d" / std::string(name);
+    CRMSYNC_ASSIGN_OR_RETURN(bool wrote, WriteNewFile(file.string(), std::string(content), 0644));
+    note(file, wrote);
+  }
 
   const fs::path secret = dir / "client-secret";
   const std::string secret_text = options.secret.empty() ? "replace-with-the-client-secret\n" : options.secret + "\n";
