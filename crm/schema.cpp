@@ -132,12 +132,15 @@ constexpr ColumnSpec kSalesOrderLineColumns[] = {
 };
 
 constexpr TableSpec kTables[] = {
-    {Table::kContact, "contact", "contact", "contact", kNoKey, kContactColumns, "contact_nos"},
-    {Table::kSalesperson, "salesperson", "salesperson", "salesperson", kCodeKey, kSalespersonColumns, ""},
-    {Table::kOpportunity, "opportunity", "opportunity", "opportunity", kNoKey, kOpportunityColumns, "opportunity_nos"},
-    {Table::kSalesOrder, "sales_order", "order", "sales order", kNoKey, kSalesOrderColumns, "sales_order_nos"},
-    {Table::kSalesOrderLine, "sales_order_line", "order-line", "sales order line", kLineKey, kSalesOrderLineColumns,
-     ""},
+    {Table::kContact, "contact", "contact", "contact", kNoKey, kContactColumns, "contact_nos", "contacts"},
+    {Table::kSalesperson, "salesperson", "salesperson", "salesperson", kCodeKey, kSalespersonColumns, "",
+     "salespeople"},
+    {Table::kOpportunity, "opportunity", "opportunity", "opportunity", kNoKey, kOpportunityColumns, "opportunity_nos",
+     "opportunities"},
+    {Table::kSalesOrder, "sales_order", "order", "sales order", kNoKey, kSalesOrderColumns, "sales_order_nos",
+     "sales orders"},
+    {Table::kSalesOrderLine, "sales_order_line", "order-line", "sales order line", kLineKey, kSalesOrderLineColumns, "",
+     "sales order lines"},
 };
 
 std::string Quoted(std::string_view s) {

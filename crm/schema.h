@@ -64,6 +64,7 @@ struct TableSpec {
   std::span<const ColumnSpec> columns;  // in table order, keys included
   // setup key naming the number series of new keys; "" = keys are given by hand.
   std::string_view series_setup_key;
+  std::string_view plural;  // for messages and help: "contacts", "salespeople", ...
 };
 
 std::span<const TableSpec> Tables();

@@ -45,5 +45,7 @@ struct CommandContext {
 };
 
 void AddInitCommand(CLI::App& app, CommandContext& context);
+// `crmsync crm ...`: the local CRM store's records (daemon/crm_command.cpp).
+void AddCrmCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

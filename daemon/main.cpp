@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 
   AddInitCommand(app, context);
+  AddCrmCommand(app, context);
 
   try {
     app.parse(argc, argv);
