@@ -6,7 +6,7 @@
 // programs write the tables directly); this description is what crmsync
 // validates against before writing, so users get a message naming the
 // field and value instead of "CHECK constraint failed". Keep the two in step
-// (tests/crm/schema_test.cpp compares them).
+// (MigrationsTest.SchemaDescriptionMatchesTheDatabase compares them).
 //
 // Keys follow connectors/connector.h: the key column as text, or for
 // sales_order_line the JSON array ["SO000001",10000].
