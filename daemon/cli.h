@@ -48,5 +48,7 @@ void AddInitCommand(CLI::App& app, CommandContext& context);
 void AddConfigCommand(CLI::App& app, CommandContext& context);
 void AddCheckCommand(CLI::App& app, CommandContext& context);
 void AddMappingCommand(CLI::App& app, CommandContext& context);
+// `crmsync crm ...`: the local CRM store's records (daemon/crm_command.cpp).
+void AddCrmCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

@@ -9,6 +9,9 @@
 #include <filesystem>
 
 #include "common/sqlite.h"
+#include "crm/migrations.h"
+#include "crm/sample_data.h"
+#include "crm/store.h"
 #include "daemon/config.h"
 #include "daemon/default_mappings.h"
 
@@ -83,11 +86,28 @@ Result<std::vector<std::string>> RunInit(const InitOptions& options) {
   CRMSYNC_ASSIGN_OR_RETURN(bool wrote_secret, WriteNewFile(secret.string(), secret_text, 0600));
   note(secret, wrote_secret);
 
-  for (const char* name : {"crm.db", "state.db"}) {
-    const fs::path db = dir / name;
-    CRMSYNC_ASSIGN_OR_RETURN(bool created, EnsureDatabase(db.string()));
-    note(db, created);
+  // The local CRM store: created or migrated to the latest schema; data kept.
+  const fs::path crm_db = dir / "crm.db";
+  CRMSYNC_ASSIGN_OR_RETURN(crm::MigrationReport migration, crm::CreateOrMigrate(crm_db.string()));
+  if (migration.created) {
+    report.push_back("created " + crm_db.string() + " (local CRM store, schema v" +
+                     std::to_string(migration.to_version) + ")");
+  } else if (migration.migrated()) {
+    report.push_back("migrated " + crm_db.string() + " from v" + std::to_string(migration.from_version) + " to v" +
+                     std::to_string(migration.to_version));
+  } else {
+    note(crm_db, false);
   }
+  if (options.sample_data) {
+    CRMSYNC_ASSIGN_OR_RETURN(crm::Store store, crm::Store::Open(crm_db.string()));
+    CRMSYNC_ASSIGN_OR_RETURN(bool added, crm::AddSampleData(store));
+    report.push_back(added ? "added sample data to " + crm_db.string()
+                           : "kept " + crm_db.string() + " data (not empty): no sample data added");
+  }
+
+  const fs::path state_db = dir / "state.db";
+  CRMSYNC_ASSIGN_OR_RETURN(bool created, EnsureDatabase(state_db.string()));
+  note(state_db, created);
   return report;
 }
 

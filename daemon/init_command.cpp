@@ -25,6 +25,9 @@ void AddInitCommand(CLI::App& app, CommandContext& context) {
   cmd->add_option("--client-id", options->client_id, "application (client) id")->capture_default_str();
   cmd->add_flag("--client-secret-stdin", options->secret_from_stdin,
                 "read the client secret from standard input and store it in DIR/client-secret (mode 0600)");
+  cmd->add_flag("--sample-data", options->sample_data,
+                "add sample companies, persons, salespeople, opportunities and an order to the local store when it "
+                "is empty");
   cmd->callback([options, &context] {
     if (options->secret_from_stdin) {
       std::getline(std::cin, options->secret);

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   AddConfigCommand(app, context);
   AddCheckCommand(app, context);
   AddMappingCommand(app, context);
+  AddCrmCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,84 @@
+// LocalConnector: the Connector (connectors/connector.h) over the local CRM
+// store, the SQLite file that other local programs also write.
+//
+// Changes come from crmsync_journal, which triggers fill for every write by
+// any program (crm/migrations/0002_change_capture.sql).
+//
+// Cursors (opaque to the engine):
+//   "N"           every journal row up to seq N has been delivered; the next
+//                 read returns changes after N.
+//   ""            start: a full read of the table as upserts, then "S" where
+//                 S is the journal's highest seq when the full read began.
+//   "full:S:KEY"  a full read in progress: rows after KEY, then "S".
+// A cursor below the pruned part of the journal, or beyond its end (another
+// file), is kCursorExpired: the engine then reconciles by key (R8).
+//
+// Versions: the journal seq of the row's latest change as decimal text ("0"
+// when the journal no longer holds one). A write with expected_version V
+// conflicts when the row has a journal entry after V.
+//
+// Reads coalesce: a key changed several times appears once, with its current
+// values (or as a delete when the row is gone), in the order of its first
+// change in the batch; max_changes bounds the keys per batch.
+//
+// Writes: one BEGIN IMMEDIATE transaction per batch. Conflicting ops (and
+// every op of their group) are skipped with kConflict; if any other op fails,
+// the whole transaction rolls back, the failing op reports its error and
+// every other op kCancelled ("not applied: op N failed"). A create with an
+// empty key takes the next number of the table's series (an order line: the
+// next line_no); a create with origin_id records it in crmsync_origin in the
+// same transaction, and a repeated create with the same origin_id returns the
+// existing row instead of a duplicate (R2). Deleting a missing row is ok.
+//
+// Journal readers: the engine calls Acknowledge(reader, cursor) after it
+// committed a cursor; the journal is pruned at and below the lowest position
+// of all readers (crmsync_journal_reader).
+//
+// Thread-safety: thread-safe; every call opens its own SQLite connection
+// (SQLite serialises writers across threads and processes).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/sqlite.h"
+#include "connectors/connector.h"
+
+namespace crmsync::local {
+
+class LocalConnector : public connectors::Connector {
+ public:
+  // Opens the store at `path`, migrating it to the latest schema (the daemon
+  // on start installs what a new version needs). kNotFound when the file is
+  // missing: `crmsync init` creates it.
+  static Result<std::unique_ptr<LocalConnector>> Open(const std::string& path);
+
+  Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline deadline) override;
+  Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key,
+                                                  const std::vector<std::string>& columns, Deadline deadline) override;
+  Result<std::vector<connectors::WriteResult>> Write(const std::string& entity,
+                                                     std::span<const connectors::WriteOp> ops,
+                                                     Deadline deadline) override;
+
+  // Records that `reader` (one per mapping) has committed `cursor`, then
+  // prunes journal rows at or below every reader's position. A reader at ""
+  // holds pruning at the start.
+  Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline deadline = Deadline::Never());
+  // Removes a reader that no longer exists (a deleted mapping) so it stops holding pruning.
+  Status ForgetReader(const std::string& reader, Deadline deadline = Deadline::Never());
+
+  // The key of the row crmsync created in `entity` from Dataverse record
+  // `origin_id`, or nullopt (R2 recovery).
+  Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
+                                                  Deadline deadline = Deadline::Never());
+
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit LocalConnector(std::string path) : path_(std::move(path)) {}
+  Result<SqliteDb> Connect(Deadline deadline) const;
+  std::string path_;
+};
+
+}  // namespace crmsync::local

@@ -1,0 +1,384 @@
+#include "crm/rows.h"
+
+#include "crm/number_series.h"
+
+namespace crmsync::crm {
+
+namespace {
+
+std::string Quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+Value ReadColumn(const SqliteStatement& st, int index, const ColumnSpec* column) {
+  Value v = st.ColumnValue(index);
+  if (column != nullptr && column->type == ColumnType::kBool && v.kind() == Value::Kind::kInteger) {
+    return Value::Bool(v.as_integer() != 0);
+  }
+  return v;
+}
+
+bool IsEmptyText(const Value& v) {
+  return v.is_null() || (v.kind() == Value::Kind::kText && v.as_text().empty());
+}
+
+const Value* Get(const Record& row, std::string_view column) {
+  auto it = row.find(column);
+  return it == row.end() ? nullptr : &it->second;
+}
+
+// Checks names, read-only columns and value types; returns the coerced fields.
+Result<Record> CoerceFields(const TableSpec& spec, const Record& fields) {
+  Record out;
+  for (const auto& [name, value] : fields) {
+    const ColumnSpec* column = FindColumn(spec, name);
+    if (column == nullptr) return InvalidArgument(std::string(spec.label) + " has no column '" + name + "'");
+    if (column->read_only) return InvalidArgument(name + " is maintained by the store and cannot be written");
+    CRMSYNC_ASSIGN_OR_RETURN(Value coerced, CoerceValue(*column, value));
+    out.emplace(name, std::move(coerced));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> LookupText(SqliteDb& db, const std::string& sql, const Value& key) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
+  st.Bind(1, key);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.ColumnText(0));
+}
+
+// "contact_no: contact 'CT000099' does not exist" and friends.
+Status CheckReference(SqliteDb& db, const ColumnSpec& column, const Value& value) {
+  if (value.is_null() || column.reference == Reference::kNone) return Status::Ok();
+  const std::string field(column.name);
+  const std::string shown = Quoted(value.ToDisplayString());
+  const auto exists = [&](const char* sql, const char* label) -> Status {
+    CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupText(db, sql, value));
+    if (!found) return InvalidArgument(field + ": " + label + " " + shown + " does not exist");
+    return Status::Ok();
+  };
+  switch (column.reference) {
+    case Reference::kContact: return exists("SELECT no FROM contact WHERE no = ?", "contact");
+    case Reference::kSalesperson: return exists("SELECT code FROM salesperson WHERE code = ?", "salesperson");
+    case Reference::kOpportunity: return exists("SELECT no FROM opportunity WHERE no = ?", "opportunity");
+    case Reference::kSalesOrder: return exists("SELECT no FROM sales_order WHERE no = ?", "sales order");
+    case Reference::kCompany: {
+      CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(db, "SELECT type FROM contact WHERE no = ?", value));
+      if (!type) return InvalidArgument(field + ": company " + shown + " does not exist");
+      if (*type != "company")
+        return InvalidArgument(field + ": company " + shown + " is a " + *type + ", not a company");
+      return Status::Ok();
+    }
+    case Reference::kNone: break;
+  }
+  return Status::Ok();
+}
+
+// NOT NULL columns among `fields` must hold a value ("" counts as none).
+Status CheckNotEmpty(const TableSpec& spec, const Record& fields) {
+  for (const auto& [name, value] : fields) {
+    if (FindColumn(spec, name)->not_null && IsEmptyText(value)) return InvalidArgument(name + " must not be empty");
+  }
+  return Status::Ok();
+}
+
+// Rules across fields of one row (`row` holds every column after the change).
+Status CheckRow(SqliteDb& db, const TableSpec& spec, const Record& row, const Record& changed) {
+  for (const auto& column : spec.columns) {
+    if (column.required) {
+      const Value* v = Get(row, column.name);
+      if (v == nullptr || IsEmptyText(*v)) return InvalidArgument(std::string(column.name) + " is required");
+    }
+  }
+  if (spec.table == Table::kContact) {
+    const Value* type = Get(row, "type");
+    const Value* company = Get(row, "company_no");
+    const Value* no = Get(row, "no");
+    if (company != nullptr && !company->is_null()) {
+      if (type != nullptr && !type->is_null() && type->as_text() != "person") {
+        return InvalidArgument("company_no: only a person can belong to a company, and this contact's type is " +
+                               type->as_text());
+      }
+      if (no != nullptr && *no == *company) return InvalidArgument("company_no: a contact cannot belong to itself");
+    }
+  }
+  for (const auto& [name, value] : changed) {
+    CRMSYNC_RETURN_IF_ERROR(CheckReference(db, *FindColumn(spec, name), value));
+  }
+  return Status::Ok();
+}
+
+Result<bool> KeyExists(SqliteDb& db, const TableSpec& spec, const std::vector<Value>& parts) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st,
+                           db.Prepare("SELECT 1 FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t i = 0; i < parts.size(); ++i) st.Bind(static_cast<int>(i) + 1, parts[i]);
+  return st.Step();
+}
+
+std::vector<Value> KeyParts(const TableSpec& spec, const Record& row) {
+  std::vector<Value> parts;
+  for (const auto& k : spec.key_columns) {
+    const Value* v = Get(row, k);
+    parts.push_back(v == nullptr ? Value() : *v);
+  }
+  return parts;
+}
+
+Result<std::optional<std::string>> SetupValue(SqliteDb& db, std::string_view key) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM setup WHERE key = ?"));
+  st.Bind(1, key);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.IsNull(0) || st.ColumnText(0).empty()) return std::optional<std::string>();
+  return std::optional<std::string>(st.ColumnText(0));
+}
+
+// Fills the key of a new row: the series' next number, or an order line's next line_no.
+Status AssignKey(SqliteDb& db, const TableSpec& spec, Record& row) {
+  if (spec.table == Table::kSalesOrderLine) {
+    const Value* given = Get(row, "line_no");
+    if (given != nullptr && !given->is_null()) return Status::Ok();
+    const Value* order = Get(row, "order_no");
+    if (order == nullptr || order->is_null()) return InvalidArgument("order_no is required");
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, db.Prepare("SELECT coalesce(max(line_no), 0) + 10000 FROM sales_order_line WHERE order_no = ?"));
+    st.Bind(1, *order);
+    CRMSYNC_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return Internal("max(line_no) returned no row");
+    row["line_no"] = Value::Integer(st.ColumnInt(0));
+    return Status::Ok();
+  }
+  const std::string key_column(spec.key_columns[0]);
+  CRMSYNC_ASSIGN_OR_RETURN(std::string series, SeriesCodeFor(db, spec));
+  const Value* given = Get(row, key_column);
+  if (given != nullptr && !IsEmptyText(*given)) return CheckManualNo(db, spec, series, given->as_text());
+  if (series.empty())
+    return InvalidArgument(key_column + " is required (" + std::string(spec.label) + " has no number series)");
+  CRMSYNC_ASSIGN_OR_RETURN(std::string no, TakeNextNo(db, spec, series));
+  row[key_column] = Value::Text(std::move(no));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string QuoteName(std::string_view name) {
+  return "\"" + std::string(name) + "\"";
+}
+
+std::string KeyCondition(const TableSpec& spec) {
+  std::string out;
+  for (std::size_t i = 0; i < spec.key_columns.size(); ++i) {
+    if (i > 0) out += " AND ";
+    out += QuoteName(spec.key_columns[i]) + " = ?" + std::to_string(i + 1);
+  }
+  return out;
+}
+
+Status CheckColumns(const TableSpec& spec, std::span<const std::string> columns) {
+  for (const auto& c : columns) {
+    if (FindColumn(spec, c) == nullptr) return InvalidArgument(std::string(spec.label) + " has no column '" + c + "'");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record& fields) {
+  CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
+  if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(db, "default_salesperson_code"));
+    if (code) row["salesperson_code"] = Value::Text(*code);
+  }
+  if (spec.table == Table::kContact) {
+    const Value* name = Get(row, "name");
+    if (name == nullptr || IsEmptyText(*name)) {
+      std::string derived;
+      for (const char* part : {"first_name", "surname"}) {
+        const Value* v = Get(row, part);
+        if (v == nullptr || IsEmptyText(*v)) continue;
+        if (!derived.empty()) derived += ' ';
+        derived += v->as_text();
+      }
+      if (derived.empty()) return InvalidArgument("name is required (for a person: first_name and/or surname)");
+      row["name"] = Value::Text(derived);
+    }
+  }
+  // Check references and required values before taking a number: a failed
+  // insert must not skip one.
+  CRMSYNC_RETURN_IF_ERROR(CheckRow(db, spec, row, row));
+  CRMSYNC_RETURN_IF_ERROR(AssignKey(db, spec, row));
+  CRMSYNC_RETURN_IF_ERROR(CheckNotEmpty(spec, row));
+  const std::vector<Value> key = KeyParts(spec, row);
+  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(db, spec, key));
+  if (exists) {
+    return Status(StatusCode::kAlreadyExists,
+                  std::string(spec.label) + " " + Quoted(EncodeKey(spec, key)) + " already exists");
+  }
+
+  std::string names;
+  std::string params;
+  for (const auto& [name, value] : row) {
+    if (!names.empty()) {
+      names += ", ";
+      params += ", ";
+    }
+    names += QuoteName(name);
+    params += "?";
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto st, db.Prepare("INSERT INTO " + QuoteName(spec.name) + " (" + names + ") VALUES (" + params + ")"));
+  int i = 1;
+  for (const auto& [name, value] : row) st.Bind(i++, value);
+  if (Status s = st.Run(); !s.ok()) {
+    return s.WithContext("cannot add " + std::string(spec.label) + " " + Quoted(EncodeKey(spec, key)));
+  }
+  return EncodeKey(spec, key);
+}
+
+Result<std::string> UpdateRow(SqliteDb& db, const TableSpec& spec, std::string_view key, const Record& fields) {
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<Record> current, ReadRow(db, spec, key));
+  if (!current) return NotFound(std::string(spec.label) + " " + Quoted(key) + " does not exist");
+  CRMSYNC_ASSIGN_OR_RETURN(Record changes, CoerceFields(spec, fields));
+  if (changes.empty()) return std::string(key);
+  CRMSYNC_RETURN_IF_ERROR(CheckNotEmpty(spec, changes));
+
+  Record merged = *current;
+  for (const auto& [name, value] : changes) merged[name] = value;
+  if (spec.table == Table::kContact) {
+    const Value* type = Get(merged, "type");
+    if (changes.count("type") != 0 && type->as_text() != "company" && Get(*current, "type")->as_text() == "company") {
+      CRMSYNC_ASSIGN_OR_RETURN(auto person,
+                               LookupText(db, "SELECT no FROM contact WHERE company_no = ? LIMIT 1", key_parts[0]));
+      if (person) {
+        return InvalidArgument("type: contact " + Quoted(key) + " is the company of " + Quoted(*person) +
+                               " and must stay a company");
+      }
+    }
+  }
+  CRMSYNC_RETURN_IF_ERROR(CheckRow(db, spec, merged, changes));
+
+  const std::vector<Value> new_key = KeyParts(spec, merged);
+  const std::string new_key_text = EncodeKey(spec, new_key);
+  if (new_key_text != key) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool taken, KeyExists(db, spec, new_key));
+    if (taken) {
+      return Status(StatusCode::kAlreadyExists,
+                    std::string(spec.label) + " " + Quoted(new_key_text) + " already exists");
+    }
+  }
+
+  std::string sets;
+  const int first_param = static_cast<int>(spec.key_columns.size()) + 1;
+  int i = first_param;
+  for (const auto& [name, value] : changes) {
+    if (!sets.empty()) sets += ", ";
+    sets += QuoteName(name) + " = ?" + std::to_string(i++);
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto st, db.Prepare("UPDATE " + QuoteName(spec.name) + " SET " + sets + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
+  i = first_param;
+  for (const auto& [name, value] : changes) st.Bind(i++, value);
+  if (Status s = st.Run(); !s.ok())
+    return s.WithContext("cannot update " + std::string(spec.label) + " " + Quoted(key));
+  return new_key_text;
+}
+
+Status DeleteRow(SqliteDb& db, const TableSpec& spec, std::string_view key) {
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
+  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(db, spec, key_parts));
+  if (!exists) return NotFound(std::string(spec.label) + " " + Quoted(key) + " does not exist");
+  if (spec.table == Table::kContact) {
+    // Opportunities and orders need their contact (NOT NULL): say so instead
+    // of "FOREIGN KEY constraint failed".
+    CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT (SELECT count(*) FROM opportunity WHERE contact_no = ?1), "
+                                                 "(SELECT count(*) FROM sales_order WHERE sell_to_contact_no = ?1)"));
+    st.Bind(1, key_parts[0]);
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && (st.ColumnInt(0) > 0 || st.ColumnInt(1) > 0)) {
+      return InvalidArgument("contact " + Quoted(key) + " has " + std::to_string(st.ColumnInt(0)) +
+                             " opportunities and " + std::to_string(st.ColumnInt(1)) +
+                             " sales orders; delete them or move them to another contact first");
+    }
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("DELETE FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
+  if (Status s = st.Run(); !s.ok())
+    return s.WithContext("cannot delete " + std::string(spec.label) + " " + Quoted(key));
+  return Status::Ok();
+}
+
+Result<std::optional<Record>> ReadRow(SqliteDb& db, const TableSpec& spec, std::string_view key,
+                                      std::span<const std::string> columns) {
+  CRMSYNC_RETURN_IF_ERROR(CheckColumns(spec, columns));
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
+  std::vector<const ColumnSpec*> wanted;
+  for (const auto& c : spec.columns) {
+    bool want = columns.empty() || IsKeyColumn(spec, c.name);
+    for (const auto& name : columns) want = want || name == c.name;
+    if (want) wanted.push_back(&c);
+  }
+  std::string list;
+  for (const auto* c : wanted) list += (list.empty() ? "" : ", ") + QuoteName(c->name);
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto st, db.Prepare("SELECT " + list + " FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
+  CRMSYNC_ASSIGN_OR_RETURN(bool found, st.Step());
+  if (!found) return std::optional<Record>();
+  Record row;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    row.emplace(std::string(wanted[i]->name), ReadColumn(st, static_cast<int>(i), wanted[i]));
+  }
+  return std::optional<Record>(std::move(row));
+}
+
+Result<std::vector<Record>> ListRows(SqliteDb& db, const TableSpec& spec, const ListQuery& query) {
+  std::string list;
+  for (const auto& c : spec.columns) list += (list.empty() ? "" : ", ") + QuoteName(c.name);
+  std::string where;
+  std::vector<Value> params;
+  for (const auto& [name, value] : query.equals) {
+    const ColumnSpec* column = FindColumn(spec, name);
+    if (column == nullptr) return InvalidArgument(std::string(spec.label) + " has no column '" + name + "'");
+    where += where.empty() ? " WHERE " : " AND ";
+    if (value.is_null()) {
+      where += QuoteName(name) + " IS NULL";
+    } else {
+      CRMSYNC_ASSIGN_OR_RETURN(Value coerced, CoerceValue(*column, value));
+      where += QuoteName(name) + " = ?";
+      params.push_back(std::move(coerced));
+    }
+  }
+  if (!query.search.empty()) {
+    std::string any;
+    for (const auto& c : spec.columns) {
+      if (c.type != ColumnType::kText) continue;
+      any += (any.empty() ? "" : " OR ") + QuoteName(c.name) + " LIKE ? ESCAPE '\\'";
+      std::string pattern;
+      for (char ch : query.search) {
+        if (ch == '%' || ch == '_' || ch == '\\') pattern += '\\';
+        pattern += ch;
+      }
+      params.push_back(Value::Text("%" + pattern + "%"));
+    }
+    where += (where.empty() ? " WHERE (" : " AND (") + any + ")";
+  }
+  std::string order;
+  for (const auto& k : spec.key_columns) order += (order.empty() ? "" : ", ") + QuoteName(k);
+  std::string sql = "SELECT " + list + " FROM " + QuoteName(spec.name) + where + " ORDER BY " + order;
+  if (query.limit > 0) sql += " LIMIT " + std::to_string(query.limit);
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
+  for (std::size_t i = 0; i < params.size(); ++i) st.Bind(static_cast<int>(i) + 1, params[i]);
+  std::vector<Record> rows;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) break;
+    Record row;
+    for (std::size_t i = 0; i < spec.columns.size(); ++i) {
+      row.emplace(std::string(spec.columns[i].name), ReadColumn(st, static_cast<int>(i), &spec.columns[i]));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace crmsync::crm

@@ -1,0 +1,361 @@
+// `crmsync crm NOUN VERB ...`: the local CRM store's records for people who
+// do not write SQL. Nouns: contact, salesperson, opportunity, order,
+// order-line; verbs: add, list, show, update, delete, import, export.
+//
+// The command line is built from crm/schema.h (one --COLUMN option per
+// column), and the work is done by crm::Store, crm/csv.h and crm/text_io.h;
+// this file only wires CLI11 to them (CLI11 is slow to compile: keep it here).
+//
+// Exit codes: 0 ok; 2 bad input (unknown record, invalid value, unreadable
+// file) with a message naming the field and value; 1 other failures (the
+// database is locked or unreadable).
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "crm/csv.h"
+#include "crm/store.h"
+#include "crm/text_io.h"
+#include "daemon/cli.h"
+
+namespace crmsync::daemon {
+
+namespace {
+
+struct CrmOptions {
+  std::string database;
+};
+
+// A short filter flag of `list` and `export`: --company X means company_no = X.
+struct Shortcut {
+  std::string_view noun;
+  std::string_view flag;
+  std::string_view column;
+};
+constexpr Shortcut kShortcuts[] = {
+    {"contact", "--type", "type"},
+    {"contact", "--company", "company_no"},
+    {"contact", "--salesperson", "salesperson_code"},
+    {"contact", "--city", "city"},
+    {"salesperson", "--blocked", "blocked"},
+    {"opportunity", "--status", "status"},
+    {"opportunity", "--contact", "contact_no"},
+    {"opportunity", "--salesperson", "salesperson_code"},
+    {"opportunity", "--stage", "sales_cycle_stage"},
+    {"order", "--status", "status"},
+    {"order", "--contact", "sell_to_contact_no"},
+    {"order", "--opportunity", "opportunity_no"},
+    {"order", "--salesperson", "salesperson_code"},
+    {"order-line", "--order", "order_no"},
+};
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kConflict: return kExitUsage;
+    default: return kExitRecordsFailed;
+  }
+}
+
+std::string OptionName(std::string_view column) {
+  std::string out = "--";
+  for (char c : column) out += c == '_' ? '-' : c;
+  return out;
+}
+
+// Everything one verb needs at run time; owned by the verb's callback.
+struct Verb {
+  const crm::TableSpec* spec = nullptr;
+  std::string name;  // "contact add", for messages
+  std::vector<std::string> key_parts;
+  std::map<std::string, std::string> values;  // column -> typed text
+  std::vector<std::pair<std::string, CLI::Option*>> field_options;
+  std::map<std::string, std::string> filters;  // column -> typed text
+  std::vector<std::pair<std::string, CLI::Option*>> filter_options;
+  std::vector<std::string> where;
+  std::string search;
+  int limit = 0;
+  bool json = false;
+  std::string file;
+
+  // The columns given on the command line, in table order.
+  std::vector<std::pair<std::string, std::string>> Given(
+      const std::vector<std::pair<std::string, CLI::Option*>>& options,
+      const std::map<std::string, std::string>& from) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [column, option] : options) {
+      if (option->count() > 0) out.emplace_back(column, from.at(column));
+    }
+    return out;
+  }
+};
+
+class CrmCli {
+ public:
+  CrmCli(CommandContext& context, std::shared_ptr<CrmOptions> options)
+      : context_(context), options_(std::move(options)) {}
+
+  void AddNoun(CLI::App* crm, const crm::TableSpec& spec) {
+    const std::string plural(spec.plural);
+    CLI::App* noun = crm->add_subcommand(std::string(spec.noun), plural + " (table " + std::string(spec.name) + ")");
+    noun->require_subcommand(1);
+    noun->fallthrough();
+
+    {
+      auto verb = NewVerb(spec, "add");
+      CLI::App* cmd = noun->add_subcommand(
+          "add", "add a " + std::string(spec.label) + "; prints its key" +
+                     (spec.series_setup_key.empty() ? "" : " (the next number of its series unless given)"));
+      AddFieldOptions(cmd, *verb);
+      cmd->callback([this, verb] { RunAdd(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "list");
+      CLI::App* cmd = noun->add_subcommand("list", "list " + plural + " (filters combine with AND)");
+      AddFilterOptions(cmd, *verb);
+      cmd->add_option("--limit", verb->limit, "show at most this many");
+      cmd->add_flag("--json", verb->json, "print one JSON array of objects with every column");
+      cmd->callback([this, verb] { RunList(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "show");
+      CLI::App* cmd = noun->add_subcommand("show", "show every column of one " + std::string(spec.label));
+      AddKeyArguments(cmd, *verb);
+      cmd->add_flag("--json", verb->json, "print one JSON object");
+      cmd->callback([this, verb] { RunShow(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "update");
+      CLI::App* cmd = noun->add_subcommand("update", "change the given columns of one " + std::string(spec.label) +
+                                                         " (\"\" clears a column); prints its key");
+      AddKeyArguments(cmd, *verb);
+      AddFieldOptions(cmd, *verb);
+      cmd->callback([this, verb] { RunUpdate(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "delete");
+      CLI::App* cmd = noun->add_subcommand("delete", "delete one " + std::string(spec.label));
+      AddKeyArguments(cmd, *verb);
+      cmd->callback([this, verb] { RunDelete(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "import");
+      CLI::App* cmd = noun->add_subcommand(
+          "import", "add " + plural +
+                        " from a CSV file whose first row names the columns; all or nothing: every bad row is "
+                        "reported with its line number and nothing is added unless all rows are good");
+      cmd->add_option("FILE", verb->file, "CSV file (- for standard input)")->required();
+      cmd->callback([this, verb] { RunImport(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "export");
+      CLI::App* cmd = noun->add_subcommand("export", "write " + plural + " as CSV with a header row of column names");
+      AddFilterOptions(cmd, *verb);
+      cmd->add_option("--output,-o", verb->file, "file to write (default: standard output)");
+      cmd->callback([this, verb] { RunExport(*verb); });
+    }
+  }
+
+ private:
+  std::shared_ptr<Verb> NewVerb(const crm::TableSpec& spec, const std::string& verb) {
+    auto v = std::make_shared<Verb>();
+    v->spec = &spec;
+    v->name = std::string(spec.noun) + " " + verb;
+    return v;
+  }
+
+  void AddFieldOptions(CLI::App* cmd, Verb& verb) {
+    for (const auto& column : verb.spec->columns) {
+      if (column.read_only) continue;
+      CLI::Option* option =
+          cmd->add_option(OptionName(column.name), verb.values[std::string(column.name)], std::string(column.help));
+      verb.field_options.emplace_back(std::string(column.name), option);
+    }
+  }
+
+  void AddFilterOptions(CLI::App* cmd, Verb& verb) {
+    for (const auto& s : kShortcuts) {
+      if (s.noun != verb.spec->noun) continue;
+      const std::string column(s.column);
+      CLI::Option* option =
+          cmd->add_option(std::string(s.flag), verb.filters[column], "only rows whose " + column + " is this");
+      verb.filter_options.emplace_back(column, option);
+    }
+    cmd->add_option("--where", verb.where, "COLUMN=VALUE: only rows whose column has this value (repeatable)");
+    cmd->add_option("--search", verb.search, "only rows with this text in any text column (case-insensitive)");
+  }
+
+  void AddKeyArguments(CLI::App* cmd, Verb& verb) {
+    verb.key_parts.resize(verb.spec->key_columns.size());
+    for (std::size_t i = 0; i < verb.spec->key_columns.size(); ++i) {
+      std::string upper(verb.spec->key_columns[i]);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      cmd->add_option(upper, verb.key_parts[i],
+                      "the " + std::string(verb.spec->label) + "'s " + std::string(verb.spec->key_columns[i]))
+          ->required();
+    }
+  }
+
+  // Opens the store named by --database, else by the config's local.database.
+  std::optional<crm::Store> OpenStore(const Verb& verb) {
+    std::string path = options_->database;
+    if (path.empty()) {
+      auto config = context_.LoadConfigOrReport();
+      if (!config) return std::nullopt;  // problems printed, exit code set
+      path = config->local_database;
+    }
+    auto store = crm::Store::Open(path);
+    if (!store.ok()) {
+      Fail(verb, store.status());
+      return std::nullopt;
+    }
+    return std::move(store).value();
+  }
+
+  void Fail(const Verb& verb, const Status& status) {
+    std::cerr << "crmsync crm " << verb.name << ": " << status.message() << "\n";
+    context_.exit_code = ExitCodeFor(status);
+  }
+
+  Result<crm::ListQuery> Query(const Verb& verb) {
+    crm::ListQuery query;
+    std::vector<std::pair<std::string, std::string>> texts = verb.Given(verb.filter_options, verb.filters);
+    for (const auto& w : verb.where) {
+      const auto eq = w.find('=');
+      if (eq == std::string::npos) return InvalidArgument("--where '" + w + "' is not COLUMN=VALUE");
+      texts.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+    }
+    CRMSYNC_ASSIGN_OR_RETURN(Record filters, crm::FieldsFromText(*verb.spec, texts));
+    for (auto& [column, value] : filters) query.equals.emplace_back(column, value);
+    query.search = verb.search;
+    query.limit = verb.limit;
+    return query;
+  }
+
+  Result<std::string> Key(const Verb& verb) { return crm::KeyFromText(*verb.spec, verb.key_parts); }
+
+  void RunAdd(const Verb& verb) {
+    auto fields = crm::FieldsFromText(*verb.spec, verb.Given(verb.field_options, verb.values));
+    if (!fields.ok()) return Fail(verb, fields.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto key = store->Add(verb.spec->table, *fields);
+    if (!key.ok()) return Fail(verb, key.status());
+    std::cout << crm::KeyForPeople(*verb.spec, *key) << "\n";
+  }
+
+  void RunList(const Verb& verb) {
+    auto query = Query(verb);
+    if (!query.ok()) return Fail(verb, query.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto rows = store->List(verb.spec->table, *query);
+    if (!rows.ok()) return Fail(verb, rows.status());
+    std::cout << (verb.json ? crm::RecordsToJsonText(*rows) : crm::FormatTable(*verb.spec, *rows));
+  }
+
+  void RunShow(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto row = store->Get(verb.spec->table, *key);
+    if (!row.ok()) return Fail(verb, row.status());
+    std::cout << (verb.json ? crm::RecordToJsonText(*row) : crm::FormatRecord(*verb.spec, *row));
+  }
+
+  void RunUpdate(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    const auto given = verb.Given(verb.field_options, verb.values);
+    if (given.empty()) return Fail(verb, InvalidArgument("nothing to change: give at least one --COLUMN VALUE"));
+    auto fields = crm::FieldsFromText(*verb.spec, given);
+    if (!fields.ok()) return Fail(verb, fields.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto new_key = store->Update(verb.spec->table, *key, *fields);
+    if (!new_key.ok()) return Fail(verb, new_key.status());
+    std::cout << crm::KeyForPeople(*verb.spec, *new_key) << "\n";
+  }
+
+  void RunDelete(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    if (Status s = store->Delete(verb.spec->table, *key); !s.ok()) return Fail(verb, s);
+    std::cout << "deleted " << verb.spec->label << " " << crm::KeyForPeople(*verb.spec, *key) << "\n";
+  }
+
+  void RunImport(const Verb& verb) {
+    std::stringstream text;
+    if (verb.file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(verb.file, std::ios::binary);
+      if (!in) return Fail(verb, InvalidArgument("cannot read '" + verb.file + "'"));
+      text << in.rdbuf();
+    }
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto report = crm::ImportCsv(*store, verb.spec->table, text.str());
+    if (!report.ok()) return Fail(verb, report.status().WithContext(verb.file));
+    if (!report->errors.empty()) {
+      for (const auto& e : report->errors) std::cerr << verb.file << ": " << e << "\n";
+      std::cerr << "crmsync crm " << verb.name << ": " << report->errors.size()
+                << " rows have errors; nothing was imported\n";
+      context_.exit_code = kExitUsage;
+      return;
+    }
+    std::cout << "imported " << report->keys.size() << " "
+              << (report->keys.size() == 1 ? verb.spec->label : verb.spec->plural) << "\n";
+  }
+
+  void RunExport(const Verb& verb) {
+    auto query = Query(verb);
+    if (!query.ok()) return Fail(verb, query.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto csv = crm::ExportCsv(*store, verb.spec->table, *query);
+    if (!csv.ok()) return Fail(verb, csv.status());
+    if (verb.file.empty()) {
+      std::cout << *csv;
+      return;
+    }
+    std::ofstream out(verb.file, std::ios::binary | std::ios::trunc);
+    out << *csv;
+    out.close();
+    if (!out) return Fail(verb, IoError("cannot write '" + verb.file + "'"));
+  }
+
+  CommandContext& context_;
+  std::shared_ptr<CrmOptions> options_;
+};
+
+}  // namespace
+
+void AddCrmCommand(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<CrmOptions>();
+  CLI::App* crm = app.add_subcommand(
+      "crm",
+      "the local CRM store: contacts (persons and companies), salespeople, opportunities, sales orders and lines.\n"
+      "Values are typed per column (--COLUMN VALUE; \"\" clears); see docs/local-store.md.\n"
+      "Exit codes: 0 ok, 2 bad input (message names the field and value), 1 other failures.");
+  crm->add_option("--database", options->database,
+                  "the local store's SQLite file (default: local.database of the config)");
+  crm->require_subcommand(1);
+  crm->fallthrough();
+  // The CLI object lives as long as the app: verbs' callbacks point into it.
+  auto cli = std::make_shared<CrmCli>(context, options);
+  for (const auto& spec : crm::Tables()) cli->AddNoun(crm, spec);
+  crm->callback([cli] {});  // keeps `cli` alive with the app
+}
+
+}  // namespace crmsync::daemon

@@ -1,0 +1,432 @@
+#include "connectors/local/local_connector.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "crm/migrations.h"
+#include "tests/crm/crm_test_util.h"
+#include "tests/support/temp_dir.h"
+
+namespace crmsync::local {
+namespace {
+
+using connectors::Change;
+using connectors::ChangeBatch;
+using connectors::ReadRequest;
+using connectors::WriteOp;
+using connectors::WriteResult;
+using crm::testing::QueryRows;
+using crm::testing::QueryText;
+
+Value T(const char* s) {
+  return Value::Text(s);
+}
+
+// WriteOp builders (designated initializers of WriteOp trip GCC 12's
+// -Wmissing-field-initializers).
+WriteOp Create(Record fields, std::string key = "", std::string origin_id = "", std::string group = "") {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kCreate;
+  op.key = std::move(key);
+  op.fields = std::move(fields);
+  op.origin_id = std::move(origin_id);
+  op.group = std::move(group);
+  return op;
+}
+WriteOp Update(std::string key, Record fields, std::string expected_version = "", std::string group = "") {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kUpdate;
+  op.key = std::move(key);
+  op.fields = std::move(fields);
+  op.expected_version = std::move(expected_version);
+  op.group = std::move(group);
+  return op;
+}
+WriteOp Delete(std::string key) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kDelete;
+  op.key = std::move(key);
+  return op;
+}
+ReadRequest Request(std::string entity, std::vector<std::string> columns, std::string cursor, int max_changes) {
+  ReadRequest r;
+  r.entity = std::move(entity);
+  r.columns = std::move(columns);
+  r.cursor = std::move(cursor);
+  r.max_changes = max_changes;
+  return r;
+}
+
+class LocalConnectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/crm.db";
+    ASSERT_TRUE(crm::CreateOrMigrate(path_).ok());
+    Sql(R"sql(
+      INSERT INTO salesperson (code, name) VALUES ('JR', 'Jo Roberts');
+      INSERT INTO contact (no, type, name, city) VALUES ('CT000001', 'company', 'Contoso Ltd', 'Leeds');
+      INSERT INTO contact (no, type, first_name, surname, company_no) VALUES ('CT000002', 'person', 'Ann', 'Lee', 'CT000001');
+      INSERT INTO sales_order (no, sell_to_contact_no) VALUES ('SO000001', 'CT000001');
+      INSERT INTO sales_order_line (order_no, line_no, description, quantity, unit_price) VALUES ('SO000001', 10000, 'Van', 2, 50);
+      UPDATE number_series SET last_no_used = 'CT000002' WHERE code = 'CONTACT';
+      UPDATE number_series SET last_no_used = 'SO000001' WHERE code = 'SALESORDER';
+    )sql");
+    auto connector = LocalConnector::Open(path_);
+    ASSERT_TRUE(connector.ok()) << connector.status().ToString();
+    connector_ = std::move(connector).value();
+    auto db = SqliteDb::Open(path_);
+    ASSERT_TRUE(db.ok());
+    db_.emplace(std::move(db).value());
+  }
+
+  void Sql(const std::string& sql) {
+    auto r = crm::testing::RunSqlite3(path_, sql);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+
+  ChangeBatch Read(const std::string& table, const std::string& cursor, std::vector<std::string> columns = {},
+                   int max_changes = 5000) {
+    ReadRequest request = Request(table, std::move(columns), cursor, max_changes);
+    auto batch = connector_->ReadChanges(request, Deadline::After(std::chrono::seconds(30)));
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    return batch.ok() ? *batch : ChangeBatch{};
+  }
+
+  // The cursor after a full read of `table`.
+  std::string CursorNow(const std::string& table) {
+    ChangeBatch batch = Read(table, "");
+    EXPECT_FALSE(batch.more);
+    return batch.next_cursor;
+  }
+
+  std::vector<WriteResult> Write(const std::string& table, const std::vector<WriteOp>& ops) {
+    auto results = connector_->Write(table, ops, Deadline::After(std::chrono::seconds(30)));
+    EXPECT_TRUE(results.ok()) << results.status().ToString();
+    if (!results.ok()) return {};
+    EXPECT_EQ(results->size(), ops.size());
+    return *results;
+  }
+
+  std::string Journal() { return QueryRows(*db_, "SELECT table_name, key, op FROM crmsync_journal ORDER BY seq"); }
+
+  testing_support::TempDir dir_;
+  std::string path_;
+  std::unique_ptr<LocalConnector> connector_;
+  std::optional<SqliteDb> db_;
+};
+
+std::string Describe(const Change& c) {
+  std::string out = (c.kind == Change::Kind::kDelete ? "delete " : "upsert ") + c.key;
+  for (const auto& [name, value] : c.record) out += " " + name + "=" + value.ToDisplayString();
+  return out;
+}
+
+std::vector<std::string> Describe(const ChangeBatch& batch) {
+  std::vector<std::string> out;
+  for (const auto& c : batch.changes) out.push_back(Describe(c));
+  return out;
+}
+
+TEST_F(LocalConnectorTest, AChangeMadeByTheSqlite3ProgramIsSeen) {
+  const std::string cursor = CursorNow("contact");
+  Sql("INSERT INTO contact (no, type, name, email) VALUES ('EXT1', 'company', 'Made Elsewhere', 'x@example.com');");
+  ChangeBatch batch = Read("contact", cursor, {"name", "email"});
+  EXPECT_EQ(Describe(batch), std::vector<std::string>{"upsert EXT1 email=x@example.com name=Made Elsewhere no=EXT1"});
+  EXPECT_FALSE(batch.more);
+  ASSERT_EQ(batch.changes.size(), 1u);
+  EXPECT_EQ(batch.changes[0].version, QueryText(*db_, "SELECT max(seq) FROM crmsync_journal"));
+
+  Sql("UPDATE contact SET email = 'y@example.com' WHERE no = 'EXT1';");
+  ChangeBatch update = Read("contact", batch.next_cursor, {"email"});
+  EXPECT_EQ(Describe(update), std::vector<std::string>{"upsert EXT1 email=y@example.com no=EXT1"});
+
+  Sql("DELETE FROM contact WHERE no = 'EXT1';");
+  ChangeBatch deleted = Read("contact", update.next_cursor, {"email"});
+  EXPECT_EQ(Describe(deleted), std::vector<std::string>{"delete EXT1"});
+
+  EXPECT_TRUE(Read("contact", deleted.next_cursor).changes.empty());
+}
+
+TEST_F(LocalConnectorTest, AFullReadPagesThroughTheTableThenFollowsTheJournal) {
+  Sql("INSERT INTO contact (no, type, name) VALUES ('CT000003', 'company', 'C3'), ('CT000004', 'company', 'C4'), "
+      "('CT000005', 'company', 'C5');");
+  std::vector<std::string> keys;
+  std::string cursor;
+  int pages = 0;
+  for (;;) {
+    ChangeBatch batch = Read("contact", cursor, {"name"}, 2);
+    for (const auto& c : batch.changes) {
+      EXPECT_EQ(c.kind, Change::Kind::kUpsert);
+      keys.push_back(c.key);
+    }
+    cursor = batch.next_cursor;
+    ++pages;
+    if (!batch.more) break;
+    // A change during the full read is delivered afterwards from the journal.
+    if (pages == 1) Sql("UPDATE contact SET name = 'Renamed' WHERE no = 'CT000001';");
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(keys, (std::vector<std::string>{"CT000001", "CT000002", "CT000003", "CT000004", "CT000005"}));
+  EXPECT_EQ(cursor.find("full:"), std::string::npos);
+  EXPECT_EQ(Describe(Read("contact", cursor, {"name"})),
+            std::vector<std::string>{"upsert CT000001 name=Renamed no=CT000001"});
+}
+
+TEST_F(LocalConnectorTest, SeveralChangesOfOneKeyCoalesceToItsLatestState) {
+  const std::string cursor = CursorNow("contact");
+  Sql("UPDATE contact SET city = 'York' WHERE no = 'CT000001';"
+      "INSERT INTO contact (no, type, name) VALUES ('TMP', 'company', 'Short lived');"
+      "UPDATE contact SET city = 'Hull' WHERE no = 'CT000001';"
+      "DELETE FROM contact WHERE no = 'TMP';"
+      "UPDATE contact SET phone = '123' WHERE no = 'CT000001';");
+  ChangeBatch batch = Read("contact", cursor, {"city", "phone"});
+  EXPECT_EQ(Describe(batch),
+            (std::vector<std::string>{"upsert CT000001 city=Hull no=CT000001 phone=123", "delete TMP"}));
+  ASSERT_EQ(batch.changes.size(), 2u);
+  EXPECT_EQ(batch.changes[0].version, QueryText(*db_, "SELECT max(seq) FROM crmsync_journal WHERE key = 'CT000001'"));
+}
+
+TEST_F(LocalConnectorTest, MaxChangesBoundsABatchWithoutLosingChanges) {
+  const std::string cursor = CursorNow("contact");
+  Sql("UPDATE contact SET city = 'A' WHERE no = 'CT000001';"
+      "UPDATE contact SET city = 'B' WHERE no = 'CT000002';"
+      "UPDATE contact SET city = 'C' WHERE no = 'CT000001';"
+      "INSERT INTO contact (no, type, name) VALUES ('CT000009', 'company', 'Nine');");
+  ChangeBatch first = Read("contact", cursor, {"city"}, 2);
+  EXPECT_TRUE(first.more);
+  EXPECT_EQ(Describe(first),
+            (std::vector<std::string>{"upsert CT000001 city=C no=CT000001", "upsert CT000002 city=B no=CT000002"}));
+  ChangeBatch second = Read("contact", first.next_cursor, {"city"}, 2);
+  EXPECT_FALSE(second.more);
+  EXPECT_EQ(Describe(second), std::vector<std::string>{"upsert CT000009 city=null no=CT000009"});
+}
+
+TEST_F(LocalConnectorTest, AKeyChangeReadsAsADeleteAndAnUpsert) {
+  const std::string cursor = CursorNow("contact");
+  Sql("UPDATE contact SET no = 'CT000100' WHERE no = 'CT000002';");
+  EXPECT_EQ(Describe(Read("contact", cursor, {"name"})),
+            (std::vector<std::string>{"delete CT000002", "upsert CT000100 name=Ann Lee no=CT000100"}));
+}
+
+TEST_F(LocalConnectorTest, OrderLinesHaveCompositeKeys) {
+  const std::string cursor = CursorNow("sales_order_line");
+  Sql("UPDATE sales_order_line SET quantity = 3 WHERE order_no = 'SO000001' AND line_no = 10000;");
+  EXPECT_EQ(Describe(Read("sales_order_line", cursor, {"quantity", "line_amount"})),
+            std::vector<std::string>{"upsert [\"SO000001\",10000] line_amount=150 line_no=10000 order_no=SO000001 "
+                                     "quantity=3"});
+  auto fetched = connector_->Fetch("sales_order_line", "[\"SO000001\",10000]", {"description"}, Deadline::Never());
+  ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
+  ASSERT_TRUE(fetched->has_value());
+  EXPECT_EQ((*fetched)->record.at("description"), T("Van"));
+  auto missing = connector_->Fetch("sales_order_line", "[\"SO000001\",20000]", {}, Deadline::Never());
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  auto bad = connector_->Fetch("sales_order_line", "SO000001", {}, Deadline::Never());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LocalConnectorTest, UnknownTablesAndColumnsAreNamed) {
+  ReadRequest request = Request("contact", {"name", "colour"}, "", 10);
+  auto read = connector_->ReadChanges(request, Deadline::Never());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(read.status().message(), "contact has no column 'colour'");
+
+  auto results = Write("contact", {Update("CT000001", {{"colour", T("red")}})});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[0].status.message(), "contact has no column 'colour'");
+
+  auto table = connector_->Fetch("accounts", "x", {}, Deadline::Never());
+  EXPECT_EQ(table.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LocalConnectorTest, WritesCreateUpdateAndDeleteWithOneResultEach) {
+  const std::string cursor = CursorNow("contact");
+  auto results = Write("contact", {
+                                      Create({{"type", T("company")}, {"name", T("Fabrikam")}}),
+                                      Create({{"type", T("company")}, {"name", T("Manual")}}, "MANUAL1"),
+                                      Update("CT000002", {{"email", T("ann@contoso.com")}}),
+                                      Delete("MISSING"),
+                                  });
+  ASSERT_EQ(results.size(), 4u);
+  for (const auto& r : results) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(results[0].key, "CT000003");
+  EXPECT_EQ(results[1].key, "MANUAL1");
+  EXPECT_EQ(results[2].key, "CT000002");
+  EXPECT_EQ(
+      QueryRows(*db_,
+                "SELECT no, name, email FROM contact WHERE no IN ('CT000002', 'CT000003', 'MANUAL1') ORDER BY no"),
+      "CT000002|Ann Lee|ann@contoso.com\nCT000003|Fabrikam|\nMANUAL1|Manual|\n");
+  // crmsync's own writes are journalled like any other; versions match what a read reports.
+  ChangeBatch batch = Read("contact", cursor, {"name"});
+  ASSERT_EQ(batch.changes.size(), 3u);
+  EXPECT_EQ(batch.changes[0].key, "CT000003");
+  EXPECT_EQ(batch.changes[0].version, results[0].version);
+  EXPECT_EQ(batch.changes[2].key, "CT000002");
+  EXPECT_EQ(batch.changes[2].version, results[2].version);
+}
+
+TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
+  const std::string journal_before = Journal();
+  const std::string contacts_before = QueryRows(*db_, "SELECT * FROM contact ORDER BY no");
+  auto results = Write("contact", {
+                                      Create({{"type", T("company")}, {"name", T("Fabrikam")}}),
+                                      Update("CT000001", {{"city", T("Bradford")}}),
+                                      Create({{"type", T("robot")}, {"name", T("R2")}}),
+                                      Delete("CT000002"),
+                                  });
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[2].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[2].status.message(), "type 'robot' is not one of person, company");
+  for (std::size_t i : {0u, 1u, 3u}) {
+    EXPECT_EQ(results[i].status.code(), StatusCode::kCancelled) << i;
+    EXPECT_NE(results[i].status.message().find("op 2"), std::string::npos) << results[i].status.message();
+  }
+  EXPECT_EQ(Journal(), journal_before);
+  EXPECT_EQ(QueryRows(*db_, "SELECT * FROM contact ORDER BY no"), contacts_before);
+  EXPECT_EQ(QueryText(*db_, "SELECT last_no_used FROM number_series WHERE code = 'CONTACT'"), "CT000002");
+}
+
+TEST_F(LocalConnectorTest, AStaleExpectedVersionIsAConflictAndSkipsItsGroup) {
+  auto fetched = connector_->Fetch("sales_order", "SO000001", {}, Deadline::Never());
+  ASSERT_TRUE(fetched.ok() && fetched->has_value());
+  const std::string version = (*fetched)->version;
+  Sql("UPDATE sales_order SET external_document_no = 'PO-1' WHERE no = 'SO000001';");  // someone else
+  auto results = Write("sales_order", {
+                                          Update("SO000001", {{"status", T("released")}}, version, "g1"),
+                                          Create({{"sell_to_contact_no", T("CT000002")}}, "", "", "g1"),
+                                          Create({{"sell_to_contact_no", T("CT000001")}}),
+                                      });
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kConflict);
+  EXPECT_EQ(results[1].status.code(), StatusCode::kConflict);
+  EXPECT_TRUE(results[2].status.ok()) << results[2].status.ToString();
+  EXPECT_EQ(results[2].key, "SO000002");
+  EXPECT_EQ(QueryRows(*db_, "SELECT no, status FROM sales_order ORDER BY no"), "SO000001|open\nSO000002|open\n");
+
+  // With the current version the update applies.
+  auto current = connector_->Fetch("sales_order", "SO000001", {}, Deadline::Never());
+  auto retry = Write("sales_order", {Update("SO000001", {{"status", T("released")}}, (*current)->version)});
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_TRUE(retry[0].status.ok()) << retry[0].status.ToString();
+}
+
+TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
+  const std::string origin = "0a1b2c3d-0000-0000-0000-00000000abcd";
+  const WriteOp create = Create({{"type", T("company")}, {"name", T("From Dataverse")}}, "", origin);
+  auto first = Write("contact", {create});
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(first[0].status.ok()) << first[0].status.ToString();
+  auto found = connector_->FindByOrigin("contact", origin);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->value_or(""), first[0].key);
+
+  auto again = Write("contact", {create});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(again[0].status.ok());
+  EXPECT_EQ(again[0].key, first[0].key);
+  EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM contact WHERE name = 'From Dataverse'"), "1");
+
+  // The origin follows a key change and goes with a delete.
+  Sql("UPDATE contact SET no = 'RENUMBERED' WHERE no = '" + first[0].key + "';");
+  EXPECT_EQ(connector_->FindByOrigin("contact", origin)->value_or(""), "RENUMBERED");
+  Sql("DELETE FROM contact WHERE no = 'RENUMBERED';");
+  EXPECT_FALSE(connector_->FindByOrigin("contact", origin)->has_value());
+  EXPECT_FALSE(connector_->FindByOrigin("opportunity", origin)->has_value());
+}
+
+TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
+  const std::string origin = "0a1b2c3d-0000-0000-0000-00000000ffff";
+  auto results = Write("contact", {Create({{"type", T("company")}, {"name", T("Lost")}}, "", origin),
+                                   Update("NOPE", {{"city", T("x")}})});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kCancelled);
+  EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(connector_->FindByOrigin("contact", origin)->has_value());
+}
+
+TEST_F(LocalConnectorTest, OrderLinesAreWrittenByCompositeKey) {
+  auto results =
+      Write("sales_order_line", {Create({{"order_no", T("SO000001")},
+                                         {"description", T("Tyres")},
+                                         {"quantity", Value::Integer(4)},
+                                         {"unit_price", *Value::Decimal("80.5")}}),
+                                 Update("[\"SO000001\",10000]", {{"line_discount_pct", Value::Integer(50)}})});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].status.ok()) << results[0].status.ToString();
+  EXPECT_TRUE(results[1].status.ok()) << results[1].status.ToString();
+  EXPECT_EQ(results[0].key, "[\"SO000001\",20000]");
+  EXPECT_EQ(QueryRows(*db_, "SELECT line_no, line_amount FROM sales_order_line ORDER BY line_no"),
+            "10000|50\n20000|322\n");
+}
+
+TEST_F(LocalConnectorTest, ThePrunedJournalExpiresOldCursorsButNotReaders) {
+  const std::string start = CursorNow("contact");
+  Sql("UPDATE contact SET city = 'A' WHERE no = 'CT000001';");
+  ChangeBatch a = Read("contact", start);
+  Sql("UPDATE contact SET city = 'B' WHERE no = 'CT000001';");
+  ChangeBatch b = Read("contact", a.next_cursor);
+
+  ASSERT_TRUE(connector_->Acknowledge("accounts", a.next_cursor).ok());
+  ASSERT_TRUE(connector_->Acknowledge("contacts", b.next_cursor).ok());
+  // Pruned only up to the slower reader.
+  EXPECT_EQ(QueryText(*db_, "SELECT min(seq) FROM crmsync_journal"), std::to_string(std::stoll(a.next_cursor) + 1));
+  ReadRequest request = Request("contact", {}, a.next_cursor, 10);
+  ASSERT_TRUE(connector_->ReadChanges(request, Deadline::Never()).ok());
+
+  ASSERT_TRUE(connector_->Acknowledge("accounts", b.next_cursor).ok());
+  EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
+  auto expired = connector_->ReadChanges(request, Deadline::Never());
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.status().code(), StatusCode::kCursorExpired);
+  // A reader at its position still reads on.
+  request.cursor = b.next_cursor;
+  ASSERT_TRUE(connector_->ReadChanges(request, Deadline::Never()).ok());
+  // A cursor from the future (another database) is refused too.
+  request.cursor = "999999";
+  EXPECT_EQ(connector_->ReadChanges(request, Deadline::Never()).status().code(), StatusCode::kCursorExpired);
+  request.cursor = "yesterday";
+  EXPECT_EQ(connector_->ReadChanges(request, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
+
+  // A forgotten reader no longer holds pruning back.
+  ASSERT_TRUE(connector_->Acknowledge("stuck", "").ok());
+  Sql("UPDATE contact SET city = 'C' WHERE no = 'CT000001';");
+  ASSERT_TRUE(connector_->Acknowledge("contacts", CursorNow("contact")).ok());
+  EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "1");
+  ASSERT_TRUE(connector_->ForgetReader("stuck").ok());
+  ASSERT_TRUE(connector_->Acknowledge("accounts", CursorNow("contact")).ok());
+  EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
+}
+
+TEST_F(LocalConnectorTest, ConcurrentWritersFromSeveralThreadsGetDistinctNumbers) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::string>> keys(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const WriteOp op = Create({{"type", T("company")}, {"name", T("Threaded")}});
+        auto r =
+            connector_->Write("contact", std::span<const WriteOp>(&op, 1), Deadline::After(std::chrono::seconds(60)));
+        if (r.ok() && r->at(0).status.ok()) keys[t].push_back(r->at(0).key);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  for (const auto& k : keys) all.insert(k.begin(), k.end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST_F(LocalConnectorTest, OpeningAMissingStoreFails) {
+  auto missing = LocalConnector::Open(dir_.path() + "/nope.db");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace crmsync::local
