@@ -39,6 +39,17 @@ TEST(CliTest, InitThenConfigCheckPasses) {
   EXPECT_NE(check.out.find(": OK"), std::string::npos);
 }
 
+TEST(CliTest, InitWritesDefaultMappingsThatValidateAgainstTheRealLocalSchema) {
+  TempDir dir;
+  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(init.out.find("mappings.d/contacts.json"), std::string::npos) << init.out;
+  auto validate = RunProcess({CRMSYNC_BINARY, "--config", dir.path() + "/c/crmsync.json", "mapping", "validate"}, "",
+                             {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(validate.exit_code, 0) << validate.err;
+  EXPECT_NE(validate.out.find("6 mappings OK (local columns checked against"), std::string::npos) << validate.out;
+}
+
 TEST(CliTest, BadConfigGivesOneLinePerProblemAndExitTwo) {
   TempDir dir;
   dir.WriteFile("client-secret", "x\n", 0644);
