@@ -28,7 +28,10 @@ Result<RequestBudget::Permit> RequestBudget::Acquire(Deadline deadline, const st
     }
     auto wake = deadline.when();
     if (now < paused_until_) wake = std::min(wake, paused_until_);
-    cv_.wait_until(lock, stop, wake, [] { return false; });
+    // Wake on a release or a limit change (the generation moves), a stop,
+    // the end of a pause, or the deadline.
+    const std::uint64_t seen = generation_;
+    cv_.wait_until(lock, stop, wake, [&] { return generation_ != seen; });
   }
   ++in_flight_;
   ++stats_.requests;
@@ -38,6 +41,7 @@ Result<RequestBudget::Permit> RequestBudget::Acquire(Deadline deadline, const st
 void RequestBudget::Release() {
   std::lock_guard lock(mutex_);
   --in_flight_;
+  ++generation_;
   cv_.notify_all();
 }
 
@@ -49,6 +53,7 @@ void RequestBudget::RecordSuccess() {
     successes_in_round_ = 0;
     if (limit_ < cap_) ++limit_;
     batch_size_ = std::min(options_.max_batch_size, batch_size_ * 2);
+    ++generation_;
     cv_.notify_all();
   }
 }

@@ -85,6 +85,7 @@ class RequestBudget {
   int cap_;
   int batch_size_;
   int successes_in_round_ = 0;
+  std::uint64_t generation_ = 0;  // bumped whenever a waiter may now proceed
   std::chrono::steady_clock::time_point paused_until_{};
   Stats stats_;
 };

@@ -19,51 +19,65 @@ TransportCounters Transport::counters() const {
   return {sent_.load(), retried_.load(), throttled_.load(), reauthenticated_.load()};
 }
 
+Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline deadline, bool& reauthenticated) {
+  Outcome out;
+  auto permit = budget_.Acquire(deadline, stop_);
+  if (!permit.ok()) {
+    out.failure = permit.status();
+    out.final = true;  // our own deadline or shutdown: nothing to retry
+    return out;
+  }
+  auto token = tokens_.AccessToken(deadline);
+  if (!token.ok()) {
+    out.failure = token.status().WithContext("authenticating");
+    return out;
+  }
+  http::HttpRequest authorised = request;  // a fresh request per attempt
+  authorised.headers.emplace_back("Authorization", "Bearer " + *token);
+  ++sent_;
+  auto response = http_.Send(authorised, deadline);
+  if (!response.ok()) {
+    out.failure = response.status();
+    if (IsRetryable(out.failure)) budget_.RecordTransientFailure();
+    return out;
+  }
+  if (auto hint = DopHint(*response)) budget_.RecordDopHint(*hint);
+  const int status = response->status;
+  if (status == 401 && !reauthenticated) {
+    // The token expired or was revoked early: one new token, once.
+    tokens_.Invalidate(*token);
+    reauthenticated = true;
+    ++reauthenticated_;
+    out.resend_now = true;
+    return out;
+  }
+  if (status >= 400) {
+    out.failure = StatusFromResponse(*response, request.method + " " + request.url);
+    if (IsRetryable(out.failure)) {
+      if (status == 429) {
+        ++throttled_;
+        budget_.RecordThrottled(out.failure.retry_after(), out.failure.remote_code());
+      } else {
+        budget_.RecordTransientFailure();
+      }
+      return out;
+    }
+  }
+  // Success, or a permanent answer the caller interprets: the server answered.
+  budget_.RecordSuccess();
+  out.response = std::move(response).value();
+  return out;
+}
+
 Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Deadline deadline) {
   bool reauthenticated = false;
   int attempt = 0;
   for (;;) {
-    Status failure;
-    {
-      auto permit = budget_.Acquire(deadline, stop_);
-      if (!permit.ok()) return permit.status();
-      auto token = tokens_.AccessToken(deadline);
-      if (!token.ok()) return token.status();
-      http::HttpRequest authorised = request;  // a fresh request per attempt
-      authorised.headers.emplace_back("Authorization", "Bearer " + *token);
-      ++sent_;
-      auto response = http_.Send(authorised, deadline);
-      if (response.ok()) {
-        if (auto hint = DopHint(*response)) budget_.RecordDopHint(*hint);
-        const int status = response->status;
-        if (status == 401 && !reauthenticated) {
-          // The token expired or was revoked early: one new token, once.
-          tokens_.Invalidate(*token);
-          reauthenticated = true;
-          ++reauthenticated_;
-          continue;
-        }
-        if (status < 400) {
-          budget_.RecordSuccess();
-          return response;
-        }
-        failure = StatusFromResponse(*response, request.method + " " + request.url);
-        if (!IsRetryable(failure)) {
-          budget_.RecordSuccess();  // the server answered; not a capacity signal
-          return response;
-        }
-        if (status == 429) {
-          ++throttled_;
-          budget_.RecordThrottled(failure.retry_after(), failure.remote_code());
-        } else {
-          budget_.RecordTransientFailure();
-        }
-      } else {
-        failure = response.status();
-        if (!IsRetryable(failure)) return failure;
-        budget_.RecordTransientFailure();
-      }
-    }
+    Outcome outcome = Attempt(request, deadline, reauthenticated);
+    if (outcome.response) return std::move(*outcome.response);
+    if (outcome.resend_now) continue;
+    const Status& failure = outcome.failure;
+    if (outcome.final || !IsRetryable(failure)) return failure;
     // A 429 already paused every worker in the budget for Retry-After; other
     // transient failures back off here.
     const auto delay = failure.code() == StatusCode::kThrottled ? std::chrono::milliseconds(0)
@@ -72,7 +86,7 @@ Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Dea
     if (deadline.Remaining() <= delay) {
       return failure.WithContext("gave up after " + std::to_string(attempt) + " attempts");
     }
-    spdlog::debug("retrying {} {} after {}: {}", request.method, request.url, delay.count(), failure.ToString());
+    spdlog::debug("retrying {} {} in {} ms: {}", request.method, request.url, delay.count(), failure.ToString());
     if (delay.count() > 0 && !clock_.SleepFor(delay, stop_)) return Status(StatusCode::kCancelled, "stopping");
     ++retried_;
   }

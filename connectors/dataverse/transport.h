@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <random>
 #include <stop_token>
 
@@ -42,6 +43,13 @@ class Transport {
   RequestBudget& budget() { return budget_; }
 
  private:
+  struct Outcome {
+    std::optional<http::HttpResponse> response;  // a final answer
+    Status failure;                              // otherwise why this attempt failed
+    bool resend_now = false;                     // re-authenticated: send again at once
+    bool final = false;                          // the failure is ours (deadline, stop): do not retry
+  };
+  Outcome Attempt(const http::HttpRequest& request, Deadline deadline, bool& reauthenticated);
   double Random01();
 
   http::HttpClient& http_;

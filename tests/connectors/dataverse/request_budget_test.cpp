@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <thread>
 
 namespace crmsync::dataverse {
@@ -49,6 +50,23 @@ TEST(RequestBudgetTest, NeverMoreInFlightThanTheLimit) {
   release.join();
   auto p4 = b.Acquire(Deadline::After(std::chrono::seconds(10)));
   EXPECT_TRUE(p4.ok());
+}
+
+TEST(RequestBudgetTest, AReleaseWakesAWaiterAtOnce) {
+  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1});
+  std::optional<RequestBudget::Permit> held;
+  held.emplace(std::move(b.Acquire(Deadline::Never())).value());
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(milliseconds(50));  // let the waiter block first
+    held.reset();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = b.Acquire(Deadline::After(std::chrono::seconds(20)));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  releaser.join();
+  ASSERT_TRUE(waited.ok());
+  // Woken by the release, not by the 20 s deadline.
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
 }
 
 TEST(RequestBudgetTest, APausePausesEveryoneUntilRetryAfter) {

@@ -26,7 +26,14 @@ class ScriptedHttp final : public http::HttpClient {
 
 class CountingTokens final : public TokenSource {
  public:
-  Result<std::string> AccessToken(Deadline) override { return "token-" + std::to_string(generation); }
+  Result<std::string> AccessToken(Deadline) override {
+    if (outages > 0) {
+      --outages;
+      return Status(StatusCode::kUnavailable, "token endpoint busy");
+    }
+    return "token-" + std::to_string(generation);
+  }
+  int outages = 0;
   void Invalidate(const std::string& token) override {
     if (token == "token-" + std::to_string(generation)) ++generation;
   }
@@ -76,6 +83,16 @@ TEST(TransportTest, TransientFailuresAreRetriedWithBackoff) {
   const auto sleeps = f.clock.sleeps();
   ASSERT_LE(sleeps.size(), 3u);
   for (std::size_t i = 0; i < sleeps.size(); ++i) EXPECT_LT(sleeps[i], std::chrono::milliseconds(100 << i));
+}
+
+TEST(TransportTest, ATokenEndpointOutageIsRetriedToo) {
+  Fixture f;
+  f.tokens.outages = 2;
+  f.http.replies = {Reply(200, "ok")};
+  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(30)));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(f.transport.counters().retried, 2);
 }
 
 TEST(TransportTest, PermanentErrorsAreReturnedAtOnce) {
