@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <tuple>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -365,46 +367,48 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
 
 std::vector<WriteResult> DataverseConnector::SendItems(const std::vector<std::vector<PreparedOp>>& items,
                                                        Deadline deadline) {
-  // Chunks: consecutive items up to the budget's batch size (a change set is never split).
-  struct Chunk {
-    std::vector<const std::vector<PreparedOp>*> items;
+  // Workers take the next run of items as they go, sized by the budget's
+  // batch size at that moment, so the size adapts within one call (a change
+  // set is never split).
+  std::vector<std::vector<WriteResult>> item_results(items.size());
+  std::mutex mutex;
+  std::size_t next = 0;
+  const auto take = [&]() -> std::pair<std::size_t, std::size_t> {
+    std::lock_guard lock(mutex);
+    const std::size_t first = next;
+    const std::size_t limit = options_.use_batch
+                                  ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size()))
+                                  : 1;
+    std::size_t ops = 0;
+    while (next < items.size() && (next == first || ops + items[next].size() <= limit)) ops += items[next++].size();
+    return {first, next};
   };
-  std::vector<Chunk> chunks;
-  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, transport_.budget().batch_size()));
-  Chunk current;
-  std::size_t current_ops = 0;
-  for (const auto& item : items) {
-    if (!current.items.empty() && (!options_.use_batch || current_ops + item.size() > batch_size)) {
-      chunks.push_back(std::move(current));
-      current = {};
-      current_ops = 0;
-    }
-    current.items.push_back(&item);
-    current_ops += item.size();
-  }
-  if (!current.items.empty()) chunks.push_back(std::move(current));
-
-  std::vector<std::vector<WriteResult>> chunk_results(chunks.size());
-  std::atomic<std::size_t> next{0};
   const auto worker = [&] {
-    for (std::size_t c = next++; c < chunks.size(); c = next++) {
-      const Chunk& chunk = chunks[c];
-      if (chunk.items.size() == 1 && chunk.items.front()->size() == 1 && chunk.items.front()->front().op.group.empty()) {
-        chunk_results[c] = SendSingle(chunk.items.front()->front(), deadline);
-      } else {
-        chunk_results[c] = SendBatch(chunk.items, deadline);
+    for (auto [first, last] = take(); first < last; std::tie(first, last) = take()) {
+      if (last - first == 1 && items[first].size() == 1 && items[first].front().op.group.empty()) {
+        item_results[first] = SendSingle(items[first].front(), deadline);
+        continue;
+      }
+      std::vector<const std::vector<PreparedOp>*> run;
+      for (std::size_t i = first; i < last; ++i) run.push_back(&items[i]);
+      std::vector<WriteResult> flat = SendBatch(run, deadline);
+      std::size_t k = 0;
+      for (std::size_t i = first; i < last; ++i) {
+        for (std::size_t j = 0; j < items[i].size(); ++j) item_results[i].push_back(std::move(flat[k++]));
       }
     }
   };
   // The budget caps requests in flight; these threads only keep it busy.
-  const std::size_t threads = std::min<std::size_t>(chunks.size(), static_cast<std::size_t>(std::max(
-                                                                        1, transport_.budget().stats().parallelism_cap)));
+  std::size_t total_ops = 0;
+  for (const auto& item : items) total_ops += item.size();
+  const std::size_t cap = static_cast<std::size_t>(std::max(1, transport_.budget().stats().parallelism_cap));
+  const std::size_t threads = std::max<std::size_t>(1, std::min(cap, (total_ops + 9) / 10));
   std::vector<std::thread> pool;
   for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
   std::vector<WriteResult> flat;
-  for (auto& r : chunk_results) {
+  for (auto& r : item_results) {
     for (auto& w : r) flat.push_back(std::move(w));
   }
   return flat;

@@ -47,9 +47,10 @@ void RequestBudget::Release() {
 
 void RequestBudget::RecordSuccess() {
   std::lock_guard lock(mutex_);
-  // A round is as many successes as the current limit: then grow by one
-  // (additive increase) and double the batch size.
-  if (++successes_in_round_ >= limit_ * 4) {
+  // A round is as many successes as the current limit (every worker had one
+  // answered without a 429): then grow by one (additive increase) and double
+  // the batch size.
+  if (++successes_in_round_ >= limit_) {
     successes_in_round_ = 0;
     if (limit_ < cap_) ++limit_;
     batch_size_ = std::min(options_.max_batch_size, batch_size_ * 2);

@@ -14,9 +14,13 @@ TEST(RequestBudgetTest, GrowsAfterRoundsOfSuccessUpToTheCap) {
   RequestBudget b({.max_parallelism = 4, .initial_parallelism = 1, .initial_batch_size = 10, .max_batch_size = 40});
   EXPECT_EQ(b.parallelism(), 1);
   EXPECT_EQ(b.batch_size(), 10);
-  for (int i = 0; i < 4; ++i) b.RecordSuccess();
+  b.RecordSuccess();
   EXPECT_EQ(b.parallelism(), 2);
   EXPECT_EQ(b.batch_size(), 20);
+  b.RecordSuccess();
+  EXPECT_EQ(b.parallelism(), 2) << "a round at parallelism 2 is two successes";
+  b.RecordSuccess();
+  EXPECT_EQ(b.parallelism(), 3);
   for (int i = 0; i < 100; ++i) b.RecordSuccess();
   EXPECT_EQ(b.parallelism(), 4);
   EXPECT_EQ(b.batch_size(), 40);
