@@ -5,7 +5,7 @@
 //
 //   dataverse_bench [--records 20000] [--latency-ms 20] [--exec-ms 2] [--requests 600]
 //                   [--window-s 30] [--exec-limit-ms 120000] [--concurrency 52] [--dop-hint 4]
-//                   [--max-batch 200] [--chunk 1000]
+//                   [--max-batch 200] [--chunk N (default: all in one Write)]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +24,7 @@ using namespace crmsync;
 int main(int argc, char** argv) {
   http::InitializeCpprestThreadPool(4);
   int records = 20000, latency_ms = 20, exec_ms = 2, requests = 600, window_s = 30, concurrency = 52, dop = 4;
-  int max_batch = 200, chunk = 1000;
+  int max_batch = 200, chunk = 0;  // 0: the whole set in one Write, as a pass does
   long long exec_limit_ms = 120000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
 
   int ok = 0;
   const auto start = std::chrono::steady_clock::now();
+  if (chunk <= 0) chunk = records;
   for (int done = 0; done < records; done += chunk) {
     std::vector<connectors::WriteOp> ops;
     for (int i = done; i < std::min(records, done + chunk); ++i) {
