@@ -1,0 +1,80 @@
+// `crmsync check` against the dataverse-emulator binary: two real processes
+// talking HTTP on loopback.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/emulator/emulator_process.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace crmsync::daemon {
+namespace {
+
+using emulator::testing::EmulatorProcess;
+using testing_support::RunProcess;
+using testing_support::TempDir;
+
+class CheckCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    emulator_ = EmulatorProcess::Start({"--port", "0", "--tenant", "contoso", "--client-id", "app-1",
+                                        "--client-secret", "the-right-secret"},
+                                       &error);
+    ASSERT_NE(emulator_, nullptr) << error;
+  }
+  void TearDown() override { EXPECT_EQ(emulator_->Terminate(), 0); }
+
+  // A setup made by `crmsync init` pointing at the emulator.
+  std::string Init(const std::string& secret) {
+    auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir_.path() + "/c", "--url", emulator_->base_url(),
+                            "--tenant-id", "contoso", "--client-id", "app-1", "--client-secret-stdin"},
+                           secret + "\n");
+    EXPECT_EQ(init.exit_code, 0) << init.err;
+    return dir_.path() + "/c/crmsync.json";
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EmulatorProcess> emulator_;
+};
+
+TEST_F(CheckCommandTest, AuthenticatesAndReportsWhoAmI) {
+  const std::string config = Init("the-right-secret");
+  auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "check"}, "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("authenticated"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("user id:"), std::string::npos);
+
+  auto json_check = RunProcess({CRMSYNC_BINARY, "--config", config, "check", "--json"}, "", {"CREDENTIALS_DIRECTORY="});
+  ASSERT_EQ(json_check.exit_code, 0) << json_check.err;
+  const auto doc = nlohmann::json::parse(json_check.out);
+  EXPECT_EQ(doc["ok"], true);
+  EXPECT_EQ(doc["user_id"].get<std::string>().size(), 36u);
+  EXPECT_GT(doc["dop_hint"].get<int>(), 0);
+}
+
+TEST_F(CheckCommandTest, AWrongSecretExitsFourWithoutShowingIt) {
+  const std::string config = Init("a-wrong-secret");
+  auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "check"}, "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(check.exit_code, 4);
+  EXPECT_NE(check.err.find("invalid_client"), std::string::npos) << check.err;
+  EXPECT_EQ(check.err.find("a-wrong-secret"), std::string::npos);
+  EXPECT_EQ(check.out.find("a-wrong-secret"), std::string::npos);
+}
+
+TEST_F(CheckCommandTest, AnUnreachableOrganisationExitsFour) {
+  const std::string config = Init("the-right-secret");
+  EXPECT_EQ(emulator_->Terminate(), 0);
+  auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "--log-level", "error", "check"}, "",
+                          {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(check.exit_code, 4) << check.err;
+  EXPECT_NE(check.err.find("unavailable"), std::string::npos) << check.err;
+  // Restart so TearDown has something to stop.
+  std::string error;
+  emulator_ = EmulatorProcess::Start({"--port", "0"}, &error);
+  ASSERT_NE(emulator_, nullptr) << error;
+}
+
+}  // namespace
+}  // namespace crmsync::daemon
