@@ -136,6 +136,7 @@ HttpResponse Admin::Handle(const HttpRequest& request) {
       d_.api.ExpireChangeTracking();
       return NoContent();
     }
+    if (path == "/_admin/throttle" && m == "GET") return Json(200, d_.throttle.Snapshot());
     if (path == "/_admin/counters" && m == "GET") return Json(200, d_.counters.Snapshot());
     if (path == "/_admin/counters/reset" && m == "POST") {
       d_.counters.Reset();

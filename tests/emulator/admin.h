@@ -17,9 +17,10 @@
 //   POST   /_admin/change-tracking/expire   -> 204
 //   GET    /_admin/counters                 -> {"total":N,"by_method":{},"by_entity_set":{},"by_status":{}}
 //   POST   /_admin/counters/reset           -> 204
-//   GET    /_admin/settings                 -> {"latency_ms","exec_ms","token_lifetime_s","limits":{...}}
-//   PATCH  /_admin/settings                 same shape, any subset -> the new settings
-//   GET    /_admin/health                   -> {"status":"ok","base_url":..,"tenant":..}
+//   GET    /_admin/throttle                 -> {"<client
+//   id>":{"in_flight":N,"requests_in_window":N,"execution_ms_in_window":N}} GET    /_admin/settings                 ->
+//   {"latency_ms","exec_ms","token_lifetime_s","limits":{...}} PATCH  /_admin/settings                 same shape, any
+//   subset -> the new settings GET    /_admin/health                   -> {"status":"ok","base_url":..,"tenant":..}
 //
 // Thread-safe (delegates to synchronised components).
 #pragma once

@@ -24,9 +24,9 @@
 
 namespace crmsync::emulator {
 
-inline constexpr std::string_view kDefaultTenant = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
-inline constexpr std::string_view kDefaultClientId = "11111111-2222-3333-4444-555555555555";
-inline constexpr std::string_view kDefaultClientSecret = "emulator-secret";
+inline constexpr char kDefaultTenant[] = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+inline constexpr char kDefaultClientId[] = "11111111-2222-3333-4444-555555555555";
+inline constexpr char kDefaultClientSecret[] = "emulator-secret";
 
 struct EmulatorOptions {
   std::string host = "127.0.0.1";

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "common/time_format.h"
 #include "tests/emulator/api_error.h"
 #include "tests/emulator/http_message.h"
+#include "tests/emulator/time_text.h"
 
 namespace crmsync::emulator {
 namespace {
@@ -315,7 +315,7 @@ class Parser {
     bool has_time = false;
     if (std::size_t n = DateLength(s_.substr(pos_), has_time); n > 0) {
       const std::string_view text = s_.substr(pos_, n);
-      auto tp = ParseUtc(text);
+      auto tp = ParseIsoSeconds(text);
       if (!tp)
         return ApiError(400, "0x0",
                         "Unrecognized '" + std::string(has_time ? "Edm.DateTimeOffset" : "Edm.Date") + "' literal '" +
@@ -486,7 +486,7 @@ class Parser {
     if (!prop.ok()) return prop;
     const bool between = fn == "Between" || fn == "NotBetween";
     if (between ? values.size() != 2 : values.empty()) {
-      return ApiError(400, "0x80040203",
+      return ApiError(400, "0x0",
                       "Condition for attribute '" + property + "': expected " +
                           (between ? "2 values" : "at least one value") + ".");
     }
@@ -497,7 +497,7 @@ class Parser {
           char* e = nullptr;
           l.number = std::strtod(v.c_str(), &e);
           if (v.empty() || e != v.c_str() + v.size()) {
-            return ApiError(400, "0x80040203",
+            return ApiError(400, "0x0",
                             "Condition for attribute '" + property + "': expected argument(s) of type '" +
                                 std::string(EdmTypeName(prop.value()->attr->type)) + "'.");
           }
@@ -505,9 +505,8 @@ class Parser {
           break;
         }
         case Category::kTime: {
-          auto tp = ParseUtc(v);
-          if (!tp)
-            return ApiError(400, "0x80040203", "Condition for attribute '" + property + "': invalid date '" + v + "'.");
+          auto tp = ParseIsoSeconds(v);
+          if (!tp) return ApiError(400, "0x0", "Condition for attribute '" + property + "': invalid date '" + v + "'.");
           l.kind = FilterLiteral::Kind::kDateTime;
           l.time = *tp;
           break;
@@ -544,7 +543,7 @@ struct Operand {
   std::string text;  // strings (lower case) and guids
   double number = 0;
   bool boolean = false;
-  std::chrono::system_clock::time_point time{};
+  std::int64_t time = 0;
 };
 
 Operand FromJson(const AttributeDef& attr, const nlohmann::json* v) {
@@ -558,7 +557,7 @@ Operand FromJson(const AttributeDef& attr, const nlohmann::json* v) {
     case Category::kNumber: o.number = v->is_number() ? v->get<double>() : 0; break;
     case Category::kBool: o.boolean = v->is_boolean() && v->get<bool>(); break;
     case Category::kTime: {
-      auto tp = v->is_string() ? ParseUtc(v->get_ref<const std::string&>()) : std::nullopt;
+      auto tp = v->is_string() ? ParseIsoSeconds(v->get_ref<const std::string&>()) : std::nullopt;
       if (tp) o.time = *tp;
       break;
     }

@@ -30,7 +30,7 @@ struct FilterLiteral {
   std::string text;  // string / guid (lower case) / date text
   double number = 0;
   bool boolean = false;
-  std::chrono::system_clock::time_point time{};
+  std::int64_t time = 0;  // seconds since the epoch (DateTimeOffset, Date)
 };
 
 struct FilterNode {

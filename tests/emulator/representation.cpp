@@ -8,6 +8,7 @@
 #include "common/time_format.h"
 #include "tests/emulator/api_error.h"
 #include "tests/emulator/http_message.h"
+#include "tests/emulator/time_text.h"
 
 namespace crmsync::emulator {
 
@@ -63,9 +64,9 @@ std::string FormatNumber(double v, int decimals) {
 namespace {
 
 std::string FormatDate(std::string_view text, bool with_time) {
-  auto tp = ParseUtc(text);
+  auto tp = ParseIsoSeconds(text);
   if (!tp) return std::string(text);
-  const std::time_t tt = std::chrono::system_clock::to_time_t(*tp);
+  const auto tt = static_cast<std::time_t>(*tp);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
@@ -287,9 +288,9 @@ Result<nlohmann::json> Normalise(const EntityDef& entity, const AttributeDef& a,
       if (!v.is_string()) return ConvertError(entity, v, a);
       const std::string& s = v.get_ref<const std::string&>();
       if (a.type == AttrType::kDate && s.size() != 10) return ConvertError(entity, v, a);
-      auto tp = ParseUtc(s);
+      auto tp = ParseIsoSeconds(s);
       if (!tp) return ConvertError(entity, v, a);
-      const std::string text = FormatUtc(*tp);
+      const std::string text = FormatIsoSeconds(*tp);
       if (text < "1753-01-01") return RangeError(entity, a, v);
       return nlohmann::json(a.type == AttrType::kDate ? text.substr(0, 10) : text);
     }

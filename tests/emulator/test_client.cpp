@@ -50,6 +50,7 @@ struct TestClient::Impl {
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
 
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*secure); }
   bool connected() const { return plain != nullptr || secure != nullptr; }
   void Close() {
     boost::system::error_code ec;
@@ -58,6 +59,15 @@ struct TestClient::Impl {
     plain.reset();
     secure.reset();
     buffer.clear();
+  }
+  // Runs one asynchronous operation to completion: Beast's timeouts only apply to async operations.
+  template <class Start>
+  boost::system::error_code Run(Start start) {
+    boost::system::error_code result = asio::error::would_block;
+    start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    return result;
   }
   std::string Connect(std::chrono::milliseconds timeout) {
     Close();
@@ -74,16 +84,15 @@ struct TestClient::Impl {
       }
       secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *ssl);
       secure->set_verify_callback(asio::ssl::host_name_verification(host));
-      beast::get_lowest_layer(*secure).expires_after(timeout);
-      beast::get_lowest_layer(*secure).connect(results, ec);
-      if (ec) return "connect: " + ec.message();
-      secure->handshake(asio::ssl::stream_base::client, ec);
-      if (ec) return "TLS handshake: " + ec.message();
     } else {
       plain = std::make_unique<beast::tcp_stream>(io);
-      plain->expires_after(timeout);
-      plain->connect(results, ec);
-      if (ec) return "connect: " + ec.message();
+    }
+    lowest().expires_after(timeout);
+    ec = Run([&](auto handler) { lowest().async_connect(results, handler); });
+    if (ec) return "connect: " + ec.message();
+    if (secure) {
+      ec = Run([&](auto handler) { secure->async_handshake(asio::ssl::stream_base::client, handler); });
+      if (ec) return "TLS handshake: " + ec.message();
     }
     return "";
   }
@@ -106,58 +115,54 @@ TestClient::~TestClient() {
 
 Response TestClient::Send(const std::string& method, const std::string& target_in, const Headers& headers,
                           const std::string& body) {
-  std::string target = target_in;
+  std::string target;
+  for (char c : target_in) {
+    if (c == ' ')
+      target += "%20";  // spaces are not valid in a request line
+    else
+      target += c;
+  }
   if (const auto scheme = target.find("://"); scheme != std::string::npos) {
     const auto path = target.find('/', scheme + 3);
     target = path == std::string::npos ? "/" : target.substr(path);
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool fresh = !impl_->connected();
-    Response out;
-    if (fresh) {
-      out.error = impl_->Connect(timeout_);
-      if (!out.error.empty()) return out;
-    }
-    http::request<http::string_body> req;
-    req.method_string(method);
-    req.target(target);
-    req.version(11);
-    req.set(http::field::host, impl_->host + ":" + impl_->port);
-    for (const auto& [n, v] : headers) req.insert(n, v);
-    req.body() = body;
-    if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") req.prepare_payload();
-    boost::system::error_code ec;
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(1024 * 1024);
-    parser.body_limit(512ULL * 1024 * 1024);
-    if (method == "HEAD") parser.skip(true);
-    if (impl_->secure) {
-      beast::get_lowest_layer(*impl_->secure).expires_after(timeout_);
-      http::write(*impl_->secure, req, ec);
-      if (!ec) http::read(*impl_->secure, impl_->buffer, parser, ec);
-    } else {
-      impl_->plain->expires_after(timeout_);
-      http::write(*impl_->plain, req, ec);
-      if (!ec) http::read(*impl_->plain, impl_->buffer, parser, ec);
-    }
-    if (ec) {
-      impl_->Close();
-      // A kept-alive connection the server closed meanwhile: retry once on a fresh one.
-      const bool stale = !fresh && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                                    ec == asio::error::broken_pipe || ec == asio::error::eof);
-      if (stale && attempt == 0) continue;
-      out.error = ec.message();
-      return out;
-    }
-    auto& res = parser.get();
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& f : res) out.headers.emplace_back(ToLower(std::string(f.name_string())), std::string(f.value()));
-    out.body = std::move(res.body());
-    if (!res.keep_alive()) impl_->Close();
+  Response out;
+  if (!impl_->connected()) {
+    out.error = impl_->Connect(timeout_);
+    if (!out.error.empty()) return out;
+  }
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, impl_->host + ":" + impl_->port);
+  for (const auto& [n, v] : headers) req.insert(n, v);
+  req.body() = body;
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") req.prepare_payload();
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(1024 * 1024);
+  parser.body_limit(512ULL * 1024 * 1024);
+  if (method == "HEAD") parser.skip(true);
+  impl_->lowest().expires_after(timeout_);
+  boost::system::error_code ec;
+  if (impl_->secure) {
+    ec = impl_->Run([&](auto handler) { http::async_write(*impl_->secure, req, handler); });
+    if (!ec) ec = impl_->Run([&](auto handler) { http::async_read(*impl_->secure, impl_->buffer, parser, handler); });
+  } else {
+    ec = impl_->Run([&](auto handler) { http::async_write(*impl_->plain, req, handler); });
+    if (!ec) ec = impl_->Run([&](auto handler) { http::async_read(*impl_->plain, impl_->buffer, parser, handler); });
+  }
+  if (ec) {
+    // No retry: a dropped or truncated response must be visible to the test.
+    impl_->Close();
+    out.error = ec.message();
     return out;
   }
-  Response out;
-  out.error = "unreachable";
+  auto& res = parser.get();
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& f : res) out.headers.emplace_back(ToLower(std::string(f.name_string())), std::string(f.value()));
+  out.body = std::move(res.body());
+  if (!res.keep_alive()) impl_->Close();
   return out;
 }
 
@@ -168,7 +173,10 @@ Response TestClient::Api(const std::string& method, const std::string& target, c
   h.emplace_back("OData-MaxVersion", "4.0");
   h.emplace_back("OData-Version", "4.0");
   if (!body.empty()) h.emplace_back("Content-Type", "application/json; charset=utf-8");
-  for (auto& e : extra) h.push_back(std::move(e));
+  for (auto& e : extra) {
+    std::erase_if(h, [&](const auto& existing) { return EqualsIgnoreCase(existing.first, e.first); });
+    h.push_back(std::move(e));
+  }
   std::string full = target;
   if (full.find("://") == std::string::npos && (full.empty() || full[0] != '/')) full = "/api/data/v9.2/" + full;
   return Send(method, full, h, body);
@@ -181,18 +189,30 @@ std::string TestClient::SendRaw(const std::string& bytes, std::chrono::milliseco
   boost::system::error_code ec;
   auto results = resolver.resolve(impl_->host, impl_->port, ec);
   if (ec) return "";
+  auto run = [&io](auto start) {
+    boost::system::error_code result = asio::error::would_block;
+    start([&result](boost::system::error_code e, auto&&...) { result = e; });
+    io.restart();
+    io.run();
+    return result;
+  };
   stream.expires_after(timeout);
-  stream.connect(results, ec);
-  if (ec) return "";
+  if (run([&](auto h) { stream.async_connect(results, h); })) return "";
   stream.expires_after(timeout);
-  asio::write(stream.socket(), asio::buffer(bytes), ec);
+  run([&](auto h) { asio::async_write(stream, asio::buffer(bytes), h); });
   std::string out;
   char buf[4096];
   while (true) {
+    std::size_t n = 0;
     stream.expires_after(timeout);
-    const std::size_t n = stream.read_some(asio::buffer(buf), ec);
-    if (ec) break;
+    ec = run([&](auto h) {
+      stream.async_read_some(asio::buffer(buf), [&n, h](boost::system::error_code e, std::size_t got) mutable {
+        n = got;
+        h(e);
+      });
+    });
     out.append(buf, n);
+    if (ec) break;
   }
   return out;
 }

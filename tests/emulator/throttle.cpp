@@ -87,6 +87,19 @@ ThrottleLimits Throttle::limits() const {
   return limits_;
 }
 
+nlohmann::json Throttle::Snapshot() {
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  nlohmann::json out = nlohmann::json::object();
+  for (auto& [user, s] : users_) {
+    Expire(s, now);
+    out[user] = {{"in_flight", s.in_flight},
+                 {"requests_in_window", s.requests.size()},
+                 {"execution_ms_in_window", s.execution_sum}};
+  }
+  return out;
+}
+
 void Throttle::Reset() {
   std::lock_guard lock(mu_);
   for (auto& [user, s] : users_) {

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace crmsync::emulator {
 
 struct ThrottleLimits {
@@ -44,6 +46,8 @@ class Throttle {
   void SetLimits(const ThrottleLimits& limits);
   ThrottleLimits limits() const;
   void Reset();  // forgets all windows (in-flight counts stay)
+  // Per user: {"<user>":{"in_flight":N,"requests_in_window":N,"execution_ms_in_window":N}}.
+  nlohmann::json Snapshot();
 
  private:
   struct UserState {

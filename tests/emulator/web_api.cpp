@@ -1257,10 +1257,9 @@ HttpResponse WebApi::Representation(int status, const EntityDef& entity, const S
   QueryOptions none;
   const QueryOptions& q = parsed.ok() ? *parsed : none;
   body["@odata.context"] = ContextUrl(ctx, entity, q) + "/$entity";
-  for (auto& [k, v] :
-       SerializeRecord(*metadata_, store_, entity, record, q.has_select ? &q.select : nullptr, annotations).items()) {
-    body[k] = v;
-  }
+  const nlohmann::ordered_json rec =
+      SerializeRecord(*metadata_, store_, entity, record, q.has_select ? &q.select : nullptr, annotations);
+  for (const auto& [k, v] : rec.items()) body[k] = v;
   HttpResponse r = JsonResponse(status, body);
   std::string applied = "return=representation";
   AddPreference(applied, extra_preference);
