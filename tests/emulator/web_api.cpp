@@ -15,7 +15,10 @@ constexpr std::string_view kApiPrefix = "/api/data/v9.2";
 constexpr int kMaxPage = 5000;
 
 std::string ApiRoot(const RequestContext& ctx) {
-  return ctx.base_url + std::string(kApiPrefix) + "/";
+  std::string root = ctx.base_url;
+  root.append(kApiPrefix);
+  root.push_back('/');
+  return root;
 }
 
 bool PreferHas(const std::vector<std::string>& prefer, std::string_view value) {
@@ -1044,7 +1047,10 @@ Status WebApi::CheckKeysUnique(const EntityDef& entity, const StoredRecord& reco
       }
       if (same) {
         std::string values;
-        for (const auto& a : key.attributes) values += (values.empty() ? "" : ",") + Field(record, a).dump();
+        for (const auto& a : key.attributes) {
+          if (!values.empty()) values.push_back(',');
+          values.append(Field(record, a).dump());
+        }
         return ApiError(412, "0x80060892",
                         "A record that has the attribute values " + values + " already exists. The entity key " +
                             key.name + " requires that this set of attributes contains unique values.");
