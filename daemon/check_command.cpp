@@ -14,10 +14,14 @@ namespace crmsync::daemon {
 
 void AddCheckCommand(CLI::App& app, CommandContext& context) {
   auto json_output = std::make_shared<bool>(false);
+  auto timeout_s = std::make_shared<int>(30);
   CLI::App* check = app.add_subcommand(
       "check", "check the connection to Dataverse: authenticate and ask WhoAmI (exit 4 when it fails)");
   check->add_flag("--json", *json_output, "print one JSON object");
-  check->callback([&context, json_output] {
+  check->add_option("--timeout", *timeout_s, "give up after this many seconds, retries included")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  check->callback([&context, json_output, timeout_s] {
     auto config = context.LoadConfigOrReport();
     if (!config) return;
     SystemClock clock;
@@ -27,7 +31,7 @@ void AddCheckCommand(CLI::App& app, CommandContext& context) {
       context.exit_code = kExitUsage;
       return;
     }
-    const auto deadline = Deadline::After(std::chrono::seconds(config->dataverse.timeout_s));
+    const auto deadline = Deadline::After(std::chrono::seconds(*timeout_s));
     auto answer = stack->connector->WhoAmI(deadline);
     if (*json_output) {
       nlohmann::json out = {{"url", config->dataverse.url}, {"ok", answer.ok()}};

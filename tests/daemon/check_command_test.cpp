@@ -66,7 +66,7 @@ TEST_F(CheckCommandTest, AWrongSecretExitsFourWithoutShowingIt) {
 TEST_F(CheckCommandTest, AnUnreachableOrganisationExitsFour) {
   const std::string config = Init("the-right-secret");
   EXPECT_EQ(emulator_->Terminate(), 0);
-  auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "--log-level", "error", "check"}, "",
+  auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "--log-level", "error", "check", "--timeout", "2"}, "",
                           {"CREDENTIALS_DIRECTORY="});
   EXPECT_EQ(check.exit_code, 4) << check.err;
   EXPECT_NE(check.err.find("unavailable"), std::string::npos) << check.err;
