@@ -5,9 +5,13 @@
 
 namespace crmsync {
 
-std::chrono::system_clock::time_point SystemClock::Now() const { return std::chrono::system_clock::now(); }
+std::chrono::system_clock::time_point SystemClock::Now() const {
+  return std::chrono::system_clock::now();
+}
 
-std::chrono::steady_clock::time_point SystemClock::SteadyNow() const { return std::chrono::steady_clock::now(); }
+std::chrono::steady_clock::time_point SystemClock::SteadyNow() const {
+  return std::chrono::steady_clock::now();
+}
 
 bool SystemClock::SleepFor(std::chrono::milliseconds duration, const std::stop_token& stop) {
   std::mutex mutex;

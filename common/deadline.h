@@ -15,7 +15,8 @@ class Deadline {
   static Deadline At(TimePoint when) { return Deadline(when); }
   template <typename Rep, typename Period>
   static Deadline After(std::chrono::duration<Rep, Period> d) {
-    return Deadline(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+    return Deadline(std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
   }
 
   TimePoint when() const { return when_; }

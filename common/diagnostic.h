@@ -10,8 +10,8 @@ namespace crmsync {
 
 struct Diagnostic {
   std::string file;
-  int line = 0;       // 1-based; 0 when the problem is about the file as a whole
-  std::string path;   // JSON path such as "dataverse.url" or "fields[2].lookup"; may be empty
+  int line = 0;      // 1-based; 0 when the problem is about the file as a whole
+  std::string path;  // JSON path such as "dataverse.url" or "fields[2].lookup"; may be empty
   std::string message;
 
   std::string ToString() const;

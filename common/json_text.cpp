@@ -63,9 +63,8 @@ std::string PointerToPath(std::string_view pointer) {
         unescaped += token[i];
       }
     }
-    const bool numeric = !unescaped.empty() && std::all_of(unescaped.begin(), unescaped.end(), [](unsigned char c) {
-      return std::isdigit(c) != 0;
-    });
+    const bool numeric = !unescaped.empty() && std::all_of(unescaped.begin(), unescaped.end(),
+                                                           [](unsigned char c) { return std::isdigit(c) != 0; });
     if (numeric) {
       out += "[" + unescaped + "]";
     } else {

@@ -15,9 +15,9 @@ namespace crmsync {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (status_.ok()) std::abort();  // a Result without a value must carry an error
+    if (status_.ok()) std::abort();                     // a Result without a value must carry an error
   }
 
   bool ok() const { return value_.has_value(); }
@@ -45,8 +45,8 @@ class [[nodiscard]] Result {
 #define CRMSYNC_CONCAT_INNER_(a, b) a##b
 #define CRMSYNC_CONCAT_(a, b) CRMSYNC_CONCAT_INNER_(a, b)
 #define CRMSYNC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return tmp.status();                 \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return tmp.status();                  \
   lhs = std::move(tmp).value()
 
 // `CRMSYNC_ASSIGN_OR_RETURN(auto x, Compute());` returns the Status on failure.

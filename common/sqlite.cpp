@@ -12,37 +12,28 @@ StatusCode StatusCodeForSqlite(int rc) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_BUSY_SNAPSHOT:
-    case SQLITE_BUSY_RECOVERY:
-      return StatusCode::kBusy;
+    case SQLITE_BUSY_RECOVERY: return StatusCode::kBusy;
     case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-      return StatusCode::kAlreadyExists;
+    case SQLITE_CONSTRAINT_PRIMARYKEY: return StatusCode::kAlreadyExists;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return StatusCode::kCorrupt;
+    case SQLITE_NOTADB: return StatusCode::kCorrupt;
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return StatusCode::kIo;
-    default:
-      break;
+    case SQLITE_PERM: return StatusCode::kIo;
+    default: break;
   }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return StatusCode::kBusy;
+    case SQLITE_LOCKED: return StatusCode::kBusy;
     case SQLITE_CONSTRAINT:
     case SQLITE_ERROR:
     case SQLITE_MISMATCH:
-    case SQLITE_RANGE:
-      return StatusCode::kInvalidArgument;
+    case SQLITE_RANGE: return StatusCode::kInvalidArgument;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return StatusCode::kCorrupt;
-    default:
-      return StatusCode::kIo;
+    case SQLITE_NOTADB: return StatusCode::kCorrupt;
+    default: return StatusCode::kIo;
   }
 }
 
@@ -53,8 +44,8 @@ Result<SqliteDb> SqliteDb::Open(const std::string& path, const SqliteOpenOptions
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    Status s(StatusCodeForSqlite(rc), "cannot open database '" + path + "': " +
-                                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    Status s(StatusCodeForSqlite(rc),
+             "cannot open database '" + path + "': " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_close(db);
     return s;
   }
@@ -73,8 +64,7 @@ Result<SqliteDb> SqliteDb::Open(const std::string& path, const SqliteOpenOptions
   return out;
 }
 
-SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
@@ -85,7 +75,9 @@ SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   return *this;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteDb::LastError(std::string_view what) const {
   return Status(StatusCodeForSqlite(sqlite3_extended_errcode(db_)),
@@ -112,8 +104,12 @@ Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {
   return SqliteStatement(stmt, db_);
 }
 
-std::int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int SqliteDb::Changes() const { return sqlite3_changes(db_); }
+std::int64_t SqliteDb::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int SqliteDb::Changes() const {
+  return sqlite3_changes(db_);
+}
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
     : stmt_(std::exchange(other.stmt_, nullptr)), db_(other.db_), bind_error_(std::move(other.bind_error_)) {}
@@ -128,7 +124,9 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
   return *this;
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(stmt_);
+}
 
 SqliteStatement& SqliteStatement::Bind(int index, const Value& value) {
   switch (value.kind()) {
@@ -187,8 +185,7 @@ Result<bool> SqliteStatement::Step() {
   const char* sql = sqlite3_sql(stmt_);
   std::string what = "statement failed";
   if (sql != nullptr) what += " '" + std::string(sql).substr(0, 80) + "'";
-  return Status(StatusCodeForSqlite(sqlite3_extended_errcode(db_)),
-                what + ": " + sqlite3_errmsg(db_));
+  return Status(StatusCodeForSqlite(sqlite3_extended_errcode(db_)), what + ": " + sqlite3_errmsg(db_));
 }
 
 Status SqliteStatement::Run() {
@@ -205,11 +202,21 @@ void SqliteStatement::Reset() {
   bind_error_ = Status::Ok();
 }
 
-int SqliteStatement::ColumnCount() const { return sqlite3_column_count(stmt_); }
-std::string SqliteStatement::ColumnName(int index) const { return sqlite3_column_name(stmt_, index); }
-bool SqliteStatement::IsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
-std::int64_t SqliteStatement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
-double SqliteStatement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
+int SqliteStatement::ColumnCount() const {
+  return sqlite3_column_count(stmt_);
+}
+std::string SqliteStatement::ColumnName(int index) const {
+  return sqlite3_column_name(stmt_, index);
+}
+bool SqliteStatement::IsNull(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+std::int64_t SqliteStatement::ColumnInt(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+double SqliteStatement::ColumnDouble(int index) const {
+  return sqlite3_column_double(stmt_, index);
+}
 
 std::string SqliteStatement::ColumnText(int index) const {
   const auto* p = sqlite3_column_text(stmt_, index);
@@ -233,7 +240,9 @@ Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDb& db, Mode mode) {
 
 SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
-SqliteTransaction::~SqliteTransaction() { Rollback(); }
+SqliteTransaction::~SqliteTransaction() {
+  Rollback();
+}
 
 Status SqliteTransaction::Commit() {
   if (db_ == nullptr) return Internal("transaction already finished");

@@ -26,7 +26,7 @@ struct sqlite3_stmt;
 namespace crmsync {
 
 struct SqliteOpenOptions {
-  bool create = true;      // create the file if missing
+  bool create = true;  // create the file if missing
   bool read_only = false;
   bool wal = true;
   bool foreign_keys = true;

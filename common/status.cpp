@@ -46,10 +46,8 @@ bool IsRetryable(const Status& status) {
     case StatusCode::kThrottled:
     case StatusCode::kUnavailable:
     case StatusCode::kTimeout:
-    case StatusCode::kBusy:
-      return true;
-    default:
-      return false;
+    case StatusCode::kBusy: return true;
+    default: return false;
   }
 }
 

@@ -22,22 +22,22 @@ namespace crmsync {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // bad input from a user, a file or the remote side; permanent
-  kNotFound,           // the named thing does not exist; permanent
-  kAlreadyExists,      // a create met an existing key; permanent
-  kConflict,           // a precondition failed (ETag or journal position moved)
-  kUnauthenticated,    // credentials missing, wrong or expired
-  kPermissionDenied,   // authenticated but not allowed; permanent
-  kThrottled,          // the remote side asked us to slow down (429); transient
-  kUnavailable,        // the remote side or the network failed (5xx, reset, refused); transient
-  kTimeout,            // the deadline passed before an answer; transient
-  kCancelled,          // the stop token fired; not an error of the data
-  kCursorExpired,      // a change cursor (delta token) is no longer accepted
-  kCorrupt,            // stored data failed an integrity check
-  kIo,                 // local file or database I/O failed
-  kBusy,               // a local resource is held by another process
-  kInternal,           // a bug or an unexpected library failure
-  kAborted,            // not applied because another operation of its atomic group failed
+  kInvalidArgument,   // bad input from a user, a file or the remote side; permanent
+  kNotFound,          // the named thing does not exist; permanent
+  kAlreadyExists,     // a create met an existing key; permanent
+  kConflict,          // a precondition failed (ETag or journal position moved)
+  kUnauthenticated,   // credentials missing, wrong or expired
+  kPermissionDenied,  // authenticated but not allowed; permanent
+  kThrottled,         // the remote side asked us to slow down (429); transient
+  kUnavailable,       // the remote side or the network failed (5xx, reset, refused); transient
+  kTimeout,           // the deadline passed before an answer; transient
+  kCancelled,         // the stop token fired; not an error of the data
+  kCursorExpired,     // a change cursor (delta token) is no longer accepted
+  kCorrupt,           // stored data failed an integrity check
+  kIo,                // local file or database I/O failed
+  kBusy,              // a local resource is held by another process
+  kInternal,          // a bug or an unexpected library failure
+  kAborted,           // not applied because another operation of its atomic group failed
 };
 
 // Stable snake_case name of a code ("invalid_argument", "throttled", ...).
@@ -95,16 +95,24 @@ class Status {
 bool IsRetryable(const Status& status);
 
 // Shorthands for the common cases.
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
-inline Status IoError(std::string m) { return {StatusCode::kIo, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
+inline Status IoError(std::string m) {
+  return {StatusCode::kIo, std::move(m)};
+}
 
 }  // namespace crmsync
 
 // Returns early from the enclosing function when `expr` yields a non-ok Status.
-#define CRMSYNC_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::crmsync::Status crmsync_status_ = (expr);    \
+#define CRMSYNC_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::crmsync::Status crmsync_status_ = (expr);        \
     if (!crmsync_status_.ok()) return crmsync_status_; \
   } while (false)

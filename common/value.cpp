@@ -84,10 +84,18 @@ Value::Kind Value::kind() const {
   }
 }
 
-bool Value::as_bool() const { return std::get<bool>(v_); }
-std::int64_t Value::as_integer() const { return std::get<std::int64_t>(v_); }
-const std::string& Value::as_decimal() const { return std::get<DecimalText>(v_).text; }
-const std::string& Value::as_text() const { return std::get<std::string>(v_); }
+bool Value::as_bool() const {
+  return std::get<bool>(v_);
+}
+std::int64_t Value::as_integer() const {
+  return std::get<std::int64_t>(v_);
+}
+const std::string& Value::as_decimal() const {
+  return std::get<DecimalText>(v_).text;
+}
+const std::string& Value::as_text() const {
+  return std::get<std::string>(v_);
+}
 
 std::string Value::NumberText() const {
   if (kind() == Kind::kInteger) return std::to_string(as_integer());

@@ -51,8 +51,7 @@ void AddCheckCommand(CLI::App& app, CommandContext& context) {
                 << "  user id:          " << answer->user_id << "\n"
                 << "  business unit id: " << answer->business_unit_id << "\n"
                 << "  organization id:  " << answer->organization_id << "\n"
-                << "  parallelism hint: " << (answer->dop_hint > 0 ? std::to_string(answer->dop_hint) : "none")
-                << "\n";
+                << "  parallelism hint: " << (answer->dop_hint > 0 ? std::to_string(answer->dop_hint) : "none") << "\n";
     } else {
       std::cerr << "crmsync check: Dataverse " << config->dataverse.url << ": " << answer.status().ToString() << "\n";
     }

@@ -20,11 +20,11 @@ namespace crmsync::daemon {
 // Exit codes of interface.md; scripts depend on them.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRecordsFailed = 1,   // the pass ran but some records failed or conflicted
-  kExitUsage = 2,           // bad usage, config or mapping
-  kExitAuditFailed = 3,     // audit verification failed
-  kExitUnreachable = 4,     // Dataverse unreachable or authentication failed
-  kExitLocked = 5,          // another instance holds the state store
+  kExitRecordsFailed = 1,  // the pass ran but some records failed or conflicted
+  kExitUsage = 2,          // bad usage, config or mapping
+  kExitAuditFailed = 3,    // audit verification failed
+  kExitUnreachable = 4,    // Dataverse unreachable or authentication failed
+  kExitLocked = 5,         // another instance holds the state store
 };
 
 struct GlobalOptions {

@@ -338,7 +338,8 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
       v.Problem(pointer, "must use https ('" + value + "'); plain http is allowed only for loopback hosts");
     }
   };
-  if (root.contains(json::json_pointer("/dataverse/url")) && root.at(json::json_pointer("/dataverse/url")).is_string()) {
+  if (root.contains(json::json_pointer("/dataverse/url")) &&
+      root.at(json::json_pointer("/dataverse/url")).is_string()) {
     check_url("/dataverse/url", d.url);
   }
   check_url("/dataverse/authority", d.authority);
@@ -445,9 +446,9 @@ ConfigLoad LoadConfig(const std::string& path, std::optional<std::string> creden
   std::ifstream in(absolute, std::ios::binary);
   if (!in) {
     ConfigLoad load;
-    load.diagnostics.push_back({absolute, 0, "", "cannot read the config file (" +
-                                                     std::string(std::strerror(errno)) +
-                                                     "); run 'crmsync init' or pass --config"});
+    load.diagnostics.push_back({absolute, 0, "",
+                                "cannot read the config file (" + std::string(std::strerror(errno)) +
+                                    "); run 'crmsync init' or pass --config"});
     return load;
   }
   std::stringstream ss;

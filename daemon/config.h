@@ -25,11 +25,11 @@ struct DataverseConfig {
   std::string authority = "https://login.microsoftonline.com";
   std::string tenant_id;
   std::string client_id;
-  std::string client_secret_file;  // resolved path; empty when certificate auth is used
-  std::string certificate_file;    // resolved path
-  std::string private_key_file;    // resolved path
+  std::string client_secret_file;             // resolved path; empty when certificate auth is used
+  std::string certificate_file;               // resolved path
+  std::string private_key_file;               // resolved path
   std::string assertion_algorithm = "PS256";  // or RS256
-  std::string ca_file;                         // resolved path; empty = system store only
+  std::string ca_file;                        // resolved path; empty = system store only
   int max_parallelism = 8;
   int page_size = 5000;
   int timeout_s = 120;

@@ -44,11 +44,11 @@ Result<DataverseStack> MakeDataverseStack(const Config& config, Clock& clock, st
   DataverseStack stack;
   stack.http = http::MakeCpprestHttpClient({.ca_file = d.ca_file, .allow_plain_http_to_any_host = false});
   stack.tokens = std::make_unique<dataverse::OAuthTokenProvider>(*stack.http, clock, std::move(credentials));
-  stack.budget = std::make_unique<dataverse::RequestBudget>(dataverse::RequestBudget::Options{
-      .max_parallelism = d.max_parallelism,
-      .initial_parallelism = std::min(2, d.max_parallelism),
-      .initial_batch_size = 10,
-      .max_batch_size = 200});
+  stack.budget = std::make_unique<dataverse::RequestBudget>(
+      dataverse::RequestBudget::Options{.max_parallelism = d.max_parallelism,
+                                        .initial_parallelism = std::min(2, d.max_parallelism),
+                                        .initial_batch_size = 10,
+                                        .max_batch_size = 200});
   stack.transport = std::make_unique<dataverse::Transport>(*stack.http, *stack.tokens, *stack.budget, clock,
                                                            BackoffPolicy{}, std::move(stop));
   dataverse::DataverseConnectorOptions options;

@@ -16,9 +16,10 @@ namespace crmsync::daemon {
 
 void AddInitCommand(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<InitOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "init", "write a config, the default mappings, and create the local store and the state store (never "
-              "overwrites existing data)");
+  CLI::App* cmd =
+      app.add_subcommand("init",
+                         "write a config, the default mappings, and create the local store and the state store (never "
+                         "overwrites existing data)");
   cmd->add_option("--dir", options->dir, "folder for the config, mappings and databases")->capture_default_str();
   cmd->add_option("--url", options->url, "Dataverse organisation URL")->capture_default_str();
   cmd->add_option("--tenant-id", options->tenant_id, "Microsoft Entra tenant id")->capture_default_str();

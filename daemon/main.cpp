@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "common/log.h"
-#include "http/cpprest_client.h"
 #include "daemon/cli.h"
+#include "http/cpprest_client.h"
 
 #ifndef CRMSYNC_VERSION
 #define CRMSYNC_VERSION "0.0.0"

@@ -136,8 +136,7 @@ class CpprestHttpClient final : public HttpClient {
       // A fresh request object per attempt: cpprest requests are single-use.
       cpp_http::http_request req(cpp_http::method(request.method));
       req.set_request_uri(web::uri(endpoint.path_and_query));
-      if (!request.body.empty() || request.method == "POST" || request.method == "PATCH" ||
-          request.method == "PUT") {
+      if (!request.body.empty() || request.method == "POST" || request.method == "PATCH" || request.method == "PUT") {
         req.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
       }
       for (const auto& [name, value] : request.headers) {

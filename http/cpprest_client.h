@@ -22,7 +22,7 @@
 namespace crmsync::http {
 
 struct CpprestClientOptions {
-  std::string ca_file;          // extra CA bundle (PEM); empty = system store only
+  std::string ca_file;                        // extra CA bundle (PEM); empty = system store only
   bool allow_plain_http_to_any_host = false;  // tests only; product code never sets it
 };
 

@@ -70,7 +70,8 @@ void SplitHeaders(std::string_view text, http::Headers& headers, std::string& re
       return;
     }
     const auto colon = line.find(':');
-    if (colon != std::string_view::npos) headers.emplace_back(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
+    if (colon != std::string_view::npos)
+      headers.emplace_back(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
     if (eol == std::string_view::npos) {
       rest.clear();
       return;
@@ -110,7 +111,9 @@ Result<BatchPartResponse> ParseHttpPart(const http::Headers& mime_headers, std::
 
 }  // namespace
 
-std::string BatchPartResponse::Header(std::string_view name) const { return HeaderValue(headers, name); }
+std::string BatchPartResponse::Header(std::string_view name) const {
+  return HeaderValue(headers, name);
+}
 
 BatchBody BuildBatch(const std::vector<BatchItem>& items, std::string_view boundary_seed) {
   const std::string batch = "batch_" + std::string(boundary_seed);

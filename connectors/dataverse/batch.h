@@ -16,7 +16,7 @@ struct BatchOperation {
   std::string method;  // POST, PATCH, DELETE, GET
   std::string url;     // absolute
   http::Headers headers;
-  std::string body;    // JSON, may be empty
+  std::string body;  // JSON, may be empty
 };
 
 // One top-level part: a single operation, or a change set (atomic) of several.

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -104,9 +104,9 @@ Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, 
     } catch (const std::exception&) {
       return InvalidArgument("malformed watermark cursor '" + request.cursor + "'");
     }
-    url = CollectionUrl(options_.api, request.entity, request.columns,
-                        {{"$filter", "versionnumber gt " + std::to_string(*watermark)},
-                         {"$orderby", "versionnumber asc"}});
+    url = CollectionUrl(
+        options_.api, request.entity, request.columns,
+        {{"$filter", "versionnumber gt " + std::to_string(*watermark)}, {"$orderby", "versionnumber asc"}});
   } else {
     CRMSYNC_RETURN_IF_ERROR(CheckSameOrigin(request.cursor));
     url = request.cursor;
@@ -253,8 +253,8 @@ WriteResult DataverseConnector::ResultFromResponse(const std::string& entity, co
 
 std::vector<WriteResult> DataverseConnector::SendSingle(const PreparedOp& op, Deadline deadline) {
   const BatchOperation built = BuildOperation(op.entity, op.op);
-  http::HttpRequest request{.method = built.method, .url = built.url, .headers = StandardHeaders(!built.body.empty()),
-                            .body = built.body};
+  http::HttpRequest request{
+      .method = built.method, .url = built.url, .headers = StandardHeaders(!built.body.empty()), .body = built.body};
   for (const auto& h : built.headers) request.headers.push_back(h);
   auto response = transport_.Send(request, deadline);
   if (!response.ok()) {
@@ -376,9 +376,8 @@ std::vector<WriteResult> DataverseConnector::SendItems(const std::vector<std::ve
   const auto take = [&]() -> std::pair<std::size_t, std::size_t> {
     std::lock_guard lock(mutex);
     const std::size_t first = next;
-    const std::size_t limit = options_.use_batch
-                                  ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size()))
-                                  : 1;
+    const std::size_t limit =
+        options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
     std::size_t ops = 0;
     while (next < items.size() && (next == first || ops + items[next].size() <= limit)) ops += items[next++].size();
     return {first, next};

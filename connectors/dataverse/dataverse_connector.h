@@ -52,8 +52,7 @@ class DataverseConnector final : public connectors::Connector {
 
   Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline deadline) override;
   Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key,
-                                                  const std::vector<std::string>& columns,
-                                                  Deadline deadline) override;
+                                                  const std::vector<std::string>& columns, Deadline deadline) override;
   Result<std::vector<connectors::WriteResult>> Write(const std::string& entity,
                                                      std::span<const connectors::WriteOp> ops,
                                                      Deadline deadline) override;
@@ -69,10 +68,8 @@ class DataverseConnector final : public connectors::Connector {
   http::Headers WriteHeaders() const;
   BatchOperation BuildOperation(const std::string& entity, const connectors::WriteOp& op) const;
   connectors::WriteResult ResultFromResponse(const std::string& entity, const connectors::WriteOp& op, int status,
-                                             const http::Headers& headers, const std::string& body,
-                                             Deadline deadline);
-  std::vector<connectors::WriteResult> SendItems(const std::vector<std::vector<PreparedOp>>& items,
-                                                 Deadline deadline);
+                                             const http::Headers& headers, const std::string& body, Deadline deadline);
+  std::vector<connectors::WriteResult> SendItems(const std::vector<std::vector<PreparedOp>>& items, Deadline deadline);
   std::vector<connectors::WriteResult> SendSingle(const PreparedOp& op, Deadline deadline);
   std::vector<connectors::WriteResult> SendBatch(const std::vector<const std::vector<PreparedOp>*>& items,
                                                  Deadline deadline);

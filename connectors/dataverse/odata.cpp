@@ -15,7 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool IsHex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -121,9 +123,9 @@ Result<connectors::Change> ChangeFromObject(const json& object, std::string_view
   if (!object.is_object()) return InvalidArgument("expected a record object");
   // Tombstone: {"@odata.context": ".../$deletedEntity", "id": "...", "reason": "deleted"}
   const auto context = object.find("@odata.context");
-  const bool deleted = (context != object.end() && context->is_string() &&
-                        EndsWith(context->get<std::string>(), "$deletedEntity")) ||
-                       (object.contains("reason") && object.contains("id") && !object.contains(primary_key));
+  const bool deleted =
+      (context != object.end() && context->is_string() && EndsWith(context->get<std::string>(), "$deletedEntity")) ||
+      (object.contains("reason") && object.contains("id") && !object.contains(primary_key));
   if (deleted) {
     const auto id = object.find("id");
     if (id == object.end() || !id->is_string()) return InvalidArgument("deleted entity without an id");
@@ -175,7 +177,8 @@ Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
     page.changes.push_back(std::move(change).value());
     ++index;
   }
-  if (auto it = doc.find("@odata.nextLink"); it != doc.end() && it->is_string()) page.next_link = it->get<std::string>();
+  if (auto it = doc.find("@odata.nextLink"); it != doc.end() && it->is_string())
+    page.next_link = it->get<std::string>();
   if (auto it = doc.find("@odata.deltaLink"); it != doc.end() && it->is_string()) {
     page.delta_link = it->get<std::string>();
   }
@@ -192,7 +195,9 @@ Result<connectors::Change> ParseRecord(std::string_view body, std::string_view p
   return ChangeFromObject(doc, primary_key);
 }
 
-std::string RecordBody(const Record& fields) { return RecordToJson(fields).dump(); }
+std::string RecordBody(const Record& fields) {
+  return RecordToJson(fields).dump();
+}
 
 std::optional<std::chrono::milliseconds> RetryAfter(const http::HttpResponse& response) {
   const std::string v = response.Header("Retry-After");
@@ -247,7 +252,7 @@ Status StatusFromResponse(const http::HttpResponse& response, std::string_view w
     code = StatusCode::kNotFound;
   } else if (s == 412) {
     code = (remote_code == kDuplicateRecord || remote_code == kDuplicateRecordEntityKey) ? StatusCode::kAlreadyExists
-                                                                                       : StatusCode::kConflict;
+                                                                                         : StatusCode::kConflict;
   } else if (s == 429) {
     code = StatusCode::kThrottled;
   } else if (s == 408 || s == 502 || s == 503 || s == 504) {

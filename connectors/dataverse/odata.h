@@ -34,8 +34,7 @@ std::string EncodeQueryValue(std::string_view value);
 
 // "{base}contacts?$select=a,b" (columns joined in the given order); extra
 // query options ("$filter", "...") are appended encoded.
-std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set,
-                          const std::vector<std::string>& select,
+std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set, const std::vector<std::string>& select,
                           const std::vector<std::pair<std::string, std::string>>& options = {});
 
 // "{base}contacts(guid)" with an optional $select.

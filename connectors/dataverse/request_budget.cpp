@@ -24,7 +24,7 @@ Result<RequestBudget::Permit> RequestBudget::Acquire(Deadline deadline, const st
     if (now >= paused_until_ && in_flight_ < limit_) break;
     if (deadline.Expired()) {
       return Status(StatusCode::kTimeout, now < paused_until_ ? "deadline passed while Dataverse throttled us"
-                                                               : "deadline passed waiting for a request slot");
+                                                              : "deadline passed waiting for a request slot");
     }
     auto wake = deadline.when();
     if (now < paused_until_) wake = std::min(wake, paused_until_);

@@ -36,7 +36,7 @@ class RequestBudget {
 
   struct Stats {
     std::int64_t requests = 0;
-    std::int64_t throttled = 0;       // 429s seen
+    std::int64_t throttled = 0;  // 429s seen
     std::int64_t transient_failures = 0;
     int parallelism = 0;
     int parallelism_cap = 0;

@@ -84,8 +84,8 @@ std::string FormEncode(std::string_view value) {
   return out;
 }
 
-Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials,
-                                         std::chrono::system_clock::time_point now, const std::string& jti) {
+Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials, std::chrono::system_clock::time_point now,
+                                         const std::string& jti) {
   if (credentials.algorithm != "PS256" && credentials.algorithm != "RS256") {
     return InvalidArgument("assertion algorithm must be PS256 or RS256");
   }
@@ -96,7 +96,8 @@ Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials,
   std::unique_ptr<BIO, BioFree> key_bio(
       BIO_new_mem_buf(credentials.private_key_pem.data(), static_cast<int>(credentials.private_key_pem.size())));
   std::unique_ptr<EVP_PKEY, PKeyFree> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return InvalidArgument("the private key file does not hold a PEM private key (encrypted keys are not supported)");
+  if (!key)
+    return InvalidArgument("the private key file does not hold a PEM private key (encrypted keys are not supported)");
   if (EVP_PKEY_base_id(key.get()) != EVP_PKEY_RSA) return InvalidArgument("the private key must be an RSA key");
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return InvalidArgument("the private key does not belong to the certificate");
@@ -106,9 +107,12 @@ Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials,
   CRMSYNC_ASSIGN_OR_RETURN(std::string x5t_s256, Thumbprint(cert.get(), EVP_sha256()));
   const json header = {{"alg", credentials.algorithm}, {"typ", "JWT"}, {"x5t", x5t}, {"x5t#S256", x5t_s256}};
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  const json claims = {{"aud", credentials.token_url}, {"iss", credentials.client_id},
-                       {"sub", credentials.client_id}, {"jti", jti},
-                       {"nbf", seconds},            {"iat", seconds},
+  const json claims = {{"aud", credentials.token_url},
+                       {"iss", credentials.client_id},
+                       {"sub", credentials.client_id},
+                       {"jti", jti},
+                       {"nbf", seconds},
+                       {"iat", seconds},
                        {"exp", seconds + 600}};
   const std::string signing_input = Base64Url(header.dump()) + "." + Base64Url(claims.dump());
 
@@ -166,11 +170,11 @@ Result<std::string> OAuthTokenProvider::Fetch(Deadline deadline) {
     form += "&client_assertion_type=" + FormEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
             "&client_assertion=" + FormEncode(assertion);
   }
-  http::HttpRequest request{.method = "POST",
-                            .url = credentials_.token_url,
-                            .headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                                        {"Accept", "application/json"}},
-                            .body = std::move(form)};
+  http::HttpRequest request{
+      .method = "POST",
+      .url = credentials_.token_url,
+      .headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},
+      .body = std::move(form)};
   auto response = http_.Send(request, deadline);
   if (!response.ok()) return response.status().WithContext("token request to " + credentials_.token_url);
 

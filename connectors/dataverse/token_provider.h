@@ -71,8 +71,8 @@ std::string Base64Url(std::string_view bytes);
 
 // The signed JWT client assertion (exposed for tests): header with alg, typ,
 // x5t and x5t#S256 of the certificate; claims aud, iss, sub, jti, nbf, iat, exp.
-Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials,
-                                         std::chrono::system_clock::time_point now, const std::string& jti);
+Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials, std::chrono::system_clock::time_point now,
+                                         const std::string& jti);
 
 // Form-encodes (application/x-www-form-urlencoded) one value.
 std::string FormEncode(std::string_view value);

@@ -24,9 +24,9 @@
 namespace crmsync::dataverse {
 
 struct TransportCounters {
-  std::int64_t sent = 0;        // HTTP requests put on the wire
-  std::int64_t retried = 0;     // of those, repeats after a transient failure
-  std::int64_t throttled = 0;   // 429 answers
+  std::int64_t sent = 0;             // HTTP requests put on the wire
+  std::int64_t retried = 0;          // of those, repeats after a transient failure
+  std::int64_t throttled = 0;        // 429 answers
   std::int64_t reauthenticated = 0;  // 401 answers that led to a new token
 };
 

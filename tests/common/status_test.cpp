@@ -36,24 +36,17 @@ TEST_P(RetryableTest, OnlyTransientCodesAreRetryable) {
   EXPECT_EQ(IsRetryable(Status(GetParam().code, "x")), GetParam().retryable) << StatusCodeName(GetParam().code);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCodes, RetryableTest,
-                         ::testing::Values(RetryCase{StatusCode::kOk, false},
-                                           RetryCase{StatusCode::kInvalidArgument, false},
-                                           RetryCase{StatusCode::kNotFound, false},
-                                           RetryCase{StatusCode::kAlreadyExists, false},
-                                           RetryCase{StatusCode::kConflict, false},
-                                           RetryCase{StatusCode::kUnauthenticated, false},
-                                           RetryCase{StatusCode::kPermissionDenied, false},
-                                           RetryCase{StatusCode::kThrottled, true},
-                                           RetryCase{StatusCode::kUnavailable, true},
-                                           RetryCase{StatusCode::kTimeout, true},
-                                           RetryCase{StatusCode::kCancelled, false},
-                                           RetryCase{StatusCode::kCursorExpired, false},
-                                           RetryCase{StatusCode::kCorrupt, false},
-                                           RetryCase{StatusCode::kIo, false},
-                                           RetryCase{StatusCode::kBusy, true},
-                                           RetryCase{StatusCode::kInternal, false},
-                                           RetryCase{StatusCode::kAborted, false}));
+INSTANTIATE_TEST_SUITE_P(
+    AllCodes, RetryableTest,
+    ::testing::Values(RetryCase{StatusCode::kOk, false}, RetryCase{StatusCode::kInvalidArgument, false},
+                      RetryCase{StatusCode::kNotFound, false}, RetryCase{StatusCode::kAlreadyExists, false},
+                      RetryCase{StatusCode::kConflict, false}, RetryCase{StatusCode::kUnauthenticated, false},
+                      RetryCase{StatusCode::kPermissionDenied, false}, RetryCase{StatusCode::kThrottled, true},
+                      RetryCase{StatusCode::kUnavailable, true}, RetryCase{StatusCode::kTimeout, true},
+                      RetryCase{StatusCode::kCancelled, false}, RetryCase{StatusCode::kCursorExpired, false},
+                      RetryCase{StatusCode::kCorrupt, false}, RetryCase{StatusCode::kIo, false},
+                      RetryCase{StatusCode::kBusy, true}, RetryCase{StatusCode::kInternal, false},
+                      RetryCase{StatusCode::kAborted, false}));
 
 TEST(StatusTest, CodeNamesAreStableAndDistinct) {
   EXPECT_EQ(StatusCodeName(StatusCode::kThrottled), "throttled");

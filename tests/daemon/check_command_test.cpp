@@ -19,9 +19,8 @@ class CheckCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    emulator_ = EmulatorProcess::Start({"--port", "0", "--tenant", "contoso", "--client-id", "app-1",
-                                        "--client-secret", "the-right-secret"},
-                                       &error);
+    emulator_ = EmulatorProcess::Start(
+        {"--port", "0", "--tenant", "contoso", "--client-id", "app-1", "--client-secret", "the-right-secret"}, &error);
     ASSERT_NE(emulator_, nullptr) << error;
   }
   void TearDown() override { EXPECT_EQ(emulator_->Terminate(), 0); }

@@ -90,7 +90,8 @@ TEST_P(BadConfigTest, ReportsEveryProblemWithLineAndKey) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadConfigTest,
     ::testing::Values(
-        BadCase{"syntax", "{\n  \"dataverse\": {\n    \"url\": \"x\",,\n  }\n}",
+        BadCase{"syntax",
+                "{\n  \"dataverse\": {\n    \"url\": \"x\",,\n  }\n}",
                 {"3: invalid JSON: syntax error while parsing object key - unexpected ','; expected string literal"}},
         BadCase{"unknown_key",
                 R"({

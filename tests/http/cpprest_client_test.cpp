@@ -22,8 +22,11 @@ using testing_support::ScriptedReply;
 ScriptedReply Echo(const ReceivedRequest& r) {
   ScriptedReply reply;
   reply.status = 200;
-  reply.headers = {{"Content-Type", "text/plain"}, {"X-Method", r.method}, {"X-Target", r.target},
-                   {"X-Prefer", r.Header("Prefer")}, {"X-Content-Type", r.Header("Content-Type")}};
+  reply.headers = {{"Content-Type", "text/plain"},
+                   {"X-Method", r.method},
+                   {"X-Target", r.target},
+                   {"X-Prefer", r.Header("Prefer")},
+                   {"X-Content-Type", r.Header("Content-Type")}};
   reply.body = r.body;
   return reply;
 }

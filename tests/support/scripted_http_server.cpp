@@ -23,8 +23,7 @@ using tcp = net::ip::tcp;
 
 std::string ReceivedRequest::Header(const std::string& name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       return v;
@@ -116,7 +115,8 @@ struct ScriptedHttpServer::Impl {
       ReceivedRequest received;
       received.method = std::string(req.method_string());
       received.target = std::string(req.target());
-      for (const auto& field : req) received.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      for (const auto& field : req)
+        received.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
       received.body = req.body();
       const ScriptedReply reply = handler(received);
       if (reply.action == ScriptedReply::Action::kDrop) return;
@@ -153,14 +153,20 @@ ScriptedHttpServer::ScriptedHttpServer(Handler handler, const Tls& tls) : impl_(
   impl_->Start();
 }
 
-ScriptedHttpServer::~ScriptedHttpServer() { impl_->Stop(); }
+ScriptedHttpServer::~ScriptedHttpServer() {
+  impl_->Stop();
+}
 
-int ScriptedHttpServer::port() const { return impl_->port; }
+int ScriptedHttpServer::port() const {
+  return impl_->port;
+}
 
 std::string ScriptedHttpServer::base_url() const {
   return std::string(impl_->ssl ? "https" : "http") + "://127.0.0.1:" + std::to_string(impl_->port);
 }
 
-int ScriptedHttpServer::requests_seen() const { return impl_->requests; }
+int ScriptedHttpServer::requests_seen() const {
+  return impl_->requests;
+}
 
 }  // namespace crmsync::testing_support

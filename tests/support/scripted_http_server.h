@@ -44,8 +44,8 @@ class ScriptedHttpServer {
     std::string key_pem;
   };
 
-  explicit ScriptedHttpServer(Handler handler);             // plain http
-  ScriptedHttpServer(Handler handler, const Tls& tls);      // https
+  explicit ScriptedHttpServer(Handler handler);         // plain http
+  ScriptedHttpServer(Handler handler, const Tls& tls);  // https
   ~ScriptedHttpServer();
   ScriptedHttpServer(const ScriptedHttpServer&) = delete;
   ScriptedHttpServer& operator=(const ScriptedHttpServer&) = delete;

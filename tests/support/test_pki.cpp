@@ -40,8 +40,7 @@ X509Ptr NewCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* is
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600L * 24 * 30);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
   X509* effective_issuer = issuer != nullptr ? issuer : cert.get();
   if (issuer == nullptr && issuer_key == key) {

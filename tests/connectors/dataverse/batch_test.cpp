@@ -95,8 +95,7 @@ OData-Version: 4.0
 {"value":[{"@odata.etag":"W/\"77180907\"","fullname":"Nancy Anderson"}]}
 --batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f--
 )");
-  auto items =
-      ParseBatchResponse("multipart/mixed; boundary=batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f", body);
+  auto items = ParseBatchResponse("multipart/mixed; boundary=batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f", body);
   ASSERT_TRUE(items.ok()) << items.status().ToString();
   ASSERT_EQ(items->size(), 2u);
   EXPECT_TRUE((*items)[0].changeset);

@@ -29,16 +29,26 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const long long v = std::atoll(argv[i + 1]);
-    if (a == "--records") records = static_cast<int>(v);
-    else if (a == "--latency-ms") latency_ms = static_cast<int>(v);
-    else if (a == "--exec-ms") exec_ms = static_cast<int>(v);
-    else if (a == "--requests") requests = static_cast<int>(v);
-    else if (a == "--window-s") window_s = static_cast<int>(v);
-    else if (a == "--exec-limit-ms") exec_limit_ms = v;
-    else if (a == "--concurrency") concurrency = static_cast<int>(v);
-    else if (a == "--dop-hint") dop = static_cast<int>(v);
-    else if (a == "--max-batch") max_batch = static_cast<int>(v);
-    else if (a == "--chunk") chunk = static_cast<int>(v);
+    if (a == "--records")
+      records = static_cast<int>(v);
+    else if (a == "--latency-ms")
+      latency_ms = static_cast<int>(v);
+    else if (a == "--exec-ms")
+      exec_ms = static_cast<int>(v);
+    else if (a == "--requests")
+      requests = static_cast<int>(v);
+    else if (a == "--window-s")
+      window_s = static_cast<int>(v);
+    else if (a == "--exec-limit-ms")
+      exec_limit_ms = v;
+    else if (a == "--concurrency")
+      concurrency = static_cast<int>(v);
+    else if (a == "--dop-hint")
+      dop = static_cast<int>(v);
+    else if (a == "--max-batch")
+      max_batch = static_cast<int>(v);
+    else if (a == "--chunk")
+      chunk = static_cast<int>(v);
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -68,8 +78,8 @@ int main(int argc, char** argv) {
                                    .private_key_pem = "",
                                    .algorithm = "PS256"};
   dataverse::OAuthTokenProvider tokens(*http, clock, cred);
-  dataverse::RequestBudget budget({.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10,
-                                   .max_batch_size = max_batch});
+  dataverse::RequestBudget budget(
+      {.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = max_batch});
   dataverse::Transport transport(*http, tokens, budget, clock);
   dataverse::DataverseConnectorOptions o;
   o.api = {(*emu)->base_url(), "v9.2"};
@@ -109,9 +119,9 @@ int main(int argc, char** argv) {
   const double rate = ok / seconds;
   std::printf("records: %d created of %d in %.2f s\n", ok, records, seconds);
   std::printf("records/s: %.0f\n", rate);
-  std::printf("HTTP requests: %lld (%.4f per record), retried %lld, 429s %lld\n",
-              static_cast<long long>(counters.sent), static_cast<double>(counters.sent) / std::max(ok, 1),
-              static_cast<long long>(counters.retried), static_cast<long long>(counters.throttled));
+  std::printf("HTTP requests: %lld (%.4f per record), retried %lld, 429s %lld\n", static_cast<long long>(counters.sent),
+              static_cast<double>(counters.sent) / std::max(ok, 1), static_cast<long long>(counters.retried),
+              static_cast<long long>(counters.throttled));
   std::printf("final budget: parallelism %d (cap %d), batch size %d\n", stats.parallelism, stats.parallelism_cap,
               stats.batch_size);
   std::printf("best the limits allow: %.0f records/s (requests window %.0f, execution window %.0f, parallelism %.0f)\n",

@@ -28,8 +28,8 @@ constexpr auto kTimeout = std::chrono::seconds(60);
 // Everything a test needs: an emulator and a connector pointed at it.
 class ConnectorFixture {
  public:
-  explicit ConnectorFixture(EmulatorOptions options = {}, OAuthCredentials credentials = {},
-                            std::string ca_file = "", int max_parallelism = 4) {
+  explicit ConnectorFixture(EmulatorOptions options = {}, OAuthCredentials credentials = {}, std::string ca_file = "",
+                            int max_parallelism = 4) {
     auto started = Emulator::Start(std::move(options));
     if (!started.ok()) throw std::runtime_error(started.status().ToString());
     emulator_ = std::move(started).value();
@@ -42,10 +42,8 @@ class ConnectorFixture {
     credentials.token_url = emulator_->token_url();
     credentials.scope = emulator_->base_url() + "/.default";
     tokens_ = std::make_unique<OAuthTokenProvider>(*http_, clock_, credentials);
-    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{.max_parallelism = max_parallelism,
-                                                                     .initial_parallelism = 2,
-                                                                     .initial_batch_size = 10,
-                                                                     .max_batch_size = 100});
+    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{
+        .max_parallelism = max_parallelism, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100});
     transport_ = std::make_unique<Transport>(*http_, *tokens_, *budget_, clock_,
                                              BackoffPolicy{std::chrono::milliseconds(20), std::chrono::seconds(1)});
     DataverseConnectorOptions o;
@@ -73,7 +71,8 @@ class ConnectorFixture {
                         .body = body.is_null() ? "" : body.dump()};
     auto resp = admin_http_->Send(r, Deadline::After(kTimeout));
     if (!resp.ok()) throw std::runtime_error(resp.status().ToString());
-    if (resp->status >= 300) throw std::runtime_error(path + ": HTTP " + std::to_string(resp->status) + " " + resp->body);
+    if (resp->status >= 300)
+      throw std::runtime_error(path + ": HTTP " + std::to_string(resp->status) + " " + resp->body);
     return resp->body.empty() ? json() : json::parse(resp->body);
   }
   json Dump(const std::string& set) { return Admin("GET", "dump/" + set)["value"]; }
@@ -99,8 +98,8 @@ WriteOp Create(std::string name, std::string key = "") {
 }
 
 // Reads an entity set to the end from `cursor`; returns the changes and the final cursor.
-std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const std::string& set,
-                                                    std::string cursor, int page = 5000) {
+std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const std::string& set, std::string cursor,
+                                                    int page = 5000) {
   std::vector<Change> all;
   for (int guard = 0; guard < 1000; ++guard) {
     auto batch = c.ReadChanges({.entity = set, .columns = {"name"}, .cursor = cursor, .max_changes = page},
@@ -138,8 +137,8 @@ class CertificateAuthTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(CertificateAuthTest, SignedAssertionIsAccepted) {
   const auto cert = testing_support::MakeSelfSignedCert("crmsync app");
   EmulatorOptions options;
-  options.clients = {{.client_id = "cert-client", .client_secret = "", .certificate_pem = cert.cert_pem,
-                      .secret_expired = false}};
+  options.clients = {
+      {.client_id = "cert-client", .client_secret = "", .certificate_pem = cert.cert_pem, .secret_expired = false}};
   OAuthCredentials credentials;
   credentials.client_id = "cert-client";
   credentials.certificate_pem = cert.cert_pem;
@@ -199,8 +198,9 @@ TEST(DataverseConnectorTest, PagesThroughTenThousandRecordsThenFollowsTheDeltaLi
 
 TEST(DataverseConnectorTest, DeltaLinkReportsCreatesUpdatesAndDeletes) {
   ConnectorFixture f;
-  const json ids = f.Admin("POST", "seed",
-                           {{"entity_set", "accounts"}, {"records", {{{"name", "Keep"}}, {{"name", "Edit"}}, {{"name", "Drop"}}}}})["ids"];
+  const json ids = f.Admin(
+      "POST", "seed",
+      {{"entity_set", "accounts"}, {"records", {{{"name", "Keep"}}, {{"name", "Edit"}}, {{"name", "Drop"}}}}})["ids"];
   auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
   ASSERT_EQ(initial.size(), 3u);
 
@@ -228,8 +228,8 @@ TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
   f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "A"}}}}});
   auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
   f.Admin("POST", "change-tracking/expire");
-  auto batch = f.connector().ReadChanges({.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 100},
-                                         Deadline::After(kTimeout));
+  auto batch = f.connector().ReadChanges(
+      {.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 100}, Deadline::After(kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kCursorExpired) << batch.status().ToString();
   EXPECT_EQ(batch.status().remote_code(), "0x80044352");
@@ -237,9 +237,11 @@ TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
 
 TEST(DataverseConnectorTest, ACursorPointingElsewhereIsRefused) {
   ConnectorFixture f;
-  auto batch = f.connector().ReadChanges(
-      {.entity = "accounts", .columns = {"name"}, .cursor = "https://evil.example/api/data/v9.2/accounts", .max_changes = 10},
-      Deadline::After(kTimeout));
+  auto batch = f.connector().ReadChanges({.entity = "accounts",
+                                          .columns = {"name"},
+                                          .cursor = "https://evil.example/api/data/v9.2/accounts",
+                                          .max_changes = 10},
+                                         Deadline::After(kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
 }

@@ -11,7 +11,8 @@ TEST(ODataTest, BuildsUrlsWithEncodedOptions) {
   EXPECT_EQ(CollectionUrl(kApi, "contacts", {"firstname", "lastname"}),
             "https://contoso.crm4.dynamics.com/api/data/v9.2/contacts?$select=firstname,lastname");
   EXPECT_EQ(CollectionUrl(kApi, "accounts", {"name"}, {{"$filter", "name eq 'O''Bryan & Co'"}}),
-            "https://contoso.crm4.dynamics.com/api/data/v9.2/accounts?$select=name&$filter=name%20eq%20'O''Bryan%20%26%20Co'");
+            "https://contoso.crm4.dynamics.com/api/data/v9.2/"
+            "accounts?$select=name&$filter=name%20eq%20'O''Bryan%20%26%20Co'");
   EXPECT_EQ(CollectionUrl(kApi, "accounts", {}), "https://contoso.crm4.dynamics.com/api/data/v9.2/accounts");
   EXPECT_EQ(EntityUrl(kApi, "contacts", "72bf4d48-34cb-ed11-b596-0022481d68cd", {"contactid"}),
             "https://contoso.crm4.dynamics.com/api/data/v9.2/contacts(72bf4d48-34cb-ed11-b596-0022481d68cd)"
@@ -48,7 +49,8 @@ TEST(ODataTest, Guids) {
 
 TEST(ODataTest, ParsesAPageFromTheReference) {
   // dataverse-web-api.md 4.2 and 4.3
-  const std::string body = R"js({"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#contacts(fullname)",
+  const std::string body =
+      R"js({"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#contacts(fullname)",
  "value":[{"@odata.etag":"W/\"81359849\"","fullname":"Nancy Anderson",
  "_parentcustomerid_value@OData.Community.Display.V1.FormattedValue":"Litware, Inc.",
  "_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty":"parentcustomerid_account",
@@ -71,15 +73,17 @@ TEST(ODataTest, ParsesAPageFromTheReference) {
   EXPECT_EQ(c.record.at("_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"), Value::Text("account"));
   EXPECT_EQ(c.record.count("statecode@OData.Community.Display.V1.FormattedValue"), 0u);
   EXPECT_EQ(c.record.count("@odata.etag"), 0u);
-  EXPECT_EQ(page->next_link,
-            "https://contoso.crm.dynamics.com/api/data/v9.2/contacts?$select=fullname&$skiptoken=%3Ccookie%20pagenumber="
-            "%222%22%20/%3E");
+  EXPECT_EQ(
+      page->next_link,
+      "https://contoso.crm.dynamics.com/api/data/v9.2/contacts?$select=fullname&$skiptoken=%3Ccookie%20pagenumber="
+      "%222%22%20/%3E");
   EXPECT_TRUE(page->delta_link.empty());
 }
 
 TEST(ODataTest, ParsesADeltaWithTombstones) {
   // dataverse-web-api.md section 5
-  const std::string body = R"js({"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#accounts(name,accountnumber,telephone1)/$delta",
+  const std::string body =
+      R"js({"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#accounts(name,accountnumber,telephone1)/$delta",
  "@odata.deltaLink":"https://contoso.crm.dynamics.com/api/data/v9.2/accounts?$select=name,accountnumber,telephone1&$deltatoken=919058%2108%2f22%2f2017%2008%3a21%3a20",
  "value":[
   {"@odata.etag":"W/\"915250\"","name":"Monte Orton","accountnumber":null,"telephone1":"555001","accountid":"60c4e274-0d87-e711-80e5-00155db19e6d"},
@@ -97,8 +101,8 @@ TEST(ODataTest, ParsesADeltaWithTombstones) {
 TEST(ODataTest, BadPagesNameTheProblem) {
   EXPECT_FALSE(ParsePage("not json", "contactid").ok());
   EXPECT_FALSE(ParsePage(R"js({"nothing":[]})js", "contactid").ok());
-  auto missing_key = ParsePage(R"js({"value":[{"contactid":"72bf4d48-34cb-ed11-b596-0022481d68cd"},{"x":1}]})js",
-                               "contactid");
+  auto missing_key =
+      ParsePage(R"js({"value":[{"contactid":"72bf4d48-34cb-ed11-b596-0022481d68cd"},{"x":1}]})js", "contactid");
   ASSERT_FALSE(missing_key.ok());
   EXPECT_NE(missing_key.status().message().find("value[1]"), std::string::npos);
   EXPECT_NE(missing_key.status().message().find("contactid"), std::string::npos);
@@ -139,12 +143,15 @@ INSTANTIATE_TEST_SUITE_P(
                   StatusCode::kNotFound, "0x80040217"},
         ErrorCase{412, R"js({"error":{"code":"","message":"The version of the existing record doesn't match"}})js", "",
                   StatusCode::kConflict, ""},
-        ErrorCase{412, R"js({"error":{"code":"0x80040237","message":"A record with matching key values already exists."}})js",
-                  "", StatusCode::kAlreadyExists, "0x80040237"},
+        ErrorCase{
+            412, R"js({"error":{"code":"0x80040237","message":"A record with matching key values already exists."}})js",
+            "", StatusCode::kAlreadyExists, "0x80040237"},
         ErrorCase{429, R"js({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit"}})js", "7",
                   StatusCode::kThrottled, "0x80072322"},
-        ErrorCase{400, R"js({"error":{"code":"0x80044352","message":"Version stamp associated with the client has expired."}})js",
-                  "", StatusCode::kCursorExpired, "0x80044352"},
+        ErrorCase{
+            400,
+            R"js({"error":{"code":"0x80044352","message":"Version stamp associated with the client has expired."}})js",
+            "", StatusCode::kCursorExpired, "0x80044352"},
         ErrorCase{400, R"js({"error":{"code":"0x80044331","message":"too long"}})js", "", StatusCode::kInvalidArgument,
                   "0x80044331"},
         ErrorCase{401, "HTTP Error 401 - Unauthorized: Access is denied", "", StatusCode::kUnauthenticated, ""},
@@ -172,8 +179,9 @@ TEST(ODataTest, RecordBodyKeepsBindsAndNulls) {
   r["jobtitle"] = Value::Null();
   r["parentcustomerid_account@odata.bind"] = Value::Text("/accounts(78914942-34cb-ed11-b596-0022481d68cd)");
   r["priceperunit"] = *Value::Decimal("950.00");
-  EXPECT_EQ(RecordBody(r),
-            R"js({"firstname":"Nancy","jobtitle":null,"parentcustomerid_account@odata.bind":"/accounts(78914942-34cb-ed11-b596-0022481d68cd)","priceperunit":950})js");
+  EXPECT_EQ(
+      RecordBody(r),
+      R"js({"firstname":"Nancy","jobtitle":null,"parentcustomerid_account@odata.bind":"/accounts(78914942-34cb-ed11-b596-0022481d68cd)","priceperunit":950})js");
 }
 
 }  // namespace

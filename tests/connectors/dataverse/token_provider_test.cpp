@@ -126,7 +126,9 @@ class ScriptedHttp final : public http::HttpClient {
   std::vector<http::HttpRequest> requests;
 };
 
-http::HttpResponse Json(int status, std::string body) { return {status, {{"Content-Type", "application/json"}}, body}; }
+http::HttpResponse Json(int status, std::string body) {
+  return {status, {{"Content-Type", "application/json"}}, body};
+}
 
 TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) {
   ScriptedHttp http;
@@ -162,8 +164,11 @@ TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) 
 TEST(TokenProviderTest, ErrorsNameEntraCodeButNeverTheSecret) {
   ScriptedHttp http;
   testing_support::FakeClock clock;
-  http.replies = {Json(401, R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is correct.\r\nTrace ID: x\r\nCorrelation ID: y","error_codes":[7000215]})"),
-                  Json(503, R"({"error":"temporarily_unavailable","error_description":"busy"})")};
+  http.replies = {
+      Json(
+          401,
+          R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is correct.\r\nTrace ID: x\r\nCorrelation ID: y","error_codes":[7000215]})"),
+      Json(503, R"({"error":"temporarily_unavailable","error_description":"busy"})")};
   OAuthCredentials c{.token_url = "https://login.example/t/oauth2/v2.0/token",
                      .client_id = "cid",
                      .scope = "s",

@@ -47,9 +47,11 @@ http::HttpResponse Reply(int status, std::string body = "", http::Headers header
 struct Fixture {
   ScriptedHttp http;
   CountingTokens tokens;
-  RequestBudget budget{{.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}};
+  RequestBudget budget{
+      {.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}};
   testing_support::FakeClock clock;
-  Transport transport{http, tokens, budget, clock, BackoffPolicy{std::chrono::milliseconds(100), std::chrono::seconds(2)}};
+  Transport transport{http, tokens, budget, clock,
+                      BackoffPolicy{std::chrono::milliseconds(100), std::chrono::seconds(2)}};
   http::HttpRequest request{.method = "GET", .url = "https://o/api/data/v9.2/WhoAmI", .headers = {}, .body = ""};
 };
 
@@ -74,8 +76,8 @@ TEST(TransportTest, ASecond401IsFinal) {
 
 TEST(TransportTest, TransientFailuresAreRetriedWithBackoff) {
   Fixture f;
-  f.http.replies = {Status(StatusCode::kUnavailable, "reset"), Reply(503), Reply(500, R"({"error":{"code":"0x80044150","message":"deadlock"}})"),
-                    Reply(200, "ok")};
+  f.http.replies = {Status(StatusCode::kUnavailable, "reset"), Reply(503),
+                    Reply(500, R"({"error":{"code":"0x80044150","message":"deadlock"}})"), Reply(200, "ok")};
   auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(30)));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body, "ok");
