@@ -52,7 +52,10 @@ struct ChangeBatch {
 };
 
 struct WriteOp {
-  enum class Kind { kCreate, kUpdate, kDelete };
+  // kUpsert: update the record with this key, or create it with this key when
+  // it does not exist (remote: PATCH without If-Match; used by recovery and
+  // keyed reconciliation, where whether a record exists is unknown).
+  enum class Kind { kCreate, kUpdate, kUpsert, kDelete };
   Kind kind = Kind::kCreate;
   // The table or entity set; empty = the entity named in the Write call. A
   // group may span entities (a sales order and its lines).

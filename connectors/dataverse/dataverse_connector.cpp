@@ -56,6 +56,7 @@ std::string KindName(WriteOp::Kind k) {
   switch (k) {
     case WriteOp::Kind::kCreate: return "create";
     case WriteOp::Kind::kUpdate: return "update";
+    case WriteOp::Kind::kUpsert: return "upsert";
     case WriteOp::Kind::kDelete: return "delete";
   }
   return "?";
@@ -203,6 +204,13 @@ BatchOperation DataverseConnector::BuildOperation(const std::string& entity, con
       out.url = EntityUrl(options_.api, entity, op.key, {key_attr});
       // Never create on update; with a version, only if nobody changed it since (R3).
       out.headers.emplace_back("If-Match", op.expected_version.empty() ? "*" : op.expected_version);
+      out.headers.emplace_back("Prefer", "return=representation");
+      out.body = RecordBody(op.fields);
+      break;
+    case WriteOp::Kind::kUpsert:
+      // PATCH without If-Match creates or updates; key columns stay in the URL only.
+      out.method = "PATCH";
+      out.url = EntityUrl(options_.api, entity, op.key, {key_attr});
       out.headers.emplace_back("Prefer", "return=representation");
       out.body = RecordBody(op.fields);
       break;

@@ -346,6 +346,31 @@ Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity
         }
         break;
       }
+      case WriteOp::Kind::kUpsert: {
+        auto key = crm::UpdateRow(db, *spec, op.key, op.fields);
+        if (key.ok()) {
+          result.key = *key;
+          break;
+        }
+        if (key.status().code() != StatusCode::kNotFound) {
+          status = key.status();
+          break;
+        }
+        auto parts = crm::DecodeKey(*spec, op.key);
+        if (!parts.ok()) {
+          status = parts.status();
+          break;
+        }
+        Record fields = op.fields;
+        for (std::size_t k = 0; k < parts->size(); ++k) fields[std::string(spec->key_columns[k])] = (*parts)[k];
+        auto inserted = crm::InsertRow(db, *spec, fields);
+        if (inserted.ok()) {
+          result.key = *inserted;
+        } else {
+          status = inserted.status();
+        }
+        break;
+      }
       case WriteOp::Kind::kDelete: {
         status = crm::DeleteRow(db, *spec, op.key);
         if (status.code() == StatusCode::kNotFound) status = Status::Ok();  // already gone: repeat-safe
@@ -368,7 +393,7 @@ Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity
                             ops[*failed].key + "') failed: " + results[*failed].status.message();
     for (std::size_t i = 0; i < ops.size(); ++i) {
       if (i == *failed || results[i].status.code() == StatusCode::kConflict) continue;
-      results[i].status = Status(StatusCode::kCancelled, why);
+      results[i].status = Status(StatusCode::kAborted, why);
       results[i].version.clear();
       results[i].key = ops[i].key;
     }

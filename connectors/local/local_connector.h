@@ -24,7 +24,7 @@
 // Writes: one BEGIN IMMEDIATE transaction per batch. Conflicting ops (and
 // every op of their group) are skipped with kConflict; if any other op fails,
 // the whole transaction rolls back, the failing op reports its error and
-// every other op kCancelled ("not applied: op N failed"). A create with an
+// every other op kAborted ("not applied: op N failed"). A create with an
 // empty key takes the next number of the table's series (an order line: the
 // next line_no); a create with origin_id records it in crmsync_origin in the
 // same transaction, and a repeated create with the same origin_id returns the

@@ -299,6 +299,27 @@ TEST(DataverseConnectorTest, AConcurrentEditIsAConflictNotAnError) {
   EXPECT_NE((*result)[0].version, (*fresh)->version);
 }
 
+TEST(DataverseConnectorTest, UpsertCreatesWithTheGivenIdThenUpdates) {
+  ConnectorFixture f;
+  const std::string id = NewGuid();
+  WriteOp upsert;
+  upsert.kind = WriteOp::Kind::kUpsert;
+  upsert.key = id;
+  upsert.fields["name"] = Value::Text("First");
+  std::vector<WriteOp> ops = {upsert};
+  auto first = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)[0].status.ok()) << (*first)[0].status.ToString();
+  ops[0].fields["name"] = Value::Text("Second");
+  auto second = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)[0].status.ok()) << (*second)[0].status.ToString();
+  const json dump = f.Dump("accounts");
+  ASSERT_EQ(dump.size(), 1u);
+  EXPECT_EQ(dump[0]["accountid"], id);
+  EXPECT_EQ(dump[0]["name"], "Second");
+}
+
 TEST(DataverseConnectorTest, AFailingChangeSetRollsBackTheWholeOrder) {
   ConnectorFixture f;
   const json account = f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "Buyer"}}}}})["ids"];

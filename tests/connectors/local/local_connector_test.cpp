@@ -44,6 +44,13 @@ WriteOp Update(std::string key, Record fields, std::string expected_version = ""
   op.group = std::move(group);
   return op;
 }
+WriteOp Upsert(std::string key, Record fields) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kUpsert;
+  op.key = std::move(key);
+  op.fields = std::move(fields);
+  return op;
+}
 WriteOp Delete(std::string key) {
   WriteOp op;
   op.kind = WriteOp::Kind::kDelete;
@@ -270,6 +277,18 @@ TEST_F(LocalConnectorTest, WritesCreateUpdateAndDeleteWithOneResultEach) {
   EXPECT_EQ(batch.changes[2].version, results[2].version);
 }
 
+TEST_F(LocalConnectorTest, UpsertUpdatesAnExistingRowOrCreatesItWithItsKey) {
+  auto results = Write("contact", {
+                                      Upsert("CT000001", {{"city", T("York")}}),
+                                      Upsert("CT000777", {{"type", T("company")}, {"name", T("Northwind")}}),
+                                  });
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(results[1].key, "CT000777");
+  EXPECT_EQ(QueryRows(*db_, "SELECT no, name, city FROM contact WHERE no IN ('CT000001', 'CT000777') ORDER BY no"),
+            "CT000001|Contoso Ltd|York\nCT000777|Northwind|\n");
+}
+
 TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
   const std::string journal_before = Journal();
   const std::string contacts_before = QueryRows(*db_, "SELECT * FROM contact ORDER BY no");
@@ -283,7 +302,7 @@ TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
   EXPECT_EQ(results[2].status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(results[2].status.message(), "type 'robot' is not one of person, company");
   for (std::size_t i : {0u, 1u, 3u}) {
-    EXPECT_EQ(results[i].status.code(), StatusCode::kCancelled) << i;
+    EXPECT_EQ(results[i].status.code(), StatusCode::kAborted) << i;
     EXPECT_NE(results[i].status.message().find("op 2"), std::string::npos) << results[i].status.message();
   }
   EXPECT_EQ(Journal(), journal_before);
@@ -344,7 +363,7 @@ TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
   auto results = Write("contact", {Create({{"type", T("company")}, {"name", T("Lost")}}, "", origin),
                                    Update("NOPE", {{"city", T("x")}})});
   ASSERT_EQ(results.size(), 2u);
-  EXPECT_EQ(results[0].status.code(), StatusCode::kCancelled);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
   EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
   EXPECT_FALSE(connector_->FindByOrigin("contact", origin)->has_value());
 }
