@@ -28,6 +28,16 @@ Status ParseJsonText(std::string_view text, nlohmann::json& out, int* error_line
   }
 }
 
+std::string JsonTypeName(const nlohmann::json& v) {
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_null()) return "null";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
 std::string AppendPointer(std::string_view pointer, std::string_view token) {
   std::string out(pointer);
   out += '/';

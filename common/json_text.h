@@ -38,6 +38,10 @@ class JsonLineIndex {
 // "/fields/2/lookup" -> "fields[2].lookup"; "" -> "$" (the whole document).
 std::string PointerToPath(std::string_view pointer);
 
+// "an integer", "a number", "a string", "a boolean", "null", "an array",
+// "an object": for "must be X, not Y" messages.
+std::string JsonTypeName(const nlohmann::json& value);
+
 // Appends one reference token to a JSON pointer, escaping '~' and '/'.
 std::string AppendPointer(std::string_view pointer, std::string_view token);
 std::string AppendPointer(std::string_view pointer, std::size_t index);

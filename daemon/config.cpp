@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.h"
+#include "common/url.h"
 
 namespace crmsync::daemon {
 
@@ -116,16 +117,6 @@ bool TypeMatches(KeyType t, const json& v) {
   return false;
 }
 
-std::string JsonTypeName(const json& v) {
-  if (v.is_number_integer()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_null()) return "null";
-  if (v.is_array()) return "an array";
-  return "an object";
-}
-
 class Validator {
  public:
   Validator(std::string file, const std::string& text, std::optional<std::string> credentials_dir)
@@ -221,51 +212,12 @@ class Validator {
   Diagnostics out_;
 };
 
-struct UrlParts {
-  std::string scheme;
-  std::string host;
-};
-
-std::optional<UrlParts> SplitUrl(const std::string& url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos || scheme_end == 0) return std::nullopt;
-  UrlParts parts;
-  parts.scheme = url.substr(0, scheme_end);
-  std::string rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (rest.empty()) return std::nullopt;
-  if (rest[0] == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    parts.host = rest.substr(1, close - 1);
-  } else {
-    parts.host = rest.substr(0, rest.find(':'));
-  }
-  if (parts.host.empty()) return std::nullopt;
-  return parts;
-}
-
 std::string Trimmed(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
 }
 
 }  // namespace
-
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost" || host == "::1") return true;
-  // 127.0.0.0/8 written as a dotted quad.
-  if (host.rfind("127.", 0) != 0) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return dots == 3;
-}
 
 std::string DefaultConfigPath() {
   if (const char* env = std::getenv("CRMSYNC_CONFIG"); env != nullptr && *env != '\0') return env;
@@ -331,8 +283,8 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
   str("/log/format", c.log_format);
 
   const auto check_url = [&](const char* pointer, const std::string& value) {
-    const auto parts = SplitUrl(value);
-    if (!parts || (parts->scheme != "https" && parts->scheme != "http")) {
+    const auto parts = ParseHttpUrl(value);
+    if (!parts.ok()) {
       v.Problem(pointer, "'" + value + "' is not an http(s) URL");
     } else if (parts->scheme == "http" && !IsLoopbackHost(parts->host)) {
       v.Problem(pointer, "must use https ('" + value + "'); plain http is allowed only for loopback hosts");

@@ -72,7 +72,4 @@ std::string DefaultConfigPath();
 std::string CommentedConfigTemplate(const std::string& dir, const std::string& url, const std::string& tenant_id,
                                     const std::string& client_id);
 
-// True for 127.0.0.0/8, ::1 and localhost: hosts allowed over plain http.
-bool IsLoopbackHost(const std::string& host);
-
 }  // namespace crmsync::daemon

@@ -1,6 +1,8 @@
 // The only file that includes cpprestsdk's client headers.
 #include "http/cpprest_client.h"
 
+#include "common/url.h"
+
 #include <cpprest/http_client.h>
 #include <pplx/threadpool.h>
 
@@ -14,52 +16,6 @@ namespace {
 
 namespace cpp_http = web::http;
 namespace cpp_client = web::http::client;
-
-struct Endpoint {
-  std::string scheme;
-  std::string host;
-  std::string base;  // scheme://host[:port]
-  std::string path_and_query;
-};
-
-Result<Endpoint> SplitUrl(const std::string& url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return InvalidArgument("not an absolute URL: '" + url + "'");
-  Endpoint e;
-  e.scheme = url.substr(0, scheme_end);
-  if (e.scheme != "http" && e.scheme != "https") return InvalidArgument("unsupported URL scheme in '" + url + "'");
-  const auto path_start = url.find_first_of("/?#", scheme_end + 3);
-  const std::string authority =
-      url.substr(scheme_end + 3, path_start == std::string::npos ? std::string::npos : path_start - scheme_end - 3);
-  if (authority.empty() || authority.find('@') != std::string::npos) {
-    return InvalidArgument("URL without a host (or with user info): '" + url + "'");
-  }
-  if (authority[0] == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string::npos) return InvalidArgument("malformed IPv6 host in '" + url + "'");
-    e.host = authority.substr(1, close - 1);
-  } else {
-    e.host = authority.substr(0, authority.find(':'));
-  }
-  e.base = e.scheme + "://" + authority;
-  e.path_and_query = path_start == std::string::npos ? "/" : url.substr(path_start);
-  if (e.path_and_query[0] != '/') e.path_and_query = "/" + e.path_and_query;
-  return e;
-}
-
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost" || host == "::1") return true;
-  if (host.rfind("127.", 0) != 0) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return dots == 3;
-}
 
 Status TransportError(const std::string& what, const std::string& url) {
   std::string lower = what;
@@ -126,13 +82,13 @@ class CpprestHttpClient final : public HttpClient {
   }
 
   Result<HttpResponse> Send(const HttpRequest& request, Deadline deadline) override {
-    CRMSYNC_ASSIGN_OR_RETURN(Endpoint endpoint, SplitUrl(request.url));
-    if (endpoint.scheme == "http" && !IsLoopback(endpoint.host) && !options_.allow_plain_http_to_any_host) {
+    CRMSYNC_ASSIGN_OR_RETURN(UrlParts endpoint, ParseHttpUrl(request.url));
+    if (endpoint.scheme == "http" && !IsLoopbackHost(endpoint.host) && !options_.allow_plain_http_to_any_host) {
       return InvalidArgument("refusing plain http to non-loopback host '" + endpoint.host + "': use https");
     }
     if (deadline.Expired()) return Status(StatusCode::kTimeout, "deadline passed before sending to " + request.url);
     try {
-      std::shared_ptr<cpp_client::http_client> client = ClientFor(endpoint.base);
+      std::shared_ptr<cpp_client::http_client> client = ClientFor(endpoint.origin);
       // A fresh request object per attempt: cpprest requests are single-use.
       cpp_http::http_request req(cpp_http::method(request.method));
       req.set_request_uri(web::uri(endpoint.path_and_query));

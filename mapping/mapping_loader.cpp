@@ -150,14 +150,10 @@ bool TypeMatches(KeyType t, const json& v) {
   return false;
 }
 
-std::string JsonTypeName(const json& v) {
-  if (v.is_number_integer()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_null()) return "null";
-  if (v.is_array()) return !v.empty() && IsStrings(v) ? "an array of strings" : "an array";
-  return "an object";
+// Like JsonTypeName, but says when an array holds only strings.
+std::string MappingJsonTypeName(const json& v) {
+  if (v.is_array() && !v.empty() && IsStrings(v)) return "an array of strings";
+  return JsonTypeName(v);
 }
 
 std::string Quote(const std::string& s) {
@@ -259,7 +255,7 @@ class FileParser {
         continue;
       }
       if (!TypeMatches(spec->type, value)) {
-        Problem(child, std::string("must be ") + TypeName(spec->type) + ", not " + JsonTypeName(value));
+        Problem(child, std::string("must be ") + TypeName(spec->type) + ", not " + MappingJsonTypeName(value));
         continue;
       }
       if ((spec->type == KeyType::kStrings || spec->type == KeyType::kStringOrStrings ||
@@ -293,7 +289,7 @@ class FileParser {
     Mapping& m = parsed.mapping;
     m.source_file = file_;
     if (!root.is_object()) {
-      Problem("", "a mapping file must hold one JSON object, not " + JsonTypeName(root));
+      Problem("", "a mapping file must hold one JSON object, not " + MappingJsonTypeName(root));
       m.lines = index_;
       return parsed;
     }
@@ -367,7 +363,7 @@ class FileParser {
       for (const auto& [column, value] : good["filter"].items()) {
         if (!value.is_string() && !value.is_number() && !value.is_boolean()) {
           Problem(AppendPointer("/local/filter", column),
-                  "must be a string, number or boolean (rows must equal it), not " + JsonTypeName(value));
+                  "must be a string, number or boolean (rows must equal it), not " + MappingJsonTypeName(value));
           continue;
         }
         m.local.filter.emplace(column, ValueFromJson(value).value());
@@ -391,7 +387,7 @@ class FileParser {
     std::vector<Value> out;
     if (arity == 1) {
       if (v.is_array() || v.is_object()) {
-        Problem(pointer, "must be a single value (one remote attribute), not " + JsonTypeName(v));
+        Problem(pointer, "must be a single value (one remote attribute), not " + MappingJsonTypeName(v));
         return std::nullopt;
       }
       out.push_back(ValueFromJson(v).value());
@@ -400,7 +396,7 @@ class FileParser {
     if (!v.is_array() || v.size() != arity ||
         std::any_of(v.begin(), v.end(), [](const json& e) { return e.is_array() || e.is_object(); })) {
       Problem(pointer, "must be an array of " + std::to_string(arity) + " values, one per remote attribute, not " +
-                           (v.is_array() ? "an array of " + std::to_string(v.size()) : JsonTypeName(v)));
+                           (v.is_array() ? "an array of " + std::to_string(v.size()) : MappingJsonTypeName(v)));
       return std::nullopt;
     }
     for (const auto& e : v) out.push_back(ValueFromJson(e).value());
@@ -452,7 +448,7 @@ class FileParser {
     f.path = PointerToPath(p);
     f.line = index_.LineOf(p);
     if (!field.is_object()) {
-      Problem(p, "a field must be an object, not " + JsonTypeName(field));
+      Problem(p, "a field must be an object, not " + MappingJsonTypeName(field));
       return;
     }
     const json good = CheckKeys(field, p, kFieldKeys);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/url.h"
 #include "common/value_json.h"
 
 namespace crmsync::dataverse {
@@ -32,18 +33,7 @@ http::Headers StandardHeaders(bool has_body) {
 }
 
 std::string EncodeQueryValue(std::string_view value) {
-  static constexpr std::string_view kKeep = "-._~,()'$:/*";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) != 0 || kKeep.find(static_cast<char>(c)) != std::string_view::npos) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
+  return PercentEncode(value, "-._~,()'$:/*");
 }
 
 std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set, const std::vector<std::string>& select,

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/url.h"
 #include "connectors/dataverse/odata.h"
 
 namespace crmsync::dataverse {
@@ -71,17 +72,7 @@ std::string Base64Url(std::string_view bytes) {
 }
 
 std::string FormEncode(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
+  return PercentEncode(value, "-_.~");
 }
 
 Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials, std::chrono::system_clock::time_point now,

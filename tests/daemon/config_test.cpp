@@ -157,16 +157,6 @@ TEST(ConfigTest, MissingFileSaysHowToFixIt) {
   EXPECT_NE(load.diagnostics[0].ToString().find("crmsync init"), std::string::npos);
 }
 
-TEST(ConfigTest, LoopbackHostsMayUsePlainHttp) {
-  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
-  EXPECT_TRUE(IsLoopbackHost("127.8.9.10"));
-  EXPECT_TRUE(IsLoopbackHost("localhost"));
-  EXPECT_TRUE(IsLoopbackHost("::1"));
-  EXPECT_FALSE(IsLoopbackHost("127.0.0.1.evil.example"));
-  EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
-  EXPECT_FALSE(IsLoopbackHost("localhost.example"));
-}
-
 TEST(ConfigTest, TheInitTemplateIsAValidConfig) {
   TempDir dir;
   dir.WriteFile("client-secret", "s\n", 0600);
