@@ -8,11 +8,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <deque>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_http_client.h"
 #include "tests/support/test_pki.h"
 
 namespace crmsync::dataverse {
@@ -113,25 +112,12 @@ TEST(TokenProviderTest, AMismatchedKeyIsRefused) {
   EXPECT_NE(jwt.status().message().find("does not belong"), std::string::npos);
 }
 
-class ScriptedHttp final : public http::HttpClient {
- public:
-  Result<http::HttpResponse> Send(const http::HttpRequest& request, Deadline) override {
-    requests.push_back(request);
-    if (replies.empty()) return Status(StatusCode::kUnavailable, "no reply scripted");
-    auto r = replies.front();
-    replies.pop_front();
-    return r;
-  }
-  std::deque<http::HttpResponse> replies;
-  std::vector<http::HttpRequest> requests;
-};
-
 http::HttpResponse Json(int status, std::string body) {
   return {status, {{"Content-Type", "application/json"}}, body};
 }
 
 TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) {
-  ScriptedHttp http;
+  testing_support::FakeHttpClient http;
   testing_support::FakeClock clock;
   http.replies = {Json(200, R"({"token_type":"Bearer","expires_in":3599,"access_token":"t1"})"),
                   Json(200, R"({"token_type":"Bearer","expires_in":"3599","access_token":"t2"})"),
@@ -162,7 +148,7 @@ TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) 
 }
 
 TEST(TokenProviderTest, ErrorsNameEntraCodeButNeverTheSecret) {
-  ScriptedHttp http;
+  testing_support::FakeHttpClient http;
   testing_support::FakeClock clock;
   http.replies = {
       Json(

@@ -2,27 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_http_client.h"
 
 namespace crmsync::dataverse {
 namespace {
-
-class ScriptedHttp final : public http::HttpClient {
- public:
-  Result<http::HttpResponse> Send(const http::HttpRequest& request, Deadline) override {
-    std::lock_guard lock(mutex);
-    authorizations.push_back(request.headers.back().second);
-    if (replies.empty()) return Status(StatusCode::kInternal, "no reply scripted");
-    auto r = replies.front();
-    replies.pop_front();
-    return r;
-  }
-  std::mutex mutex;
-  std::deque<Result<http::HttpResponse>> replies;
-  std::vector<std::string> authorizations;
-};
 
 class CountingTokens final : public TokenSource {
  public:
@@ -45,7 +29,7 @@ http::HttpResponse Reply(int status, std::string body = "", http::Headers header
 }
 
 struct Fixture {
-  ScriptedHttp http;
+  testing_support::FakeHttpClient http;
   CountingTokens tokens;
   RequestBudget budget{
       {.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}};
@@ -61,7 +45,7 @@ TEST(TransportTest, A401GetsOneNewTokenThenSucceeds) {
   auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(f.http.authorizations, (std::vector<std::string>{"Bearer token-1", "Bearer token-2"}));
+  EXPECT_EQ(f.http.HeaderValues("Authorization"), (std::vector<std::string>{"Bearer token-1", "Bearer token-2"}));
   EXPECT_EQ(f.transport.counters().reauthenticated, 1);
 }
 
@@ -71,7 +55,7 @@ TEST(TransportTest, ASecond401IsFinal) {
   auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 401);
-  EXPECT_EQ(f.http.authorizations.size(), 2u) << "no loop";
+  EXPECT_EQ(f.http.HeaderValues("Authorization").size(), 2u) << "no loop";
 }
 
 TEST(TransportTest, TransientFailuresAreRetriedWithBackoff) {
