@@ -3,9 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file_io.h"
 #include "common/json_text.h"
 #include "common/url.h"
 
@@ -395,17 +394,15 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
 
 ConfigLoad LoadConfig(const std::string& path, std::optional<std::string> credentials_dir) {
   const std::string absolute = fs::absolute(path).lexically_normal().string();
-  std::ifstream in(absolute, std::ios::binary);
-  if (!in) {
+  auto text = ReadFile(absolute);
+  if (!text.ok()) {
     ConfigLoad load;
-    load.diagnostics.push_back({absolute, 0, "",
-                                "cannot read the config file (" + std::string(std::strerror(errno)) +
-                                    "); run 'crmsync init' or pass --config"});
+    load.diagnostics.push_back(
+        {absolute, 0, "",
+         "cannot read the config file (" + text.status().message() + "); run 'crmsync init' or pass --config"});
     return load;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(absolute, ss.str(), std::move(credentials_dir));
+  return ParseConfig(absolute, *text, std::move(credentials_dir));
 }
 
 std::string CommentedConfigTemplate(const std::string& dir, const std::string& url, const std::string& tenant_id,

@@ -1,8 +1,6 @@
 #include "daemon/dataverse_stack.h"
 
-#include <fstream>
-#include <sstream>
-
+#include "common/file_io.h"
 #include "http/cpprest_client.h"
 
 namespace crmsync::daemon {
@@ -16,11 +14,9 @@ DataverseStack::~DataverseStack() {
 }
 
 Result<std::string> ReadSecretFile(const std::string& path, bool trim) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot read '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = ReadFile(path);
+  if (!read.ok()) return read.status().WithContext("cannot read '" + path + "'");
+  std::string text = std::move(read).value();
   if (trim) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
   }

@@ -5,13 +5,12 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/file_io.h"
 #include "common/json_text.h"
 #include "common/value_json.h"
 #include "mapping/local_schema.h"
@@ -956,14 +955,12 @@ MappingSetLoad LoadMappingFiles(const std::vector<std::string>& paths) {
   std::vector<MappingSource> sources;
   Diagnostics unreadable;
   for (const auto& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = ReadFile(path);
+    if (!text.ok()) {
       unreadable.push_back({path, 0, "", "cannot read the mapping file"});
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    sources.push_back({path, ss.str()});
+    sources.push_back({path, std::move(text).value()});
   }
   MappingSetLoad load = ParseMappingSet(sources);
   load.diagnostics.insert(load.diagnostics.begin(), unreadable.begin(), unreadable.end());

@@ -1,8 +1,8 @@
 #include "tests/emulator/emulator.h"
 
-#include <fstream>
+#include "common/file_io.h"
+
 #include <mutex>
-#include <sstream>
 
 #include "common/json_text.h"
 #include "tests/emulator/admin.h"
@@ -20,11 +20,9 @@ namespace crmsync::emulator {
 namespace {
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot read '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = crmsync::ReadFile(path);
+  if (!text.ok()) return text.status().WithContext("cannot read '" + path + "'");
+  return text;
 }
 
 // A PEM given inline ("-----BEGIN ...") or as a file name.
