@@ -8,24 +8,45 @@
 
 namespace crmsync {
 
-Status ParseJsonText(std::string_view text, nlohmann::json& out, int* error_line) {
+namespace {
+
+struct SyntaxError {
+  int line = 1;
+  std::string message;  // "invalid JSON: ..."
+};
+
+std::optional<SyntaxError> Parse(std::string_view text, nlohmann::json& out) {
   try {
     out = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true,
                                 /*ignore_comments=*/true);
-    return Status::Ok();
+    return std::nullopt;
   } catch (const nlohmann::json::parse_error& e) {
-    int line = 1;
+    SyntaxError error;
     const std::size_t upto = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
     for (std::size_t i = 0; i < upto; ++i) {
-      if (text[i] == '\n') ++line;
+      if (text[i] == '\n') ++error.line;
     }
-    if (error_line != nullptr) *error_line = line;
     // nlohmann's message starts "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-    std::string what = e.what();
+    const std::string what = e.what();
     const auto colon = what.find(": ", what.find("parse error"));
-    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    return InvalidArgument(std::to_string(line) + ": invalid JSON: " + detail);
+    error.message = "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2));
+    return error;
   }
+}
+
+}  // namespace
+
+Status ParseJsonText(std::string_view text, nlohmann::json& out, int* error_line) {
+  const auto error = Parse(text, out);
+  if (!error) return Status::Ok();
+  if (error_line != nullptr) *error_line = error->line;
+  return InvalidArgument(std::to_string(error->line) + ": " + error->message);
+}
+
+std::optional<Diagnostic> ParseJsonFile(const std::string& file, std::string_view text, nlohmann::json& out) {
+  auto error = Parse(text, out);
+  if (!error) return std::nullopt;
+  return Diagnostic{file, error->line, "", std::move(error->message)};
 }
 
 std::string JsonTypeName(const nlohmann::json& v) {

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/diagnostic.h"
 #include "common/status.h"
 
 namespace crmsync {
@@ -20,6 +22,10 @@ namespace crmsync {
 // Parses JSON with // and /* */ comments into `out`. On a syntax error the
 // Status message is "LINE: message" (1-based line) and `*error_line` is set.
 Status ParseJsonText(std::string_view text, nlohmann::json& out, int* error_line = nullptr);
+
+// The same for an admin-edited file: on a syntax error, the Diagnostic
+// ("FILE:LINE: invalid JSON: ..."), ready to report with the others.
+std::optional<Diagnostic> ParseJsonFile(const std::string& file, std::string_view text, nlohmann::json& out);
 
 class JsonLineIndex {
  public:

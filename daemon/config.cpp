@@ -226,10 +226,8 @@ std::string DefaultConfigPath() {
 ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::optional<std::string> credentials_dir) {
   ConfigLoad load;
   json root;
-  int error_line = 0;
-  if (Status s = ParseJsonText(text, root, &error_line); !s.ok()) {
-    const auto colon = s.message().find(": ");
-    load.diagnostics.push_back({path, error_line, "", s.message().substr(colon + 2)});
+  if (auto syntax = ParseJsonFile(path, text, root)) {
+    load.diagnostics.push_back(std::move(*syntax));
     return load;
   }
   Validator v(path, text, std::move(credentials_dir));

@@ -926,10 +926,8 @@ MappingSetLoad ParseMappingSet(const std::vector<MappingSource>& sources) {
   std::vector<ParsedMapping> parsed;
   for (const auto& source : sources) {
     json root;
-    int error_line = 0;
-    if (Status s = ParseJsonText(source.text, root, &error_line); !s.ok()) {
-      const auto colon = s.message().find(": ");
-      load.diagnostics.push_back({source.file, error_line, "", s.message().substr(colon + 2)});
+    if (auto syntax = ParseJsonFile(source.file, source.text, root)) {
+      load.diagnostics.push_back(std::move(*syntax));
       continue;
     }
     FileParser parser(source.file, source.text, load.diagnostics);
