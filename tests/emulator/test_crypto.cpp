@@ -6,13 +6,13 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 
 #include "tests/emulator/auth.h"
+#include "tests/support/test_pki.h"
 
 namespace crmsync::emulator::testing {
 
@@ -25,102 +25,35 @@ void Check(bool ok, const char* what) {
   }
 }
 
-std::string BioText(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &data);
-  std::string out(data, static_cast<std::size_t>(n));
+// The SHA-1 and SHA-256 digests of a PEM certificate's DER form.
+void Digests(const std::string& cert_pem, std::string& sha1, std::string& sha256) {
+  BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
-  return out;
-}
-
-std::string KeyPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  Check(PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) == 1, "write key");
-  return BioText(bio);
-}
-
-std::string CertPem(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  Check(PEM_write_bio_X509(bio, cert) == 1, "write cert");
-  return BioText(bio);
-}
-
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  Check(ext != nullptr, "extension");
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-X509* NewCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key, long serial) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 7L * 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, issuer != nullptr ? X509_get_subject_name(issuer) : name);
-  if (issuer == nullptr) {
-    AddExt(cert, cert, NID_basic_constraints, "critical,CA:TRUE");
-    AddExt(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-  }
-  (void)issuer_key;
-  return cert;
-}
-
-void Sign(X509* cert, EVP_PKEY* key) {
-  Check(X509_sign(cert, key, EVP_sha256()) > 0, "X509_sign");
-}
-
-KeyAndCert Finish(EVP_PKEY* key, X509* cert) {
-  KeyAndCert out;
-  out.key_pem = KeyPem(key);
-  out.cert_pem = CertPem(cert);
+  Check(cert != nullptr, "read cert");
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(cert, EVP_sha1(), md, &len);
-  out.sha1.assign(reinterpret_cast<char*>(md), len);
+  sha1.assign(reinterpret_cast<char*>(md), len);
   X509_digest(cert, EVP_sha256(), md, &len);
-  out.sha256.assign(reinterpret_cast<char*>(md), len);
-  return out;
+  sha256.assign(reinterpret_cast<char*>(md), len);
+  X509_free(cert);
 }
 
 }  // namespace
 
 KeyAndCert MakeSelfSigned(const std::string& common_name) {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  Check(key != nullptr, "EVP_RSA_gen");
-  X509* cert = NewCert(key, common_name, nullptr, nullptr, 1);
-  Sign(cert, key);
-  KeyAndCert out = Finish(key, cert);
-  X509_free(cert);
-  EVP_PKEY_free(key);
+  const auto pair = crmsync::testing_support::MakeSelfSignedCert(common_name);
+  KeyAndCert out;
+  out.key_pem = pair.key_pem;
+  out.cert_pem = pair.cert_pem;
+  Digests(out.cert_pem, out.sha1, out.sha256);
   return out;
 }
 
 TlsMaterial MakeTlsMaterial() {
-  EVP_PKEY* ca_key = EVP_RSA_gen(2048);
-  Check(ca_key != nullptr, "EVP_RSA_gen");
-  X509* ca = NewCert(ca_key, "crmsync emulator test CA", nullptr, nullptr, 1);
-  Sign(ca, ca_key);
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  X509* cert = NewCert(key, "127.0.0.1", ca, ca_key, 2);
-  AddExt(cert, ca, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-  AddExt(cert, ca, NID_ext_key_usage, "serverAuth");
-  Sign(cert, ca_key);
-  TlsMaterial out;
-  out.ca_pem = CertPem(ca);
-  out.server_cert_pem = CertPem(cert);
-  out.server_key_pem = KeyPem(key);
-  X509_free(cert);
-  X509_free(ca);
-  EVP_PKEY_free(key);
-  EVP_PKEY_free(ca_key);
-  return out;
+  const auto pki = crmsync::testing_support::MakeTestPki();
+  return {pki.ca.cert_pem, pki.server.cert_pem, pki.server.key_pem};
 }
 
 std::string SignJwt(const nlohmann::json& header, const nlohmann::json& payload, const std::string& key_pem, bool pss) {

@@ -1,6 +1,6 @@
-// Test crypto: RSA keys and X.509 certificates generated in memory (a test CA
-// and a server certificate with IP SAN 127.0.0.1 for HTTPS; self-signed client
-// certificates for assertions) and signed JWT client assertions (RS256, PS256).
+// Test crypto: the certificates of tests/support/test_pki.h in the shapes the
+// emulator's tests use (a test CA and server certificate for HTTPS; client
+// certificates with their digests), and signed JWT client assertions (RS256, PS256).
 // For tests and the benchmark only; functions abort on OpenSSL failures.
 #pragma once
 
