@@ -120,10 +120,19 @@ Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, 
   if (!page.ok()) return page.status().WithContext("reading " + request.entity);
 
   ChangeBatch batch;
+  // A first read that Dataverse did not track: the table has no change tracking.
+  const bool untracked_start = request.cursor.empty() && page->delta_link.empty() &&
+                               response.Header("Preference-Applied").find("odata.track-changes") == std::string::npos;
+  if (untracked_start && !page->next_link.empty()) {
+    // Its pages come in key order, which no watermark can resume: read it
+    // again in version order instead.
+    batch.next_cursor = std::string(kWatermarkPrefix) + "0";
+    batch.more = true;
+    return batch;
+  }
   batch.changes = std::move(page->changes);
-  if (!track || (page->delta_link.empty() && page->next_link.empty() && request.cursor.empty() &&
-                 response.Header("Preference-Applied").find("odata.track-changes") == std::string::npos)) {
-    // No change tracking on this table: continue from the highest version seen.
+  if (!track || untracked_start) {
+    // Continue from the highest version seen (watermark pages are in version order).
     long long high = watermark.value_or(0);
     for (const auto& c : batch.changes) high = std::max(high, VersionFromEtag(c.version).value_or(0));
     batch.next_cursor = std::string(kWatermarkPrefix) + std::to_string(high);

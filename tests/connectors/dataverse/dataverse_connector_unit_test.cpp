@@ -68,6 +68,21 @@ TEST_F(DataverseConnectorUnitTest, WithoutChangeTrackingReadsFallBackToAVersionW
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(DataverseConnectorUnitTest, AnUntrackedTableOfSeveralPagesIsReadAgainInVersionOrder) {
+  DataverseConnector& connector = Connector();
+  http_.replies.push_back(http::HttpResponse{200, {}, R"({"value":[
+      {"@odata.etag":"W/\"900\"","name":"A","new_thingid":"00000000-0000-0000-0000-000000000001"}],
+      "@odata.nextLink":"https://org.example/api/data/v9.2/new_things?$skiptoken=2"})"});
+  auto first = connector.ReadChanges({.entity = "new_things", .columns = {"name"}, .cursor = "", .max_changes = 1},
+                                     Deadline::After(std::chrono::seconds(5)));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Key-ordered pages cannot be resumed by version: nothing is taken from
+  // them, and the next read starts from version 0 in version order.
+  EXPECT_TRUE(first->changes.empty());
+  EXPECT_EQ(first->next_cursor, "watermark:0");
+  EXPECT_TRUE(first->more);
+}
+
 TEST_F(DataverseConnectorUnitTest, PrimaryKeysOfStandardAndCustomSets) {
   DataverseConnectorOptions options;
   options.primary_keys = {{"new_widgetses", "new_widgetid"}};
