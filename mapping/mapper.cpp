@@ -99,15 +99,7 @@ class Mapper {
       return;
     }
 
-    auto converted = ToRemoteValue(f.type, value);
-    if (!converted.ok()) {
-      Issue(f, FieldIssue::Kind::kBadValue, converted.status().message());
-      return;
-    }
-    Value v = std::move(converted).value();
-    if (v.is_null() && f.omit_null) return;
-    if (!CheckLength(f, v)) return;
-    out_.fields[f.remote[0]] = std::move(v);
+    Put(f, ToRemoteValue(f.type, value), f.remote[0]);
   }
 
   void FieldToLocal(const FieldMapping& f, const Record& record, const Record* current_local) {
@@ -191,7 +183,11 @@ class Mapper {
 
     const auto it = record.find(f.remote[0]);
     if (it == record.end()) return;
-    auto converted = ToLocalValue(f.type, it->second);
+    Put(f, ToLocalValue(f.type, it->second), f.local);
+  }
+
+  // Stores a converted value under `target`, or records why it cannot be.
+  void Put(const FieldMapping& f, Result<Value> converted, const std::string& target) {
     if (!converted.ok()) {
       Issue(f, FieldIssue::Kind::kBadValue, converted.status().message());
       return;
@@ -199,7 +195,7 @@ class Mapper {
     Value v = std::move(converted).value();
     if (v.is_null() && f.omit_null) return;
     if (!CheckLength(f, v)) return;
-    out_.fields[f.local] = std::move(v);
+    out_.fields[target] = std::move(v);
   }
 
   MappedRecord Take() { return std::move(out_); }
