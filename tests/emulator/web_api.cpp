@@ -522,6 +522,41 @@ std::string ContextUrl(const RequestContext& ctx, const EntityDef& e, const Quer
 
 }  // namespace
 
+nlohmann::ordered_json WebApi::Expanded(const ExpandItem& ex, const StoredRecord& row,
+                                        const AnnotationFilter& annotations, const RecordLookup& lookup) const {
+  const std::vector<const AttributeDef*>* esel = ex.has_select ? &ex.select : nullptr;
+  if (ex.lookup != nullptr) {
+    const auto& v = Field(row, ex.lookup->name);
+    auto t = row.lookup_targets.find(ex.lookup->name);
+    const StoredRecord* rel = v.is_string() && t != row.lookup_targets.end() && t->second == ex.target->logical_name
+                                  ? store_.Find(ex.target->logical_name, v.get<std::string>())
+                                  : nullptr;
+    return rel == nullptr ? nlohmann::ordered_json(nullptr)
+                          : SerializeRecord(*metadata_, store_, *ex.target, *rel, esel, annotations);
+  }
+  std::vector<const StoredRecord*> related;
+  for (const auto& [rid, rr] : store_.RowsOf(ex.target->logical_name)) {
+    const auto& v = Field(rr, ex.collection->lookup);
+    if (v.is_string() && v.get_ref<const std::string&>() == row.id &&
+        (!ex.filter || EvaluateFilter(*ex.filter, rr, lookup))) {
+      related.push_back(&rr);
+    }
+  }
+  std::stable_sort(related.begin(), related.end(), [&](const StoredRecord* a, const StoredRecord* b) {
+    for (const auto& o : ex.orderby) {
+      const int c = CompareValues(*o.attr, Field(*a, o.attr->name), Field(*b, o.attr->name));
+      if (c != 0) return o.descending ? c > 0 : c < 0;
+    }
+    return a->id < b->id;
+  });
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  const std::size_t n = ex.top ? std::min<std::size_t>(*ex.top, related.size()) : related.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    arr.push_back(SerializeRecord(*metadata_, store_, *ex.target, *related[k], esel, annotations));
+  }
+  return arr;
+}
+
 HttpResponse WebApi::GetCollection(const EntityDef& entity, const HttpRequest& request, RequestContext& ctx) {
   auto parsed = ParseQueryOptions(request.Query(), entity, *metadata_, false);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
@@ -616,41 +651,7 @@ HttpResponse WebApi::GetCollection(const EntityDef& entity, const HttpRequest& r
   const std::vector<const AttributeDef*>* select = q.has_select ? &q.select : nullptr;
   for (std::size_t i = offset; i < end; ++i) {
     nlohmann::ordered_json item = SerializeRecord(*metadata_, store_, entity, *rows[i], select, annotations);
-    for (const auto& ex : q.expand) {
-      const std::vector<const AttributeDef*>* esel = ex.has_select ? &ex.select : nullptr;
-      if (ex.lookup != nullptr) {
-        const auto& v = Field(*rows[i], ex.lookup->name);
-        auto t = rows[i]->lookup_targets.find(ex.lookup->name);
-        const StoredRecord* rel =
-            v.is_string() && t != rows[i]->lookup_targets.end() && t->second == ex.target->logical_name
-                ? store_.Find(ex.target->logical_name, v.get<std::string>())
-                : nullptr;
-        item[ex.nav] = rel == nullptr ? nlohmann::ordered_json(nullptr)
-                                      : SerializeRecord(*metadata_, store_, *ex.target, *rel, esel, annotations);
-      } else {
-        std::vector<const StoredRecord*> related;
-        for (const auto& [rid, rr] : store_.RowsOf(ex.target->logical_name)) {
-          const auto& v = Field(rr, ex.collection->lookup);
-          if (v.is_string() && v.get_ref<const std::string&>() == rows[i]->id &&
-              (!ex.filter || EvaluateFilter(*ex.filter, rr, lookup))) {
-            related.push_back(&rr);
-          }
-        }
-        std::stable_sort(related.begin(), related.end(), [&](const StoredRecord* a, const StoredRecord* b) {
-          for (const auto& o : ex.orderby) {
-            const int c = CompareValues(*o.attr, Field(*a, o.attr->name), Field(*b, o.attr->name));
-            if (c != 0) return o.descending ? c > 0 : c < 0;
-          }
-          return a->id < b->id;
-        });
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        const std::size_t n = ex.top ? std::min<std::size_t>(*ex.top, related.size()) : related.size();
-        for (std::size_t k = 0; k < n; ++k) {
-          arr.push_back(SerializeRecord(*metadata_, store_, *ex.target, *related[k], esel, annotations));
-        }
-        item[ex.nav] = std::move(arr);
-      }
-    }
+    for (const auto& ex : q.expand) item[ex.nav] = Expanded(ex, *rows[i], annotations, lookup);
     value.push_back(std::move(item));
   }
   body["value"] = std::move(value);
@@ -827,40 +828,7 @@ HttpResponse WebApi::GetOne(const EntityDef& entity, const KeySpec& key, const H
   const RecordLookup lookup = [this](std::string_view logical, std::string_view id) {
     return store_.Find(logical, id);
   };
-  for (const auto& ex : q.expand) {
-    const std::vector<const AttributeDef*>* esel = ex.has_select ? &ex.select : nullptr;
-    if (ex.lookup != nullptr) {
-      const auto& v = Field(*r, ex.lookup->name);
-      auto t = r->lookup_targets.find(ex.lookup->name);
-      const StoredRecord* rel = v.is_string() && t != r->lookup_targets.end() && t->second == ex.target->logical_name
-                                    ? store_.Find(ex.target->logical_name, v.get<std::string>())
-                                    : nullptr;
-      body[ex.nav] = rel == nullptr ? nlohmann::ordered_json(nullptr)
-                                    : SerializeRecord(*metadata_, store_, *ex.target, *rel, esel, annotations);
-    } else {
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      std::vector<const StoredRecord*> related;
-      for (const auto& [rid, rr] : store_.RowsOf(ex.target->logical_name)) {
-        const auto& v = Field(rr, ex.collection->lookup);
-        if (v.is_string() && v.get_ref<const std::string&>() == r->id &&
-            (!ex.filter || EvaluateFilter(*ex.filter, rr, lookup))) {
-          related.push_back(&rr);
-        }
-      }
-      std::stable_sort(related.begin(), related.end(), [&](const StoredRecord* a, const StoredRecord* b) {
-        for (const auto& o : ex.orderby) {
-          const int c = CompareValues(*o.attr, Field(*a, o.attr->name), Field(*b, o.attr->name));
-          if (c != 0) return o.descending ? c > 0 : c < 0;
-        }
-        return a->id < b->id;
-      });
-      const std::size_t n = ex.top ? std::min<std::size_t>(*ex.top, related.size()) : related.size();
-      for (std::size_t k = 0; k < n; ++k) {
-        arr.push_back(SerializeRecord(*metadata_, store_, *ex.target, *related[k], esel, annotations));
-      }
-      body[ex.nav] = std::move(arr);
-    }
-  }
+  for (const auto& ex : q.expand) body[ex.nav] = Expanded(ex, *r, annotations, lookup);
   lock.unlock();
   HttpResponse resp = JsonResponse(200, body);
   resp.Set("ETag", etag);

@@ -24,6 +24,7 @@
 #include "tests/emulator/guid_source.h"
 #include "tests/emulator/http_message.h"
 #include "tests/emulator/metadata.h"
+#include "tests/emulator/odata_filter.h"
 #include "tests/emulator/query.h"
 #include "tests/emulator/representation.h"
 #include "tests/emulator/store.h"
@@ -96,6 +97,9 @@ class WebApi {
   const StoredRecord* FindByKey(const EntityDef& entity, const KeySpec& key) const;
   Status NotFoundError(const EntityDef& entity, const KeySpec& key) const;
 
+  // The value of one $expand for `row`: the related record (or null), or the related collection.
+  nlohmann::ordered_json Expanded(const ExpandItem& ex, const StoredRecord& row, const AnnotationFilter& annotations,
+                                  const RecordLookup& lookup) const;
   HttpResponse GetCollection(const EntityDef& entity, const HttpRequest& request, RequestContext& ctx);
   HttpResponse GetDelta(const EntityDef& entity, const HttpRequest& request, const QueryOptions& q, int page_size,
                         const std::string& preference_applied, RequestContext& ctx);
