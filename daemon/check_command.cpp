@@ -31,7 +31,7 @@ void AddCheckCommand(CLI::App& app, CommandContext& context) {
       context.exit_code = kExitUsage;
       return;
     }
-    const auto deadline = Deadline::After(std::chrono::seconds(*timeout_s));
+    const auto deadline = Deadline::After(clock, std::chrono::seconds(*timeout_s));
     auto answer = stack->connector->WhoAmI(deadline);
     if (*json_output) {
       nlohmann::json out = {{"url", config->dataverse.url}, {"ok", answer.ok()}};

@@ -314,31 +314,6 @@ std::string ComputeVersion(const Mapping& m) {
   return hex;
 }
 
-std::string LogicalNameOfEntitySet(std::string_view entity_set) {
-  // Dataverse's own plural forms for the tables we know; a plain English
-  // plural rule for the rest (custom tables usually just add "s").
-  static constexpr std::pair<std::string_view, std::string_view> kKnown[] = {
-      {"accounts", "account"},
-      {"contacts", "contact"},
-      {"opportunities", "opportunity"},
-      {"salesorders", "salesorder"},
-      {"salesorderdetails", "salesorderdetail"},
-      {"systemusers", "systemuser"},
-      {"teams", "team"},
-      {"transactioncurrencies", "transactioncurrency"},
-      {"pricelevels", "pricelevel"},
-      {"products", "product"},
-      {"uoms", "uom"},
-  };
-  for (const auto& [set, logical] : kKnown) {
-    if (set == entity_set) return std::string(logical);
-  }
-  std::string s(entity_set);
-  if (s.size() > 3 && s.ends_with("ies")) return s.substr(0, s.size() - 3) + "y";
-  if (s.size() > 1 && s.ends_with("s")) return s.substr(0, s.size() - 1);
-  return s;
-}
-
 std::string LookupAttributeOfNav(std::string_view nav, std::string_view target_logical_name) {
   const std::string suffix = "_" + std::string(target_logical_name);
   if (!target_logical_name.empty() && nav.size() > suffix.size() && nav.ends_with(suffix)) {

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/entity_set_names.h"
 #include "common/json_text.h"
 #include "common/result.h"
 #include "common/value.h"
@@ -184,9 +185,6 @@ struct Mapping {
 
 // Hex SHA-256 of the compact dump of `m.NormalisedJson()`.
 std::string ComputeVersion(const Mapping& m);
-
-// The Dataverse logical name of an entity set ("opportunities" -> "opportunity").
-std::string LogicalNameOfEntitySet(std::string_view entity_set);
 
 // The lookup attribute behind a navigation property: the nav minus a
 // "_<logical name>" suffix of its target ("parentcustomerid_account" ->

@@ -151,8 +151,9 @@ Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, 
   return batch;
 }
 
-Result<std::optional<Change>> DataverseConnector::Fetch(const std::string& entity, const std::string& key,
-                                                        const std::vector<std::string>& columns, Deadline deadline) {
+Result<std::optional<Change>> DataverseConnector::Fetch(const std::string& entity, const std::string& /*key_attribute*/,
+                                                        const std::string& key, const std::vector<std::string>& columns,
+                                                        Deadline deadline) {
   auto guid = CanonicalGuid(key);
   if (!guid) return InvalidArgument("'" + key + "' is not a Dataverse id (a GUID)");
   http::HttpRequest get{.method = "GET",
@@ -166,6 +167,10 @@ Result<std::optional<Change>> DataverseConnector::Fetch(const std::string& entit
   auto change = ParseRecord(response.body, PrimaryKeyOf(entity));
   if (!change.ok()) return change.status().WithContext("reading " + entity + "(" + *guid + ")");
   return std::optional<Change>(std::move(change).value());
+}
+
+Result<ChangeBatch> DataverseConnector::Lookup(const connectors::LookupRequest& /*request*/, Deadline /*deadline*/) {
+  return Internal("DataverseConnector::Lookup is not implemented yet");
 }
 
 Result<WhoAmIAnswer> DataverseConnector::WhoAmI(Deadline deadline) {
@@ -259,7 +264,7 @@ WriteResult DataverseConnector::ResultFromResponse(const std::string& entity, co
              result.status.remote_code() != kDuplicateDetected) {
     // The id is ours and random: if a record holds it, an earlier attempt of
     // this very create went through (its response was lost). Read it back.
-    auto existing = Fetch(entity, op.key, {PrimaryKeyOf(entity)}, deadline);
+    auto existing = Fetch(entity, PrimaryKeyOf(entity), op.key, {PrimaryKeyOf(entity)}, deadline);
     if (existing.ok() && existing->has_value()) {
       result.status = Status::Ok();
       result.version = (*existing)->version;
@@ -307,7 +312,7 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
   results.reserve(op_count);
   const auto fail_all = [&](const Status& s) {
     for (const auto* item : items) {
-      for (const auto& p : *item) results.push_back({s, p.op.key, ""});
+      for (const auto& p : *item) results.push_back({s, p.op.key, "", {}});
     }
     return results;
   };
@@ -322,7 +327,7 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
     const auto& ops = *items[i];
     if (i >= parsed->size()) {
       for (const auto& p : ops) {
-        results.push_back({Status(StatusCode::kAborted, "not processed: the batch stopped early"), p.op.key, ""});
+        results.push_back({Status(StatusCode::kAborted, "not processed: the batch stopped early"), p.op.key, "", {}});
       }
       continue;
     }
@@ -368,7 +373,9 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
         results.push_back(r);
       } else {
         results.push_back({Status(StatusCode::kAborted, "rolled back: another operation of its change set failed"),
-                           ops[k].op.key, ""});
+                           ops[k].op.key,
+                           "",
+                           {}});
       }
     }
     if (retry_singly) {
@@ -442,7 +449,7 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
     if (p.op.kind == WriteOp::Kind::kCreate && p.op.key.empty()) p.op.key = NewGuid();
     auto guid = CanonicalGuid(p.op.key);
     if (!guid) {
-      results[i] = {InvalidArgument("'" + p.op.key + "' is not a Dataverse id (a GUID)"), p.op.key, ""};
+      results[i] = {InvalidArgument("'" + p.op.key + "' is not a Dataverse id (a GUID)"), p.op.key, "", {}};
       continue;
     }
     p.op.key = *guid;

@@ -51,8 +51,10 @@ class DataverseConnector final : public connectors::Connector {
   DataverseConnector(Transport& transport, DataverseConnectorOptions options);
 
   Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline deadline) override;
-  Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key,
-                                                  const std::vector<std::string>& columns, Deadline deadline) override;
+  Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key_attribute,
+                                                  const std::string& key, const std::vector<std::string>& columns,
+                                                  Deadline deadline) override;
+  Result<connectors::ChangeBatch> Lookup(const connectors::LookupRequest& request, Deadline deadline) override;
   Result<std::vector<connectors::WriteResult>> Write(const std::string& entity,
                                                      std::span<const connectors::WriteOp> ops,
                                                      Deadline deadline) override;

@@ -224,8 +224,9 @@ Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Dead
   return ReadJournal(db, *spec, request, cursor.seq, high_water);
 }
 
-Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, const std::string& key,
-                                                    const std::vector<std::string>& columns, Deadline deadline) {
+Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, const std::string& /*key_attribute*/,
+                                                    const std::string& key, const std::vector<std::string>& columns,
+                                                    Deadline deadline) {
   CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
   CRMSYNC_RETURN_IF_ERROR(crm::CheckColumns(*spec, columns));
   CRMSYNC_RETURN_IF_ERROR(crm::DecodeKey(*spec, key).status());
@@ -234,6 +235,10 @@ Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, c
   CRMSYNC_ASSIGN_OR_RETURN(Change change, CurrentChange(db, *spec, key, columns));
   if (change.kind == Change::Kind::kDelete) return std::optional<Change>();
   return std::optional<Change>(std::move(change));
+}
+
+Result<ChangeBatch> LocalConnector::Lookup(const connectors::LookupRequest& /*request*/, Deadline /*deadline*/) {
+  return Internal("LocalConnector::Lookup is not implemented yet");
 }
 
 Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity, std::span<const WriteOp> ops,

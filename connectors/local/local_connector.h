@@ -43,11 +43,12 @@
 #include <string>
 
 #include "common/sqlite.h"
+#include "connectors/change_journal.h"
 #include "connectors/connector.h"
 
 namespace crmsync::local {
 
-class LocalConnector : public connectors::Connector {
+class LocalConnector : public connectors::Connector, public connectors::ChangeJournal {
  public:
   // Opens the store at `path`, migrating it to the latest schema (the daemon
   // on start installs what a new version needs). kNotFound when the file is
@@ -55,8 +56,10 @@ class LocalConnector : public connectors::Connector {
   static Result<std::unique_ptr<LocalConnector>> Open(const std::string& path);
 
   Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline deadline) override;
-  Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key,
-                                                  const std::vector<std::string>& columns, Deadline deadline) override;
+  Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string& key_attribute,
+                                                  const std::string& key, const std::vector<std::string>& columns,
+                                                  Deadline deadline) override;
+  Result<connectors::ChangeBatch> Lookup(const connectors::LookupRequest& request, Deadline deadline) override;
   Result<std::vector<connectors::WriteResult>> Write(const std::string& entity,
                                                      std::span<const connectors::WriteOp> ops,
                                                      Deadline deadline) override;
@@ -64,14 +67,14 @@ class LocalConnector : public connectors::Connector {
   // Records that `reader` (one per mapping) has committed `cursor`, then
   // prunes journal rows at or below every reader's position. A reader at ""
   // holds pruning at the start.
-  Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline deadline = Deadline::Never());
+  Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline deadline) override;
   // Removes a reader that no longer exists (a deleted mapping) so it stops holding pruning.
-  Status ForgetReader(const std::string& reader, Deadline deadline = Deadline::Never());
+  Status ForgetReader(const std::string& reader, Deadline deadline) override;
 
   // The key of the row crmsync created in `entity` from Dataverse record
   // `origin_id`, or nullopt (R2 recovery).
   Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
-                                                  Deadline deadline = Deadline::Never());
+                                                  Deadline deadline) override;
 
   const std::string& path() const { return path_; }
 

@@ -1,4 +1,5 @@
 #include "http/cpprest_client.h"
+#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -40,7 +41,7 @@ TEST(CpprestClientTest, SendsMethodTargetHeadersAndBinaryBody) {
   req.url = server.base_url() + "/api/data/v9.2/contacts?$select=fullname&$skiptoken=%3Ccookie%20page=%222%22%3E";
   req.headers = {{"Prefer", "odata.maxpagesize=2"}, {"Content-Type", "application/json; charset=utf-8"}};
   req.body = std::string("{\"a\":1}\0tail", 12);
-  auto resp = client->Send(req, Deadline::After(std::chrono::seconds(10)));
+  auto resp = client->Send(req, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   EXPECT_EQ(resp->status, 200);
   EXPECT_EQ(resp->Header("x-method"), "PATCH");
@@ -61,7 +62,7 @@ TEST(CpprestClientTest, ErrorStatusesAreResponsesNotErrors) {
   });
   auto client = MakeCpprestHttpClient({});
   auto resp = client->Send({.method = "GET", .url = server.base_url() + "/x", .headers = {}, .body = ""},
-                           Deadline::After(std::chrono::seconds(10)));
+                           Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   EXPECT_EQ(resp->status, 404);
   EXPECT_NE(resp->body.find("0x80040217"), std::string::npos);
@@ -77,7 +78,7 @@ TEST(CpprestClientTest, DeadlineCutsAStalledResponse) {
   auto client = MakeCpprestHttpClient({});
   const auto start = std::chrono::steady_clock::now();
   auto resp = client->Send({.method = "GET", .url = server.base_url() + "/slow", .headers = {}, .body = ""},
-                           Deadline::After(std::chrono::milliseconds(300)));
+                           Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::milliseconds(300)));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kTimeout);
@@ -96,7 +97,7 @@ TEST(CpprestClientTest, RefusedConnectionIsUnavailable) {
   auto client = MakeCpprestHttpClient({});
   auto resp = client->Send(
       {.method = "GET", .url = "http://127.0.0.1:" + std::to_string(port) + "/", .headers = {}, .body = ""},
-      Deadline::After(std::chrono::seconds(10)));
+      Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable) << resp.status().ToString();
   EXPECT_TRUE(IsRetryable(resp.status()));
@@ -111,7 +112,7 @@ TEST(CpprestClientTest, ConnectionDroppedMidResponseIsUnavailable) {
   });
   auto client = MakeCpprestHttpClient({});
   auto resp = client->Send({.method = "GET", .url = server.base_url() + "/big", .headers = {}, .body = ""},
-                           Deadline::After(std::chrono::seconds(10)));
+                           Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_FALSE(resp.ok()) << "got a response of " << resp->body.size() << " bytes";
   EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable) << resp.status().ToString();
 }
@@ -124,7 +125,7 @@ TEST(CpprestClientTest, ConnectionClosedWithoutAnswerIsUnavailable) {
   });
   auto client = MakeCpprestHttpClient({});
   auto resp = client->Send({.method = "POST", .url = server.base_url() + "/x", .headers = {}, .body = "{}"},
-                           Deadline::After(std::chrono::seconds(10)));
+                           Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable) << resp.status().ToString();
 }
@@ -138,14 +139,14 @@ TEST(CpprestClientTest, HttpsWithTheTestsOwnCa) {
 
   auto trusting = MakeCpprestHttpClient({.ca_file = ca_file});
   auto ok = trusting->Send({.method = "GET", .url = server.base_url() + "/tls", .headers = {}, .body = ""},
-                           Deadline::After(std::chrono::seconds(10)));
+                           Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->Header("X-Target"), "/tls");
 
   // Without the CA the certificate is not trusted: verification is always on.
   auto strict = MakeCpprestHttpClient({});
   auto refused = strict->Send({.method = "GET", .url = server.base_url() + "/tls", .headers = {}, .body = ""},
-                              Deadline::After(std::chrono::seconds(10)));
+                              Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("ca_file"), std::string::npos);
@@ -155,7 +156,7 @@ TEST(CpprestClientTest, PlainHttpToANonLoopbackHostIsRefusedBeforeSending) {
   auto client = MakeCpprestHttpClient({});
   auto resp = client->Send(
       {.method = "GET", .url = "http://contoso.crm4.dynamics.com/api/data/v9.2/WhoAmI", .headers = {}, .body = ""},
-      Deadline::After(std::chrono::seconds(5)));
+      Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(resp.status().message().find("https"), std::string::npos);
@@ -165,7 +166,7 @@ TEST(CpprestClientTest, MalformedUrlsAreInvalidArguments) {
   auto client = MakeCpprestHttpClient({});
   for (const char* url : {"", "not a url", "ftp://127.0.0.1/", "http:///nohost", "http://[::1/x"}) {
     auto resp = client->Send({.method = "GET", .url = url, .headers = {}, .body = ""},
-                             Deadline::After(std::chrono::seconds(5)));
+                             Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
     ASSERT_FALSE(resp.ok()) << url;
     EXPECT_EQ(resp.status().code(), StatusCode::kInvalidArgument) << url << ": " << resp.status().ToString();
   }
@@ -181,7 +182,7 @@ TEST(CpprestClientTest, ManyThreadsShareOneClient) {
       for (int i = 0; i < 20; ++i) {
         const std::string body = std::to_string(t) + "-" + std::to_string(i);
         auto resp = client->Send({.method = "POST", .url = server.base_url() + "/c", .headers = {}, .body = body},
-                                 Deadline::After(std::chrono::seconds(10)));
+                                 Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
         if (resp.ok() && resp->body == body) ++ok;
       }
     });

@@ -18,6 +18,7 @@
 #include "connectors/dataverse/dataverse_connector.h"
 #include "http/cpprest_client.h"
 #include "tests/emulator/emulator.h"
+#include "tests/support/real_clock.h"
 
 using namespace crmsync;
 
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
       op.fields["telephone1"] = Value::Text("+44 20 7946 " + std::to_string(1000 + i % 9000));
       ops.push_back(std::move(op));
     }
-    auto result = connector.Write("accounts", ops, Deadline::After(std::chrono::minutes(10)));
+    auto result = connector.Write("accounts", ops,
+                                  Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::minutes(10)));
     if (!result.ok()) {
       std::cerr << "write failed: " << result.status().ToString() << "\n";
       return 1;

@@ -1,5 +1,6 @@
 // The Dataverse connector against the emulator, over real HTTP on loopback.
 #include "connectors/dataverse/dataverse_connector.h"
+#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -69,7 +70,7 @@ class ConnectorFixture {
                         .url = emulator_->base_url() + "/_admin/" + path,
                         .headers = {{"Content-Type", "application/json"}},
                         .body = body.is_null() ? "" : body.dump()};
-    auto resp = admin_http_->Send(r, Deadline::After(kTimeout));
+    auto resp = admin_http_->Send(r, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     if (!resp.ok()) throw std::runtime_error(resp.status().ToString());
     if (resp->status >= 300)
       throw std::runtime_error(path + ": HTTP " + std::to_string(resp->status) + " " + resp->body);
@@ -102,8 +103,9 @@ std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const
                                                     int page = 5000) {
   std::vector<Change> all;
   for (int guard = 0; guard < 1000; ++guard) {
-    auto batch = c.ReadChanges({.entity = set, .columns = {"name"}, .cursor = cursor, .max_changes = page},
-                               Deadline::After(kTimeout));
+    auto batch = c.ReadChanges(
+        {.entity = set, .key = "", .columns = {"name"}, .filter = "", .cursor = cursor, .max_changes = page},
+        Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     if (!batch.ok()) throw std::runtime_error(batch.status().ToString());
     for (auto& ch : batch->changes) all.push_back(std::move(ch));
     cursor = batch->next_cursor;
@@ -114,7 +116,7 @@ std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const
 
 TEST(DataverseConnectorTest, SecretAuthenticationAndWhoAmI) {
   ConnectorFixture f;
-  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  auto who = f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(who.ok()) << who.status().ToString();
   EXPECT_TRUE(CanonicalGuid(who->user_id).has_value());
   EXPECT_GT(who->dop_hint, 0);
@@ -125,7 +127,7 @@ TEST(DataverseConnectorTest, AWrongSecretIsUnauthenticatedWithoutLeakingIt) {
   bad.client_id = std::string(emulator::kDefaultClientId);
   bad.client_secret = "wrong-secret-value";
   ConnectorFixture f({}, bad);
-  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  auto who = f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_FALSE(who.ok());
   EXPECT_EQ(who.status().code(), StatusCode::kUnauthenticated);
   EXPECT_NE(who.status().message().find("AADSTS7000215"), std::string::npos) << who.status().message();
@@ -145,7 +147,7 @@ TEST_P(CertificateAuthTest, SignedAssertionIsAccepted) {
   credentials.private_key_pem = cert.key_pem;
   credentials.algorithm = GetParam();
   ConnectorFixture f(options, credentials);
-  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  auto who = f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(who.ok()) << who.status().ToString();
 }
 
@@ -153,10 +155,10 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, CertificateAuthTest, ::testing::Values("PS2
 
 TEST(DataverseConnectorTest, TokenExpiryMidRunIsRefreshedOnce) {
   ConnectorFixture f;
-  ASSERT_TRUE(f.connector().WhoAmI(Deadline::After(kTimeout)).ok());
+  ASSERT_TRUE(f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout)).ok());
   EXPECT_EQ(f.tokens().tokens_fetched(), 1);
   f.Admin("POST", "tokens/expire");
-  auto again = f.connector().WhoAmI(Deadline::After(kTimeout));
+  auto again = f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(f.tokens().tokens_fetched(), 2);
   EXPECT_EQ(f.transport().counters().reauthenticated, 1);
@@ -176,8 +178,13 @@ TEST(DataverseConnectorTest, PagesThroughTenThousandRecordsThenFollowsTheDeltaLi
   std::set<std::string> seen;
   std::string cursor;
   for (;;) {
-    auto batch = f.connector().ReadChanges(
-        {.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 1500}, Deadline::After(kTimeout));
+    auto batch = f.connector().ReadChanges({.entity = "accounts",
+                                            .key = "accountid",
+                                            .columns = {"name"},
+                                            .filter = "",
+                                            .cursor = cursor,
+                                            .max_changes = 1500},
+                                           Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     ASSERT_TRUE(batch.ok()) << batch.status().ToString();
     ASSERT_LE(batch->changes.size(), 1500u) << "memory bounded by one page";
     ++pages;
@@ -205,7 +212,8 @@ TEST(DataverseConnectorTest, DeltaLinkReportsCreatesUpdatesAndDeletes) {
   ASSERT_EQ(initial.size(), 3u);
 
   std::vector<WriteOp> ops = {Create("New one")};
-  auto written = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto written =
+      f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(written.ok());
   ASSERT_TRUE((*written)[0].status.ok()) << (*written)[0].status.ToString();
   const std::string created = (*written)[0].key;
@@ -228,8 +236,13 @@ TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
   f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "A"}}}}});
   auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
   f.Admin("POST", "change-tracking/expire");
-  auto batch = f.connector().ReadChanges(
-      {.entity = "accounts", .columns = {"name"}, .cursor = cursor, .max_changes = 100}, Deadline::After(kTimeout));
+  auto batch = f.connector().ReadChanges({.entity = "accounts",
+                                          .key = "accountid",
+                                          .columns = {"name"},
+                                          .filter = "",
+                                          .cursor = cursor,
+                                          .max_changes = 100},
+                                         Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kCursorExpired) << batch.status().ToString();
   EXPECT_EQ(batch.status().remote_code(), "0x80044352");
@@ -238,10 +251,12 @@ TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
 TEST(DataverseConnectorTest, ACursorPointingElsewhereIsRefused) {
   ConnectorFixture f;
   auto batch = f.connector().ReadChanges({.entity = "accounts",
+                                          .key = "accountid",
                                           .columns = {"name"},
+                                          .filter = "",
                                           .cursor = "https://evil.example/api/data/v9.2/accounts",
                                           .max_changes = 10},
-                                         Deadline::After(kTimeout));
+                                         Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
 }
@@ -252,7 +267,8 @@ TEST(DataverseConnectorTest, ACreateRepeatedAfterALostResponseLeavesExactlyOneRe
   f.Fault({{"match", {{"method", "POST"}, {"entity_set", "accounts"}}}, {"action", "truncate"}, {"count", 1}});
   const std::string id = NewGuid();
   std::vector<WriteOp> ops = {Create("Exactly once", id)};
-  auto written = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto written =
+      f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(written.ok());
   EXPECT_TRUE((*written)[0].status.ok()) << (*written)[0].status.ToString();
   EXPECT_EQ((*written)[0].key, id);
@@ -262,7 +278,7 @@ TEST(DataverseConnectorTest, ACreateRepeatedAfterALostResponseLeavesExactlyOneRe
   EXPECT_EQ(matches, 1);
   EXPECT_GE(f.transport().counters().retried, 1);
   // And the engine's recovery repeating the same create later is also a success.
-  auto again = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto again = f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)[0].status.ok()) << (*again)[0].status.ToString();
   EXPECT_EQ(f.Dump("accounts").size(), 1u);
@@ -271,7 +287,8 @@ TEST(DataverseConnectorTest, ACreateRepeatedAfterALostResponseLeavesExactlyOneRe
 TEST(DataverseConnectorTest, AConcurrentEditIsAConflictNotAnError) {
   ConnectorFixture f;
   std::vector<WriteOp> ops = {Create("Original")};
-  auto created = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto created =
+      f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(created.ok() && (*created)[0].status.ok());
   const std::string id = (*created)[0].key;
   const std::string version = (*created)[0].version;
@@ -284,16 +301,18 @@ TEST(DataverseConnectorTest, AConcurrentEditIsAConflictNotAnError) {
   update.expected_version = version;
   update.fields["name"] = Value::Text("Changed locally");
   std::vector<WriteOp> updates = {update};
-  auto result = f.connector().Write("accounts", updates, Deadline::After(kTimeout));
+  auto result =
+      f.connector().Write("accounts", updates, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(result.ok());
   EXPECT_EQ((*result)[0].status.code(), StatusCode::kConflict) << (*result)[0].status.ToString();
   EXPECT_EQ(f.Dump("accounts")[0]["name"], "Changed in Dynamics");
 
   // With the current version the update applies.
-  auto fresh = f.connector().Fetch("accounts", id, {"name"}, Deadline::After(kTimeout));
+  auto fresh = f.connector().Fetch("accounts", "accountid", id, {"name"},
+                                   Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(fresh.ok() && fresh->has_value());
   updates[0].expected_version = (*fresh)->version;
-  result = f.connector().Write("accounts", updates, Deadline::After(kTimeout));
+  result = f.connector().Write("accounts", updates, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE((*result)[0].status.ok()) << (*result)[0].status.ToString();
   EXPECT_NE((*result)[0].version, (*fresh)->version);
@@ -307,11 +326,12 @@ TEST(DataverseConnectorTest, UpsertCreatesWithTheGivenIdThenUpdates) {
   upsert.key = id;
   upsert.fields["name"] = Value::Text("First");
   std::vector<WriteOp> ops = {upsert};
-  auto first = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto first = f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE((*first)[0].status.ok()) << (*first)[0].status.ToString();
   ops[0].fields["name"] = Value::Text("Second");
-  auto second = f.connector().Write("accounts", ops, Deadline::After(kTimeout));
+  auto second =
+      f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*second)[0].status.ok()) << (*second)[0].status.ToString();
   const json dump = f.Dump("accounts");
@@ -342,7 +362,8 @@ TEST(DataverseConnectorTest, AFailingChangeSetRollsBackTheWholeOrder) {
   bad_line.fields["productdescription"] = Value::Text(std::string(600, 'x'));  // longer than 500
 
   std::vector<WriteOp> ops = {header, good_line, bad_line};
-  auto result = f.connector().Write("salesorders", ops, Deadline::After(kTimeout));
+  auto result =
+      f.connector().Write("salesorders", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(result.ok());
   ASSERT_EQ(result->size(), 3u);
   EXPECT_EQ((*result)[2].status.code(), StatusCode::kInvalidArgument) << (*result)[2].status.ToString();
@@ -353,7 +374,8 @@ TEST(DataverseConnectorTest, AFailingChangeSetRollsBackTheWholeOrder) {
 
   // Without the bad line the order and its line land together.
   std::vector<WriteOp> fixed = {header, good_line};
-  result = f.connector().Write("salesorders", fixed, Deadline::After(kTimeout));
+  result =
+      f.connector().Write("salesorders", fixed, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(result.ok());
   for (const auto& r : *result) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(f.Dump("salesorders").size(), 1u);
@@ -368,7 +390,8 @@ TEST(DataverseConnectorTest, ThrottlingStormsAndOutagesEndInSuccess) {
   f.Fault({{"match", {{"method", "POST"}}}, {"action", "status"}, {"status", 503}, {"count", 3}});
   std::vector<WriteOp> ops;
   for (int i = 0; i < 300; ++i) ops.push_back(Create("Throttled " + std::to_string(i)));
-  auto result = f.connector().Write("accounts", ops, Deadline::After(std::chrono::seconds(120)));
+  auto result = f.connector().Write(
+      "accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(120)));
   ASSERT_TRUE(result.ok());
   int ok = 0;
   for (const auto& r : *result) ok += r.status.ok() ? 1 : 0;
@@ -387,7 +410,7 @@ TEST(DataverseConnectorTest, HttpsWithATestCa) {
   options.tls_key_pem = pki.server.key_pem;
   ConnectorFixture f(options, {}, ca);
   ASSERT_EQ(f.emulator().base_url().rfind("https://", 0), 0u);
-  auto who = f.connector().WhoAmI(Deadline::After(kTimeout));
+  auto who = f.connector().WhoAmI(Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_TRUE(who.ok()) << who.status().ToString();
 }
 

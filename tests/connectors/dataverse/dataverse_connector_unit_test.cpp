@@ -7,6 +7,7 @@
 #include "connectors/dataverse/dataverse_connector.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_http_client.h"
+#include "tests/support/real_clock.h"
 
 namespace crmsync::dataverse {
 namespace {
@@ -41,8 +42,13 @@ TEST_F(DataverseConnectorUnitTest, WithoutChangeTrackingReadsFallBackToAVersionW
   http_.replies.push_back(http::HttpResponse{200, {}, R"({"value":[
       {"@odata.etag":"W/\"105\"","name":"A","new_thingid":"00000000-0000-0000-0000-000000000001"},
       {"@odata.etag":"W/\"230\"","name":"B","new_thingid":"00000000-0000-0000-0000-000000000002"}]})"});
-  auto first = connector.ReadChanges({.entity = "new_things", .columns = {"name"}, .cursor = "", .max_changes = 100},
-                                     Deadline::After(std::chrono::seconds(5)));
+  auto first = connector.ReadChanges({.entity = "new_things",
+                                      .key = "new_thingid",
+                                      .columns = {"name"},
+                                      .filter = "",
+                                      .cursor = "",
+                                      .max_changes = 100},
+                                     Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->changes.size(), 2u);
   EXPECT_EQ(first->next_cursor, "watermark:230");
@@ -50,9 +56,14 @@ TEST_F(DataverseConnectorUnitTest, WithoutChangeTrackingReadsFallBackToAVersionW
 
   http_.replies.push_back(http::HttpResponse{200, {}, R"({"value":[
       {"@odata.etag":"W/\"231\"","name":"B2","new_thingid":"00000000-0000-0000-0000-000000000002"}]})"});
-  auto second = connector.ReadChanges(
-      {.entity = "new_things", .columns = {"name"}, .cursor = first->next_cursor, .max_changes = 100},
-      Deadline::After(std::chrono::seconds(5)));
+  auto second =
+      connector.ReadChanges({.entity = "new_things",
+                             .key = "new_thingid",
+                             .columns = {"name"},
+                             .filter = "",
+                             .cursor = first->next_cursor,
+                             .max_changes = 100},
+                            Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(http_.Urls().back(),
             "https://org.example/api/data/v9.2/new_things?$select=name&$filter=versionnumber%20gt%20230&$orderby="
@@ -61,9 +72,13 @@ TEST_F(DataverseConnectorUnitTest, WithoutChangeTrackingReadsFallBackToAVersionW
   EXPECT_EQ(second->changes[0].record.at("name"), Value::Text("B2"));
   EXPECT_EQ(second->next_cursor, "watermark:231");
 
-  auto bad =
-      connector.ReadChanges({.entity = "new_things", .columns = {"name"}, .cursor = "watermark:x", .max_changes = 100},
-                            Deadline::After(std::chrono::seconds(5)));
+  auto bad = connector.ReadChanges({.entity = "new_things",
+                                    .key = "new_thingid",
+                                    .columns = {"name"},
+                                    .filter = "",
+                                    .cursor = "watermark:x",
+                                    .max_changes = 100},
+                                   Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
@@ -73,8 +88,9 @@ TEST_F(DataverseConnectorUnitTest, AnUntrackedTableOfSeveralPagesIsReadAgainInVe
   http_.replies.push_back(http::HttpResponse{200, {}, R"({"value":[
       {"@odata.etag":"W/\"900\"","name":"A","new_thingid":"00000000-0000-0000-0000-000000000001"}],
       "@odata.nextLink":"https://org.example/api/data/v9.2/new_things?$skiptoken=2"})"});
-  auto first = connector.ReadChanges({.entity = "new_things", .columns = {"name"}, .cursor = "", .max_changes = 1},
-                                     Deadline::After(std::chrono::seconds(5)));
+  auto first = connector.ReadChanges(
+      {.entity = "new_things", .key = "new_thingid", .columns = {"name"}, .filter = "", .cursor = "", .max_changes = 1},
+      Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   // Key-ordered pages cannot be resumed by version: nothing is taken from
   // them, and the next read starts from version 0 in version order.
@@ -105,7 +121,8 @@ TEST_F(DataverseConnectorUnitTest, ABadKeyFailsOnlyItsOwnOperation) {
   good.key = "00000000-0000-0000-0000-000000000009";
   http_.replies.push_back(http::HttpResponse{204, {}, ""});
   std::vector<connectors::WriteOp> ops = {bad, good};
-  auto results = connector.Write("accounts", ops, Deadline::After(std::chrono::seconds(5)));
+  auto results = connector.Write("accounts", ops,
+                                 Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(5)));
   ASSERT_TRUE(results.ok());
   EXPECT_EQ((*results)[0].status.code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE((*results)[1].status.ok()) << (*results)[1].status.ToString();

@@ -1,4 +1,5 @@
 #include "connectors/dataverse/request_budget.h"
+#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -46,13 +47,13 @@ TEST(RequestBudgetTest, NeverMoreInFlightThanTheLimit) {
   auto p1 = b.Acquire(Deadline::Never());
   auto p2 = b.Acquire(Deadline::Never());
   ASSERT_TRUE(p1.ok() && p2.ok());
-  auto p3 = b.Acquire(Deadline::After(milliseconds(50)));
+  auto p3 = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), milliseconds(50)));
   ASSERT_FALSE(p3.ok());
   EXPECT_EQ(p3.status().code(), StatusCode::kTimeout);
   // Releasing a slot lets a waiter in.
   std::thread release([&] { auto drop = std::move(p1).value(); });
   release.join();
-  auto p4 = b.Acquire(Deadline::After(std::chrono::seconds(10)));
+  auto p4 = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   EXPECT_TRUE(p4.ok());
 }
 
@@ -65,7 +66,7 @@ TEST(RequestBudgetTest, AReleaseWakesAWaiterAtOnce) {
     held.reset();
   });
   const auto start = std::chrono::steady_clock::now();
-  auto waited = b.Acquire(Deadline::After(std::chrono::seconds(20)));
+  auto waited = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(20)));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   releaser.join();
   ASSERT_TRUE(waited.ok());
@@ -77,10 +78,10 @@ TEST(RequestBudgetTest, APausePausesEveryoneUntilRetryAfter) {
   RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 1, .max_batch_size = 1});
   b.RecordThrottled(milliseconds(300), "0x80072322");
   const auto start = std::chrono::steady_clock::now();
-  auto blocked = b.Acquire(Deadline::After(milliseconds(50)));
+  auto blocked = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), milliseconds(50)));
   ASSERT_FALSE(blocked.ok());
   EXPECT_NE(blocked.status().message().find("throttled"), std::string::npos);
-  auto later = b.Acquire(Deadline::After(std::chrono::seconds(10)));
+  auto later = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(later.ok());
   EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(300));
 }

@@ -1,4 +1,5 @@
 #include "connectors/dataverse/transport.h"
+#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,8 @@ struct Fixture {
 TEST(TransportTest, A401GetsOneNewTokenThenSucceeds) {
   Fixture f;
   f.http.replies = {Reply(401), Reply(200, "{}")};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(f.http.HeaderValues("Authorization"), (std::vector<std::string>{"Bearer token-1", "Bearer token-2"}));
@@ -52,7 +54,8 @@ TEST(TransportTest, A401GetsOneNewTokenThenSucceeds) {
 TEST(TransportTest, ASecond401IsFinal) {
   Fixture f;
   f.http.replies = {Reply(401), Reply(401), Reply(200)};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(f.http.HeaderValues("Authorization").size(), 2u) << "no loop";
@@ -62,7 +65,8 @@ TEST(TransportTest, TransientFailuresAreRetriedWithBackoff) {
   Fixture f;
   f.http.replies = {Status(StatusCode::kUnavailable, "reset"), Reply(503),
                     Reply(500, R"({"error":{"code":"0x80044150","message":"deadlock"}})"), Reply(200, "ok")};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(30)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(30)));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body, "ok");
   EXPECT_EQ(f.transport.counters().retried, 3);
@@ -75,7 +79,8 @@ TEST(TransportTest, ATokenEndpointOutageIsRetriedToo) {
   Fixture f;
   f.tokens.outages = 2;
   f.http.replies = {Reply(200, "ok")};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(30)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(30)));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body, "ok");
   EXPECT_EQ(f.transport.counters().retried, 2);
@@ -84,7 +89,8 @@ TEST(TransportTest, ATokenEndpointOutageIsRetriedToo) {
 TEST(TransportTest, PermanentErrorsAreReturnedAtOnce) {
   Fixture f;
   f.http.replies = {Reply(400, R"({"error":{"code":"0x80044331","message":"too long"}})"), Reply(200)};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(f.transport.counters().sent, 1);
@@ -95,7 +101,8 @@ TEST(TransportTest, A429PausesTheWholeBudgetForRetryAfter) {
   f.http.replies = {Reply(429, R"({"error":{"code":"0x80072322","message":"limit"}})", {{"Retry-After", "1"}}),
                     Reply(200, "done")};
   const auto start = std::chrono::steady_clock::now();
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body, "done");
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000)) << "Retry-After was honoured";
@@ -106,7 +113,8 @@ TEST(TransportTest, A429PausesTheWholeBudgetForRetryAfter) {
 TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
   Fixture f;
   for (int i = 0; i < 50; ++i) f.http.replies.push_back(Reply(503));
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::milliseconds(50)));
+  auto r = f.transport.Send(f.request,
+                            Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::milliseconds(50)));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(IsRetryable(r.status())) << r.status().ToString();
   EXPECT_LT(f.transport.counters().sent, 50);
@@ -115,7 +123,8 @@ TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
 TEST(TransportTest, TransportErrorsThatAreNotTransientAreFinal) {
   Fixture f;
   f.http.replies = {Status(StatusCode::kPermissionDenied, "TLS failed"), Reply(200)};
-  auto r = f.transport.Send(f.request, Deadline::After(std::chrono::seconds(10)));
+  auto r =
+      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
 }

@@ -1,4 +1,5 @@
 #include "connectors/local/local_connector.h"
+#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -96,7 +97,8 @@ class LocalConnectorTest : public ::testing::Test {
   ChangeBatch Read(const std::string& table, const std::string& cursor, std::vector<std::string> columns = {},
                    int max_changes = 5000) {
     ReadRequest request = Request(table, std::move(columns), cursor, max_changes);
-    auto batch = connector_->ReadChanges(request, Deadline::After(std::chrono::seconds(30)));
+    auto batch = connector_->ReadChanges(
+        request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(30)));
     EXPECT_TRUE(batch.ok()) << batch.status().ToString();
     return batch.ok() ? *batch : ChangeBatch{};
   }
@@ -109,7 +111,8 @@ class LocalConnectorTest : public ::testing::Test {
   }
 
   std::vector<WriteResult> Write(const std::string& table, const std::vector<WriteOp>& ops) {
-    auto results = connector_->Write(table, ops, Deadline::After(std::chrono::seconds(30)));
+    auto results = connector_->Write(
+        table, ops, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(30)));
     EXPECT_TRUE(results.ok()) << results.status().ToString();
     if (!results.ok()) return {};
     EXPECT_EQ(results->size(), ops.size());
@@ -224,14 +227,14 @@ TEST_F(LocalConnectorTest, OrderLinesHaveCompositeKeys) {
   EXPECT_EQ(Describe(Read("sales_order_line", cursor, {"quantity", "line_amount"})),
             std::vector<std::string>{"upsert [\"SO000001\",10000] line_amount=150 line_no=10000 order_no=SO000001 "
                                      "quantity=3"});
-  auto fetched = connector_->Fetch("sales_order_line", "[\"SO000001\",10000]", {"description"}, Deadline::Never());
+  auto fetched = connector_->Fetch("sales_order_line", "", "[\"SO000001\",10000]", {"description"}, Deadline::Never());
   ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
   ASSERT_TRUE(fetched->has_value());
   EXPECT_EQ((*fetched)->record.at("description"), T("Van"));
-  auto missing = connector_->Fetch("sales_order_line", "[\"SO000001\",20000]", {}, Deadline::Never());
+  auto missing = connector_->Fetch("sales_order_line", "", "[\"SO000001\",20000]", {}, Deadline::Never());
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
-  auto bad = connector_->Fetch("sales_order_line", "SO000001", {}, Deadline::Never());
+  auto bad = connector_->Fetch("sales_order_line", "", "SO000001", {}, Deadline::Never());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -247,7 +250,7 @@ TEST_F(LocalConnectorTest, UnknownTablesAndColumnsAreNamed) {
   EXPECT_EQ(results[0].status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(results[0].status.message(), "contact has no column 'colour'");
 
-  auto table = connector_->Fetch("accounts", "x", {}, Deadline::Never());
+  auto table = connector_->Fetch("accounts", "", "x", {}, Deadline::Never());
   EXPECT_EQ(table.status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -311,7 +314,7 @@ TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
 }
 
 TEST_F(LocalConnectorTest, AStaleExpectedVersionIsAConflictAndSkipsItsGroup) {
-  auto fetched = connector_->Fetch("sales_order", "SO000001", {}, Deadline::Never());
+  auto fetched = connector_->Fetch("sales_order", "", "SO000001", {}, Deadline::Never());
   ASSERT_TRUE(fetched.ok() && fetched->has_value());
   const std::string version = (*fetched)->version;
   Sql("UPDATE sales_order SET external_document_no = 'PO-1' WHERE no = 'SO000001';");  // someone else
@@ -328,7 +331,7 @@ TEST_F(LocalConnectorTest, AStaleExpectedVersionIsAConflictAndSkipsItsGroup) {
   EXPECT_EQ(QueryRows(*db_, "SELECT no, status FROM sales_order ORDER BY no"), "SO000001|open\nSO000002|open\n");
 
   // With the current version the update applies.
-  auto current = connector_->Fetch("sales_order", "SO000001", {}, Deadline::Never());
+  auto current = connector_->Fetch("sales_order", "", "SO000001", {}, Deadline::Never());
   auto retry = Write("sales_order", {Update("SO000001", {{"status", T("released")}}, (*current)->version)});
   ASSERT_EQ(retry.size(), 1u);
   EXPECT_TRUE(retry[0].status.ok()) << retry[0].status.ToString();
@@ -340,7 +343,7 @@ TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
   auto first = Write("contact", {create});
   ASSERT_EQ(first.size(), 1u);
   ASSERT_TRUE(first[0].status.ok()) << first[0].status.ToString();
-  auto found = connector_->FindByOrigin("contact", origin);
+  auto found = connector_->FindByOrigin("contact", origin, Deadline::Never());
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->value_or(""), first[0].key);
 
@@ -352,10 +355,10 @@ TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
 
   // The origin follows a key change and goes with a delete.
   Sql("UPDATE contact SET no = 'RENUMBERED' WHERE no = '" + first[0].key + "';");
-  EXPECT_EQ(connector_->FindByOrigin("contact", origin)->value_or(""), "RENUMBERED");
+  EXPECT_EQ(connector_->FindByOrigin("contact", origin, Deadline::Never())->value_or(""), "RENUMBERED");
   Sql("DELETE FROM contact WHERE no = 'RENUMBERED';");
-  EXPECT_FALSE(connector_->FindByOrigin("contact", origin)->has_value());
-  EXPECT_FALSE(connector_->FindByOrigin("opportunity", origin)->has_value());
+  EXPECT_FALSE(connector_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
+  EXPECT_FALSE(connector_->FindByOrigin("opportunity", origin, Deadline::Never())->has_value());
 }
 
 TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
@@ -365,7 +368,7 @@ TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
   EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
-  EXPECT_FALSE(connector_->FindByOrigin("contact", origin)->has_value());
+  EXPECT_FALSE(connector_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
 }
 
 TEST_F(LocalConnectorTest, OrderLinesAreWrittenByCompositeKey) {
@@ -390,14 +393,14 @@ TEST_F(LocalConnectorTest, ThePrunedJournalExpiresOldCursorsButNotReaders) {
   Sql("UPDATE contact SET city = 'B' WHERE no = 'CT000001';");
   ChangeBatch b = Read("contact", a.next_cursor);
 
-  ASSERT_TRUE(connector_->Acknowledge("accounts", a.next_cursor).ok());
-  ASSERT_TRUE(connector_->Acknowledge("contacts", b.next_cursor).ok());
+  ASSERT_TRUE(connector_->Acknowledge("accounts", a.next_cursor, Deadline::Never()).ok());
+  ASSERT_TRUE(connector_->Acknowledge("contacts", b.next_cursor, Deadline::Never()).ok());
   // Pruned only up to the slower reader.
   EXPECT_EQ(QueryText(*db_, "SELECT min(seq) FROM crmsync_journal"), std::to_string(std::stoll(a.next_cursor) + 1));
   ReadRequest request = Request("contact", {}, a.next_cursor, 10);
   ASSERT_TRUE(connector_->ReadChanges(request, Deadline::Never()).ok());
 
-  ASSERT_TRUE(connector_->Acknowledge("accounts", b.next_cursor).ok());
+  ASSERT_TRUE(connector_->Acknowledge("accounts", b.next_cursor, Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
   auto expired = connector_->ReadChanges(request, Deadline::Never());
   ASSERT_FALSE(expired.ok());
@@ -412,12 +415,12 @@ TEST_F(LocalConnectorTest, ThePrunedJournalExpiresOldCursorsButNotReaders) {
   EXPECT_EQ(connector_->ReadChanges(request, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
 
   // A forgotten reader no longer holds pruning back.
-  ASSERT_TRUE(connector_->Acknowledge("stuck", "").ok());
+  ASSERT_TRUE(connector_->Acknowledge("stuck", "", Deadline::Never()).ok());
   Sql("UPDATE contact SET city = 'C' WHERE no = 'CT000001';");
-  ASSERT_TRUE(connector_->Acknowledge("contacts", CursorNow("contact")).ok());
+  ASSERT_TRUE(connector_->Acknowledge("contacts", CursorNow("contact"), Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "1");
-  ASSERT_TRUE(connector_->ForgetReader("stuck").ok());
-  ASSERT_TRUE(connector_->Acknowledge("accounts", CursorNow("contact")).ok());
+  ASSERT_TRUE(connector_->ForgetReader("stuck", Deadline::Never()).ok());
+  ASSERT_TRUE(connector_->Acknowledge("accounts", CursorNow("contact"), Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
 }
 
@@ -430,8 +433,8 @@ TEST_F(LocalConnectorTest, ConcurrentWritersFromSeveralThreadsGetDistinctNumbers
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const WriteOp op = Create({{"type", T("company")}, {"name", T("Threaded")}});
-        auto r =
-            connector_->Write("contact", std::span<const WriteOp>(&op, 1), Deadline::After(std::chrono::seconds(60)));
+        auto r = connector_->Write("contact", std::span<const WriteOp>(&op, 1),
+                                   Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(60)));
         if (r.ok() && r->at(0).status.ok()) keys[t].push_back(r->at(0).key);
       }
     });
