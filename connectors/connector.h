@@ -111,6 +111,11 @@ struct WriteOp {
   // Local creates: the Dataverse id the record came from, stored with the
   // row so recovery can find a row an interrupted pass created (R2).
   std::string origin_id;
+  // Creates, updates and upserts: the columns or attributes to return in
+  // WriteResult::record as the side stored them (remote: the $select of
+  // return=representation, so a lookup written as "nav@odata.bind" reads
+  // back as "_attr_value"; local: the row's columns). Empty = none.
+  std::vector<std::string> read_back;
 };
 
 struct WriteResult {
@@ -119,9 +124,9 @@ struct WriteResult {
   Status status;
   std::string key;      // the key written (assigned number for local creates)
   std::string version;  // the new version, when known
-  // The record as the side stored it after the write, the columns the op
-  // named or the connector was asked for (remote: return=representation;
-  // local: the row read back), when the side returned it; empty otherwise.
+  // The record as the side stored it after the write: the op's read_back
+  // columns (remote: from return=representation; local: the row read back
+  // in the same transaction), when the side returned them; empty otherwise.
   // The engine keeps it as the base, so an echo of this write compares equal.
   Record record;
 };
