@@ -16,6 +16,11 @@ class Mapper {
     out_.issues.push_back({f.Name(), kind, std::move(message)});
   }
 
+  // The resolver could not answer: nothing is known about the record.
+  void Failed(const FieldMapping& f, const Status& status) {
+    if (out_.status.ok()) out_.status = status.WithContext("resolving " + f.Name());
+  }
+
   // Applies max_length to text; false when the field must be left out.
   bool CheckLength(const FieldMapping& f, Value& v) {
     if (!f.max_length || v.kind() != Value::Kind::kText) return true;
@@ -76,8 +81,13 @@ class Mapper {
       }
       const std::string key = value.ToDisplayString();
       for (const auto& target : f.lookup) {
-        if (auto id = resolver_.RemoteIdFor(target.mapping, key)) {
-          out_.fields[target.nav + "@odata.bind"] = Value::Text("/" + target.entity_set + "(" + *id + ")");
+        auto id = resolver_.RemoteIdFor(target.mapping, key);
+        if (!id.ok()) {
+          Failed(f, id.status());
+          return;
+        }
+        if (id->has_value()) {
+          out_.fields[target.nav + "@odata.bind"] = Value::Text("/" + target.entity_set + "(" + **id + ")");
           return;
         }
       }
@@ -130,8 +140,13 @@ class Mapper {
         return;
       }
       for (const LookupTarget* target : candidates) {
-        if (auto key = resolver_.LocalKeyFor(target->mapping, id)) {
-          out_.fields[f.local] = Value::Text(*key);
+        auto key = resolver_.LocalKeyFor(target->mapping, id);
+        if (!key.ok()) {
+          Failed(f, key.status());
+          return;
+        }
+        if (key->has_value()) {
+          out_.fields[f.local] = Value::Text(**key);
           return;
         }
       }
@@ -228,6 +243,7 @@ std::string_view FieldIssueKindName(FieldIssue::Kind kind) {
 }
 
 bool MappedRecord::failed() const {
+  if (!status.ok()) return false;
   for (const auto& i : issues) {
     if (i.kind == FieldIssue::Kind::kTooLong || i.kind == FieldIssue::Kind::kUnmappedValue ||
         i.kind == FieldIssue::Kind::kBadValue) {
@@ -238,7 +254,7 @@ bool MappedRecord::failed() const {
 }
 
 bool MappedRecord::waiting_for_parent() const {
-  if (failed()) return false;
+  if (!status.ok() || failed()) return false;
   for (const auto& i : issues) {
     if (i.kind == FieldIssue::Kind::kWaitingForParent) return true;
   }

@@ -44,13 +44,17 @@ std::string_view FieldIssueKindName(FieldIssue::Kind kind);
 struct MappedRecord {
   Record fields;
   std::vector<FieldIssue> issues;
+  // Not ok when the CouplingResolver failed (the state store could not be
+  // read): then `fields` and `issues` are incomplete, the record is neither
+  // failed nor waiting, and the engine stops the pass with this Status.
+  Status status;
 
   // True when some field failed (kTooLong, kUnmappedValue, kBadValue): quarantine.
   bool failed() const;
   // True when some lookup waits for its parent (and nothing failed): park.
   bool waiting_for_parent() const;
-  // Neither failed nor waiting: the record can be written.
-  bool ok() const { return !failed() && !waiting_for_parent(); }
+  // Mapped completely, neither failed nor waiting: the record can be written.
+  bool ok() const { return status.ok() && !failed() && !waiting_for_parent(); }
 };
 
 // Maps a local row (column -> value) to Dataverse attributes.

@@ -261,6 +261,22 @@ TEST_F(MapperTest, LookupFromRemoteFollowsTheAnnotation) {
   EXPECT_EQ(cleared.fields, (Record{{"company_no", Value::Null()}}));
 }
 
+TEST_F(MapperTest, AResolverFailureIsNeitherWaitingNorFailed) {
+  const auto set = Set("", R"({"local": "company_no", "remote": "parentcustomerid_account", "lookup": "accounts"},
+    {"local": "n", "remote": "n"})");
+  resolver_.FailWith(Status(StatusCode::kIo, "disk I/O error"));
+  const auto out = MapToRemote(*set.Find("m"), {{"company_no", T("CT0001")}, {"n", T("x")}}, resolver_);
+  EXPECT_FALSE(out.status.ok());
+  EXPECT_EQ(out.status.code(), StatusCode::kIo);
+  EXPECT_NE(out.status.message().find("company_no"), std::string::npos) << out.status.message();
+  EXPECT_FALSE(out.waiting_for_parent()) << "a state store failure must not look like a missing parent";
+  EXPECT_FALSE(out.failed()) << "nor like bad data to quarantine";
+  EXPECT_FALSE(out.ok());
+  const auto back = MapToLocal(*set.Find("m"), {{"_parentcustomerid_value", T("a1")}}, resolver_);
+  EXPECT_EQ(back.status.code(), StatusCode::kIo);
+  EXPECT_FALSE(back.waiting_for_parent());
+}
+
 TEST_F(MapperTest, FailureWinsOverWaiting) {
   const auto set = Set("", R"({"local": "company_no", "remote": "parentcustomerid_account", "lookup": "accounts"},
     {"local": "n", "remote": "n", "type": "integer"})");

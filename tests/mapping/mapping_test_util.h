@@ -23,18 +23,23 @@ class FakeResolver : public CouplingResolver {
     to_remote_[{mapping, local_key}] = remote_id;
     to_local_[{mapping, remote_id}] = local_key;
   }
-  std::optional<std::string> RemoteIdFor(const std::string& mapping, const std::string& local_key) override {
+  // Every later lookup fails with `status` (a state store that cannot be read).
+  void FailWith(Status status) { failure_ = std::move(status); }
+  Result<std::optional<std::string>> RemoteIdFor(const std::string& mapping, const std::string& local_key) override {
+    if (!failure_.ok()) return failure_;
     const auto it = to_remote_.find({mapping, local_key});
-    if (it == to_remote_.end()) return std::nullopt;
-    return it->second;
+    if (it == to_remote_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
-  std::optional<std::string> LocalKeyFor(const std::string& mapping, const std::string& remote_id) override {
+  Result<std::optional<std::string>> LocalKeyFor(const std::string& mapping, const std::string& remote_id) override {
+    if (!failure_.ok()) return failure_;
     const auto it = to_local_.find({mapping, remote_id});
-    if (it == to_local_.end()) return std::nullopt;
-    return it->second;
+    if (it == to_local_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
 
  private:
+  Status failure_;
   std::map<std::pair<std::string, std::string>, std::string> to_remote_;
   std::map<std::pair<std::string, std::string>, std::string> to_local_;
 };
