@@ -1,0 +1,37 @@
+#include "state/audit_chain.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+namespace crmsync::state {
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) std::abort();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+std::string AuditRowHash(const AuditEntry& e) {
+  const nlohmann::json content =
+      nlohmann::json::array({e.seq, e.at, e.run_id, e.mapping, e.mapping_version, e.action, e.side, e.local_key,
+                             e.remote_id, e.fields, e.outcome, e.prev_hash});
+  return Sha256Hex(content.dump());
+}
+
+std::string SensitiveDigest(std::string_view display_text) {
+  return "sha256:" + Sha256Hex(display_text);
+}
+
+}  // namespace crmsync::state

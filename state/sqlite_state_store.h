@@ -1,0 +1,96 @@
+// SqliteStateStore: the StateStore (state_store.h) in one SQLite file (WAL),
+// with versioned migrations (state/migrations/*.sql, compiled in; the
+// version is PRAGMA user_version, as in the local CRM store).
+//
+// Ownership: owns one connection and its prepared statements.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/sqlite.h"
+#include "state/state_store.h"
+
+namespace crmsync::state {
+
+class SqliteStateStore final : public StateStore {
+ public:
+  // Opens (creating when `create`) and migrates the store at `path`.
+  // kNotFound when the file is missing and !create; kInvalidArgument when the
+  // file is newer than this program or not a state store.
+  static Result<std::unique_ptr<SqliteStateStore>> Open(const std::string& path, const Clock& clock,
+                                                        bool create = true);
+  static int LatestSchemaVersion();
+
+  Result<StateTransaction> Begin() override;
+
+  Result<std::optional<Coupling>> CouplingByLocal(const std::string& mapping, const std::string& local_key) override;
+  Result<std::optional<Coupling>> CouplingByRemote(const std::string& mapping, const std::string& remote_id) override;
+  Status PutCoupling(const Coupling& coupling) override;
+  Status DeleteCoupling(const std::string& mapping, const std::string& local_key) override;
+  Result<std::int64_t> CountCouplings(const std::string& mapping) override;
+  Result<std::vector<Coupling>> UnseenCouplings(const std::string& mapping, Side side, std::int64_t epoch,
+                                                const std::string& after_key, int limit) override;
+  Result<std::vector<Coupling>> ListCouplings(const std::string& mapping, const std::string& after_key,
+                                              int limit) override;
+
+  Result<CursorState> Cursor(const std::string& mapping, Side side) override;
+  Status SetCursor(const std::string& mapping, Side side, const CursorState& cursor) override;
+  Result<std::int64_t> NextEpoch() override;
+
+  Result<std::optional<Intent>> IntentByLocal(const std::string& mapping, const std::string& local_key) override;
+  Result<std::optional<Intent>> IntentByRemote(const std::string& mapping, const std::string& remote_id) override;
+  Result<std::vector<Intent>> Intents(const std::string& mapping) override;
+  Status PutIntent(const Intent& intent) override;
+  Status DeleteIntent(const std::string& mapping, const std::string& local_key) override;
+
+  Result<std::int64_t> UpsertConflict(const Conflict& conflict) override;
+  Result<std::optional<Conflict>> OpenConflict(const std::string& mapping, const std::string& local_key) override;
+  Result<std::optional<Conflict>> ConflictById(std::int64_t id) override;
+  Result<std::vector<Conflict>> OpenConflicts(const std::string& mapping) override;
+  Status ResolveConflict(std::int64_t id, Side keep) override;
+  Status RequestResolution(std::int64_t id, Side keep) override;
+
+  Status RecordFailure(const Failure& failure) override;
+  Status ClearFailure(const std::string& mapping, Side source, const std::string& record_key) override;
+  Result<std::vector<Failure>> Failures(const std::string& mapping) override;
+  Result<std::vector<Failure>> FailuresToRetry(const std::string& mapping) override;
+  Result<std::int64_t> RequestRetry(std::int64_t id) override;
+
+  Status Park(const WaitingRecord& record) override;
+  Status Unpark(const std::string& mapping, Side source, const std::string& record_key) override;
+  Result<std::vector<WaitingRecord>> Waiting(const std::string& mapping) override;
+
+  Status AddPendingDelete(const PendingDelete& d) override;
+  Status RemovePendingDelete(const std::string& mapping, const std::string& local_key) override;
+  Result<std::vector<PendingDelete>> PendingDeletes(const std::string& mapping) override;
+
+  Result<std::int64_t> StartJob(const JobRun& run) override;
+  Status FinishJob(const JobRun& run) override;
+  Result<std::vector<JobRun>> JobRuns(const std::string& since, const std::string& mapping, int limit) override;
+  Result<std::optional<JobRun>> LastSuccess(const std::string& mapping) override;
+
+  Result<std::int64_t> AppendAudit(AuditEntry entry) override;
+  Status ForEachAudit(const AuditQuery& query, const std::function<bool(const AuditEntry&)>& sink) override;
+  Result<AuditVerification> VerifyAudit() override;
+
+  const std::string& path() const { return db_.path(); }
+
+ private:
+  SqliteStateStore(SqliteDb db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  Status CommitTransaction() override;
+  void RollbackTransaction() override;
+  // A cached prepared statement, reset and ready to bind.
+  Result<SqliteStatement*> Statement(const char* sql);
+  std::string Now() const;
+
+  SqliteDb db_;
+  const Clock& clock_;
+  std::map<const char*, std::unique_ptr<SqliteStatement>> statements_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace crmsync::state

@@ -1,0 +1,328 @@
+#include "state/sqlite_state_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/sqlite.h"
+#include "state/audit_chain.h"
+#include "state/instance_lock.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+
+namespace crmsync::state {
+namespace {
+
+using testing_support::FakeClock;
+using testing_support::TempDir;
+
+Value T(const char* s) {
+  return Value::Text(s);
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/state.db";
+    auto opened = SqliteStateStore::Open(path_, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+  // Runs SQL against the file as another program (sqlite3) would.
+  void Tamper(const std::string& sql) {
+    auto db = SqliteDb::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec(sql).ok()) << sql;
+  }
+  void AppendAudit(int n) {
+    for (int i = 0; i < n; ++i) {
+      AuditEntry e;
+      e.run_id = "run-1";
+      e.mapping = "contacts";
+      e.mapping_version = "abc";
+      e.action = "update";
+      e.side = "remote";
+      e.local_key = "CT00000" + std::to_string(i);
+      e.remote_id = "id-" + std::to_string(i);
+      e.fields = R"({"phone":{"old":"1","new":"2"}})";
+      e.outcome = "ok";
+      ASSERT_TRUE(store_->AppendAudit(e).ok());
+    }
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::string path_;
+  std::unique_ptr<SqliteStateStore> store_;
+};
+
+TEST_F(StateStoreTest, CouplingsAreFoundFromEitherSideWithTheirBases) {
+  Coupling c{.mapping = "contacts",
+             .local_key = "CT000001",
+             .remote_id = "72bf4d48-34cb-ed11-b596-0022481d68cd",
+             .base_local = {{"first_name", T("Ann")}, {"blocked", Value::Integer(1)}},
+             .base_remote = {{"firstname", T("Ann")}, {"revenue", *Value::Decimal("950.5")}},
+             .local_version = "17",
+             .remote_version = "W/\"1001\"",
+             .status = Coupling::Status::kActive,
+             .local_seen = 0,
+             .remote_seen = 3};
+  ASSERT_TRUE(store_->PutCoupling(c).ok());
+  auto by_local = store_->CouplingByLocal("contacts", "CT000001");
+  ASSERT_TRUE(by_local.ok() && by_local->has_value());
+  EXPECT_EQ((*by_local)->remote_id, c.remote_id);
+  EXPECT_EQ((*by_local)->base_local, c.base_local);
+  EXPECT_EQ((*by_local)->base_remote, c.base_remote);
+  EXPECT_EQ((*by_local)->remote_version, c.remote_version);
+  EXPECT_EQ((*by_local)->remote_seen, 3);
+  auto by_remote = store_->CouplingByRemote("contacts", c.remote_id);
+  ASSERT_TRUE(by_remote.ok() && by_remote->has_value());
+  EXPECT_EQ((*by_remote)->local_key, "CT000001");
+  EXPECT_FALSE(store_->CouplingByLocal("accounts", "CT000001")->has_value()) << "couplings are per mapping";
+  EXPECT_EQ(*store_->CountCouplings("contacts"), 1);
+
+  // Coupling the same remote record to another key replaces the old coupling.
+  c.local_key = "CT000002";
+  ASSERT_TRUE(store_->PutCoupling(c).ok());
+  EXPECT_EQ(*store_->CountCouplings("contacts"), 1);
+  EXPECT_EQ((*store_->CouplingByRemote("contacts", c.remote_id))->local_key, "CT000002");
+  ASSERT_TRUE(store_->DeleteCoupling("contacts", "CT000002").ok());
+  EXPECT_EQ(*store_->CountCouplings("contacts"), 0);
+}
+
+TEST_F(StateStoreTest, UnseenCouplingsAreThoseAFullReadDidNotMark) {
+  for (int i = 1; i <= 5; ++i) {
+    Coupling c{.mapping = "m", .local_key = "K" + std::to_string(i), .remote_id = "R" + std::to_string(i)};
+    c.remote_seen = i % 2 == 0 ? 7 : 2;
+    ASSERT_TRUE(store_->PutCoupling(c).ok());
+  }
+  auto unseen = store_->UnseenCouplings("m", Side::kRemote, 7, "", 2);
+  ASSERT_TRUE(unseen.ok());
+  ASSERT_EQ(unseen->size(), 2u);
+  EXPECT_EQ((*unseen)[0].local_key, "K1");
+  EXPECT_EQ((*unseen)[1].local_key, "K3");
+  auto rest = store_->UnseenCouplings("m", Side::kRemote, 7, "K3", 10);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].local_key, "K5");
+  EXPECT_EQ(store_->UnseenCouplings("m", Side::kLocal, 1, "", 10)->size(), 5u);
+  auto e1 = store_->NextEpoch();
+  auto e2 = store_->NextEpoch();
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  EXPECT_LT(*e1, *e2);
+}
+
+TEST_F(StateStoreTest, ATransactionCommitsEverythingOrNothing) {
+  {
+    auto tx = store_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(store_->PutCoupling({.mapping = "m", .local_key = "A", .remote_id = "1"}).ok());
+    ASSERT_TRUE(store_->SetCursor("m", Side::kLocal, {"42", 0}).ok());
+    AppendAudit(1);
+    EXPECT_TRUE(store_->CouplingByLocal("m", "A")->has_value()) << "a transaction sees its own writes";
+    // Dropped without Commit(): rolled back.
+  }
+  EXPECT_FALSE(store_->CouplingByLocal("m", "A")->has_value());
+  EXPECT_EQ(store_->Cursor("m", Side::kLocal)->cursor, "");
+  EXPECT_EQ(store_->VerifyAudit()->rows, 0);
+  {
+    auto tx = store_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(store_->PutCoupling({.mapping = "m", .local_key = "A", .remote_id = "1"}).ok());
+    ASSERT_TRUE(store_->SetCursor("m", Side::kLocal, {"42", 5}).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_TRUE(store_->CouplingByLocal("m", "A")->has_value());
+  EXPECT_EQ(store_->Cursor("m", Side::kLocal)->cursor, "42");
+  EXPECT_EQ(store_->Cursor("m", Side::kLocal)->full_epoch, 5);
+  EXPECT_EQ(store_->Cursor("m", Side::kRemote)->cursor, "") << "cursors are per side";
+}
+
+TEST_F(StateStoreTest, IntentsAreFoundByEitherKey) {
+  ASSERT_TRUE(
+      store_->PutIntent({.mapping = "m", .local_key = "CT1", .remote_id = "g1", .base_local = {{"a", T("x")}}}).ok());
+  auto by_remote = store_->IntentByRemote("m", "g1");
+  ASSERT_TRUE(by_remote.ok() && by_remote->has_value());
+  EXPECT_EQ((*by_remote)->local_key, "CT1");
+  EXPECT_EQ((*by_remote)->base_local, (Record{{"a", T("x")}}));
+  EXPECT_EQ(store_->Intents("m")->size(), 1u);
+  ASSERT_TRUE(store_->DeleteIntent("m", "CT1").ok());
+  EXPECT_FALSE(store_->IntentByLocal("m", "CT1")->has_value());
+}
+
+TEST_F(StateStoreTest, OneOpenConflictPerRecordUntilResolved) {
+  Conflict c{.mapping = "contacts", .local_key = "CT1", .remote_id = "g1"};
+  c.fields.push_back({"phone", T("1"), T("2"), T("3")});
+  auto id = store_->UpsertConflict(c);
+  ASSERT_TRUE(id.ok());
+  c.fields[0].remote = T("4");
+  auto again = store_->UpsertConflict(c);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *id) << "a record changed again while in conflict updates its open conflict";
+  auto open = store_->OpenConflicts("");
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].fields[0].remote, T("4"));
+  EXPECT_EQ((*open)[0].fields[0].base, T("1"));
+  ASSERT_TRUE(store_->RequestResolution(*id, Side::kLocal).ok());
+  EXPECT_TRUE((*store_->ConflictById(*id))->resolve_requested);
+  ASSERT_TRUE(store_->ResolveConflict(*id, Side::kLocal).ok());
+  EXPECT_TRUE(store_->OpenConflicts("")->empty());
+  EXPECT_EQ((*store_->ConflictById(*id))->resolution, "local");
+  EXPECT_EQ(store_->ResolveConflict(*id, Side::kRemote).code(), StatusCode::kNotFound);
+  EXPECT_NE(*store_->UpsertConflict(c), *id) << "after resolution a new conflict gets a new id";
+}
+
+TEST_F(StateStoreTest, FailuresCountAttemptsAndAreRetriedWhenTransientOrAsked) {
+  Failure f{.mapping = "contacts",
+            .source = Side::kLocal,
+            .record_key = "CT1",
+            .local_key = "CT1",
+            .code = "invalid_argument",
+            .remote_code = "0x80044331",
+            .http_status = 400,
+            .message = "too long"};
+  ASSERT_TRUE(store_->RecordFailure(f).ok());
+  ASSERT_TRUE(store_->RecordFailure(f).ok());
+  auto all = store_->Failures("");
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].attempts, 2);
+  EXPECT_EQ((*all)[0].remote_code, "0x80044331");
+  EXPECT_TRUE(store_->FailuresToRetry("contacts")->empty()) << "a permanent failure waits for `errors retry`";
+  Failure t = f;
+  t.record_key = "CT2";
+  t.transient = true;
+  ASSERT_TRUE(store_->RecordFailure(t).ok());
+  EXPECT_EQ(store_->FailuresToRetry("contacts")->size(), 1u);
+  EXPECT_EQ(*store_->RequestRetry((*all)[0].id), 1);
+  EXPECT_EQ(store_->FailuresToRetry("contacts")->size(), 2u);
+  EXPECT_EQ(store_->RequestRetry(999).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->ClearFailure("contacts", Side::kLocal, "CT1").ok());
+  EXPECT_EQ(store_->Failures("contacts")->size(), 1u);
+}
+
+TEST_F(StateStoreTest, WaitingRecordsAndPendingDeletes) {
+  ASSERT_TRUE(store_->Park({"contacts", Side::kLocal, "CT5", "waiting for parent CT1", ""}).ok());
+  ASSERT_TRUE(store_->Park({"contacts", Side::kLocal, "CT5", "waiting for parent CT2", ""}).ok());
+  auto waiting = store_->Waiting("contacts");
+  ASSERT_EQ(waiting->size(), 1u);
+  EXPECT_EQ((*waiting)[0].reason, "waiting for parent CT2");
+  ASSERT_TRUE(store_->Unpark("contacts", Side::kLocal, "CT5").ok());
+  EXPECT_TRUE(store_->Waiting("")->empty());
+
+  ASSERT_TRUE(store_->AddPendingDelete({"contacts", "CT7", "g7", Side::kRemote, "W/\"5\"", ""}).ok());
+  auto pending = store_->PendingDeletes("contacts");
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].target, Side::kRemote);
+  EXPECT_EQ((*pending)[0].expected_version, "W/\"5\"");
+  ASSERT_TRUE(store_->RemovePendingDelete("contacts", "CT7").ok());
+  EXPECT_TRUE(store_->PendingDeletes("")->empty());
+}
+
+TEST_F(StateStoreTest, JobRunsKeepTheirCounts) {
+  JobRun run{.run_id = "r1", .mapping = "contacts", .command = "sync"};
+  auto id = store_->StartJob(run);
+  ASSERT_TRUE(id.ok());
+  EXPECT_FALSE(store_->LastSuccess("contacts")->has_value()) << "an unfinished run is not a success";
+  run.id = *id;
+  run.outcome = "ok";
+  run.counts.inserted = 3;
+  run.counts.conflicts = 1;
+  ASSERT_TRUE(store_->FinishJob(run).ok());
+  auto runs = store_->JobRuns("", "", 10);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].counts.inserted, 3);
+  EXPECT_EQ((*runs)[0].counts.conflicts, 1);
+  EXPECT_FALSE((*runs)[0].finished_at.empty());
+  EXPECT_TRUE(store_->LastSuccess("contacts")->has_value());
+}
+
+TEST_F(StateStoreTest, TheAuditChainVerifiesAndStreams) {
+  AppendAudit(5);
+  auto v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->rows, 5);
+  std::vector<AuditEntry> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachAudit({},
+                                 [&](const AuditEntry& e) {
+                                   seen.push_back(e);
+                                   return true;
+                                 })
+                  .ok());
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0].prev_hash, kAuditGenesisHash);
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i].prev_hash, seen[i - 1].hash);
+  EXPECT_EQ(seen[2].hash, AuditRowHash(seen[2]));
+}
+
+TEST_F(StateStoreTest, EditingARowIsFoundAtThatRow) {
+  AppendAudit(5);
+  Tamper("UPDATE audit_log SET fields = '{\"phone\":{\"old\":\"1\",\"new\":\"9\"}}' WHERE seq = 3");
+  auto v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_seq, 3);
+  EXPECT_NE(v->problem.find("altered"), std::string::npos) << v->problem;
+}
+
+TEST_F(StateStoreTest, DeletingARowIsFoundAtThatRow) {
+  AppendAudit(5);
+  Tamper("DELETE FROM audit_log WHERE seq = 2");
+  auto v = store_->VerifyAudit();
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_seq, 2);
+  EXPECT_NE(v->problem.find("missing"), std::string::npos) << v->problem;
+}
+
+TEST_F(StateStoreTest, DeletingTheLastRowIsFound) {
+  AppendAudit(5);
+  Tamper("DELETE FROM audit_log WHERE seq = 5");
+  auto v = store_->VerifyAudit();
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_seq, 5);
+}
+
+TEST_F(StateStoreTest, ReorderingRowsIsFoundAtTheFirstMovedRow) {
+  AppendAudit(5);
+  // Swap the content of rows 2 and 4, keeping their sequence numbers.
+  Tamper(
+      "UPDATE audit_log SET local_key = CASE seq WHEN 2 THEN (SELECT local_key FROM audit_log WHERE seq = 4) "
+      "ELSE (SELECT local_key FROM audit_log WHERE seq = 2) END, "
+      "remote_id = CASE seq WHEN 2 THEN (SELECT remote_id FROM audit_log WHERE seq = 4) "
+      "ELSE (SELECT remote_id FROM audit_log WHERE seq = 2) END, "
+      "hash = CASE seq WHEN 2 THEN (SELECT hash FROM audit_log WHERE seq = 4) "
+      "ELSE (SELECT hash FROM audit_log WHERE seq = 2) END, "
+      "prev_hash = CASE seq WHEN 2 THEN (SELECT prev_hash FROM audit_log WHERE seq = 4) "
+      "ELSE (SELECT prev_hash FROM audit_log WHERE seq = 2) END WHERE seq IN (2, 4)");
+  auto v = store_->VerifyAudit();
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_seq, 2);
+}
+
+TEST_F(StateStoreTest, ANewerSchemaOrAForeignFileIsRefused) {
+  Tamper("PRAGMA user_version = 99");
+  store_.reset();
+  auto newer = SqliteStateStore::Open(path_, clock_);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("newer"), std::string::npos);
+  auto db = SqliteDb::Open(dir_.path() + "/other.db");
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (x)").ok());
+  auto foreign = SqliteStateStore::Open(dir_.path() + "/other.db", clock_);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("not a state store"), std::string::npos);
+  EXPECT_EQ(SqliteStateStore::Open(dir_.path() + "/missing.db", clock_, false).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StateStoreTest, ASecondInstanceIsToldWhoHoldsTheStore) {
+  auto first = InstanceLock::Acquire(path_);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = InstanceLock::Acquire(path_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kBusy);
+  EXPECT_NE(second.status().message().find("process " + std::to_string(::getpid())), std::string::npos)
+      << second.status().message();
+  { auto released = std::move(first).value(); }
+  EXPECT_TRUE(InstanceLock::Acquire(path_).ok()) << "released when the holder goes away";
+}
+
+}  // namespace
+}  // namespace crmsync::state
