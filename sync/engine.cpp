@@ -1,0 +1,178 @@
+#include "sync/engine.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "common/time_format.h"
+#include "mapping/canonical.h"
+#include "state/audit_chain.h"
+#include "sync/mapping_pass.h"
+
+namespace crmsync::sync {
+
+bool RunReport::AnyProblem() const {
+  for (const auto& m : mappings) {
+    if (!m.status.ok() || m.counts.failed > 0 || m.counts.conflicts > 0 || m.mass_delete_held) return true;
+  }
+  return false;
+}
+
+std::string NewRunId(const Clock& clock) {
+  unsigned char bytes[4];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();
+  char suffix[9];
+  std::snprintf(suffix, sizeof suffix, "%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
+  std::string time = FormatUtc(clock.Now());
+  std::erase(time, ':');
+  std::erase(time, '-');
+  return "run-" + time + "-" + suffix;
+}
+
+Engine::Engine(const mapping::MappingSet& mappings, state::StateStore& store, connectors::Connector& local,
+               connectors::ChangeJournal& journal, connectors::Connector& remote, const Clock& clock,
+               EngineOptions options)
+    : mappings_(mappings),
+      store_(store),
+      local_(local),
+      journal_(journal),
+      remote_(remote),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    if (mappings_.Find(name) == nullptr) {
+      std::string known;
+      for (const auto& n : mappings_.Names()) known += (known.empty() ? "" : ", ") + n;
+      return InvalidArgument("no mapping named '" + name + "' (mappings: " + known + ")");
+    }
+  }
+  RunReport report;
+  report.run_id = NewRunId(clock_);
+  StateCouplingResolver resolver(store_);
+  for (const auto& m : mappings_.mappings()) {
+    if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end()) continue;
+    if (stop_.stop_requested()) break;
+    state::JobRun job;
+    job.run_id = report.run_id;
+    job.mapping = m.name;
+    job.command = options_.command;
+    if (!options_.dry_run) {
+      CRMSYNC_ASSIGN_OR_RETURN(job.id, store_.StartJob(job));
+    }
+    MappingPass pass(*this, m, report.run_id, resolver);
+    MappingReport mapping_report = pass.Run();
+    if (!mapping_report.status.ok()) {
+      spdlog::error("{}: {}", m.name, mapping_report.status.ToString());
+    }
+    spdlog::info(
+        "{}: read {} local and {} Dataverse changes; {} created, {} updated, {} deleted, {} unchanged, "
+        "{} coupled, {} failed, {} conflicts, {} waiting",
+        m.name, mapping_report.read_local, mapping_report.read_remote, mapping_report.counts.inserted,
+        mapping_report.counts.modified, mapping_report.counts.deleted, mapping_report.counts.unchanged,
+        mapping_report.counts.coupled, mapping_report.counts.failed, mapping_report.counts.conflicts,
+        mapping_report.counts.waiting);
+    if (!options_.dry_run) {
+      job.counts = mapping_report.counts;
+      job.outcome = mapping_report.status.ok()                               ? "ok"
+                    : mapping_report.status.code() == StatusCode::kCancelled ? "stopped"
+                                                                             : "failed";
+      job.message = mapping_report.status.ok() ? "" : mapping_report.status.message();
+      if (Status s = store_.FinishJob(job); !s.ok()) return s.WithContext("recording the job run");
+    }
+    report.mappings.push_back(std::move(mapping_report));
+  }
+  return report;
+}
+
+Status Engine::ResolveConflict(std::int64_t conflict_id, state::Side keep) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto conflict, store_.ConflictById(conflict_id));
+  if (!conflict || conflict->status != "open")
+    return NotFound("no open conflict with id " + std::to_string(conflict_id));
+  const mapping::Mapping* m = mappings_.Find(conflict->mapping);
+  if (m == nullptr)
+    return NotFound("conflict " + std::to_string(conflict_id) + " belongs to mapping '" + conflict->mapping +
+                    "', which no longer exists");
+  StateCouplingResolver resolver(store_);
+  MappingPass pass(*this, *m, NewRunId(clock_), resolver);
+  return pass.ResolveConflict(*conflict, keep);
+}
+
+Result<MappingReport> Engine::CoupleByMatch(const std::string& mapping_name) {
+  const mapping::Mapping* m = mappings_.Find(mapping_name);
+  if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  StateCouplingResolver resolver(store_);
+  MappingPass pass(*this, *m, NewRunId(clock_), resolver);
+  MappingReport report = pass.CoupleByMatch();
+  if (!report.status.ok()) return report.status;
+  return report;
+}
+
+Status Engine::Couple(const std::string& mapping_name, const std::string& local_key, const std::string& remote_id) {
+  const mapping::Mapping* m = mappings_.Find(mapping_name);
+  if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  const Deadline deadline = Deadline::After(clock_, options_.call_timeout);
+  CRMSYNC_ASSIGN_OR_RETURN(auto local, local_.Fetch(m->local.table, "", local_key, m->LocalReadColumns(), deadline));
+  if (!local) return NotFound(m->local.table + " '" + local_key + "' does not exist");
+  if (!m->AppliesToLocal(local->record)) {
+    return InvalidArgument(m->local.table + " '" + local_key + "' does not belong to mapping '" + m->name +
+                           "' (local.filter)");
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto remote, remote_.Fetch(m->remote.entity_set, m->remote.key, remote_id, m->RemoteSelectColumns(), deadline));
+  if (!remote) return NotFound(m->remote.entity_set + "(" + remote_id + ") does not exist in Dataverse");
+  CRMSYNC_ASSIGN_OR_RETURN(auto by_local, store_.CouplingByLocal(m->name, local_key));
+  if (by_local) {
+    return Status(StatusCode::kAlreadyExists,
+                  local_key + " is already coupled to " + by_local->remote_id + "; uncouple it first");
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto by_remote, store_.CouplingByRemote(m->name, remote->key));
+  if (by_remote) {
+    return Status(StatusCode::kAlreadyExists,
+                  remote->key + " is already coupled to " + by_remote->local_key + "; uncouple it first");
+  }
+  state::Coupling c;
+  c.mapping = m->name;
+  c.local_key = local_key;
+  c.remote_id = remote->key;
+  state::AuditEntry e;
+  e.run_id = NewRunId(clock_);
+  e.mapping = m->name;
+  e.mapping_version = m->version;
+  e.action = "couple";
+  e.side = "both";
+  e.local_key = local_key;
+  e.remote_id = remote->key;
+  e.fields = R"({"@note":"coupled by hand"})";
+  e.outcome = "ok";
+  CRMSYNC_ASSIGN_OR_RETURN(auto tx, store_.Begin());
+  CRMSYNC_RETURN_IF_ERROR(store_.PutCoupling(c));
+  CRMSYNC_RETURN_IF_ERROR(store_.AppendAudit(e).status());
+  return tx.Commit();
+}
+
+Status Engine::Uncouple(const std::string& mapping_name, const std::string& local_key) {
+  const mapping::Mapping* m = mappings_.Find(mapping_name);
+  if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store_.CouplingByLocal(m->name, local_key));
+  if (!coupling) return NotFound(local_key + " is not coupled in mapping '" + m->name + "'");
+  state::AuditEntry e;
+  e.run_id = NewRunId(clock_);
+  e.mapping = m->name;
+  e.mapping_version = m->version;
+  e.action = "uncouple";
+  e.side = "both";
+  e.local_key = local_key;
+  e.remote_id = coupling->remote_id;
+  e.fields = R"({"@note":"uncoupled by hand"})";
+  e.outcome = "ok";
+  CRMSYNC_ASSIGN_OR_RETURN(auto tx, store_.Begin());
+  CRMSYNC_RETURN_IF_ERROR(store_.DeleteCoupling(m->name, local_key));
+  CRMSYNC_RETURN_IF_ERROR(store_.AppendAudit(e).status());
+  return tx.Commit();
+}
+
+}  // namespace crmsync::sync

@@ -1,0 +1,151 @@
+// MappingPass: one pass of one mapping (engine.h describes the steps). An
+// implementation detail of the Engine, in its own file because it is long.
+//
+// Ownership: borrows the engine's parts. Thread-safety: one thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.h"
+#include "mapping/mapper.h"
+#include "sync/engine.h"
+#include "sync/merge.h"
+#include "sync/resolver.h"
+
+namespace crmsync::sync {
+
+class MappingPass {
+ public:
+  MappingPass(Engine& engine, const mapping::Mapping& mapping, std::string run_id, StateCouplingResolver& resolver);
+
+  // The whole pass; never fails as a whole: the report's status says why it stopped.
+  MappingReport Run();
+  Status ResolveConflict(const state::Conflict& conflict, state::Side keep);
+  MappingReport CoupleByMatch();
+
+ private:
+  using Side = state::Side;
+  using Change = connectors::Change;
+
+  // One record being decided within a page.
+  struct Item {
+    Side source = Side::kLocal;
+    std::string local_key;
+    std::string remote_id;
+    std::optional<Change> local;   // the local row, when known to exist
+    std::optional<Change> remote;  // the Dataverse record; nullopt = unchanged since the base
+    std::optional<state::Coupling> coupling;
+    std::string coupled_by;  // "match_on", "intent", "origin" when coupled in this pass
+    std::string intent_guid;
+    bool create_local = false;
+    bool create_remote = false;
+    bool dirty = false;  // the coupling changed and must be committed
+    bool done = false;
+    bool wrote = false;
+    bool failed = false;
+    bool waiting = false;
+    bool retry = false;                                // re-read after a conflict: decide again in the next round
+    bool conflicts_recorded = false;                   // its conflicts are in the audit log already
+    std::vector<const mapping::FieldMapping*> parked;  // manual conflicts holding fields back
+    state::Coupling before;                            // the coupling as read, for parked fields
+  };
+
+  // What a page commits in one state transaction.
+  struct Effects {
+    std::vector<state::Coupling> put;
+    std::vector<std::string> uncouple;
+    std::vector<std::string> intents_done;
+    std::vector<state::Intent> intents;  // committed before the writes, not here
+    std::vector<state::AuditEntry> audit;
+    std::vector<state::Failure> failures;
+    std::vector<std::pair<Side, std::string>> clear_failures;
+    std::vector<state::WaitingRecord> park;
+    std::vector<std::pair<Side, std::string>> unpark;
+    std::vector<state::PendingDelete> pending;
+    std::vector<std::string> pending_done;
+    std::vector<state::Conflict> conflicts;
+  };
+
+  enum class PageOutcome { kComplete, kIncomplete, kFatal };
+
+  // Phases.
+  Status RecoverIntents();
+  Status RetryParked();
+  Status ReadSide(Side side);
+  Status ApplyPendingDeletes();
+
+  // Page processing.
+  Status ProcessPage(Side source, std::vector<Change> changes, std::optional<state::CursorState> cursor_after,
+                     std::int64_t epoch);
+  Status PrepareRemoteSourced(std::vector<Item>& items, std::int64_t epoch);
+  Status PrepareLocalSourced(std::vector<Item>& items, std::int64_t epoch);
+  Status MatchLocally(std::vector<Item*>& unmatched);
+  Status MatchRemotely(std::vector<Item*>& unmatched);
+  // A write the page will send, with the item and the fields it carries.
+  struct PlannedOp {
+    Item* item = nullptr;
+    connectors::WriteOp op;
+    std::vector<const mapping::FieldMapping*> fields;
+    bool create = false;
+  };
+  Status DecideAndWrite(std::vector<Item>& items, std::int64_t epoch);
+  // Decides one coupled or new item: appends its writes to the lists.
+  Status Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::vector<PlannedOp>& local_ops);
+  // Builds the update ops that carry `to_remote` / `to_local` fields of a coupled item.
+  void BuildUpdates(Item& item, const mapping::MappedRecord& local_mapped, const mapping::MappedRecord& remote_mapped,
+                    const std::vector<const mapping::FieldMapping*>& to_remote,
+                    const std::vector<const mapping::FieldMapping*>& to_local, std::vector<PlannedOp>& remote_ops,
+                    std::vector<PlannedOp>& local_ops);
+  // Sends the ops of one side and applies the results to their items.
+  Status Send(Side side, std::vector<PlannedOp>& ops);
+  void ApplyRemote(PlannedOp& p, const connectors::WriteResult& r);
+  void ApplyLocal(PlannedOp& p, const connectors::WriteResult& r);
+  Status CommitIntents();
+  Status Commit(std::optional<state::CursorState> cursor, Side side);
+
+  // Deletes.
+  Status DeleteSeen(Side deleted_on, const state::Coupling& coupling);
+  Status HandleDeleted(Side deleted_on, const std::string& key);
+
+  // Helpers.
+  Deadline CallDeadline() const;
+  std::string Now() const;
+  Result<std::map<std::string, Change>> LookupByKeys(Side side, const std::vector<std::string>& keys);
+  std::vector<std::string> LocalColumns() const { return local_columns_; }
+  Record CanonicalLocal(const Record& row) const;
+  Record CanonicalRemote(const Record& record) const;
+  void Audit(const std::string& action, Side side, const std::string& local_key, const std::string& remote_id,
+             const std::vector<FieldChange>& fields, const std::string& outcome, const std::string& note = "");
+  void Fail(Item& item, const Status& status, Side written);
+  void Park(Item& item, const mapping::MappedRecord& mapped);
+  bool IsSensitive(Side side, const std::string& name) const;
+  void FinishItem(Item& item, std::int64_t epoch);
+  bool FieldIssuesBlock(const mapping::MappedRecord& mapped, const std::vector<const mapping::FieldMapping*>& fields,
+                        Item& item);
+
+  Engine& engine_;
+  const mapping::Mapping& m_;
+  const std::string run_id_;
+  StateCouplingResolver& resolver_;
+  MappingReport report_;
+  Effects effects_;
+  std::vector<std::string> local_columns_;   // read from the local store
+  std::vector<std::string> remote_columns_;  // $select on Dataverse
+  std::vector<std::string> local_base_;      // local columns kept in the base (keys left out)
+  std::vector<std::string> remote_base_;     // remote attributes kept in the base (key left out)
+  bool remote_fully_read_ = false;           // this pass read every Dataverse record of the mapping
+  bool incomplete_ = false;                  // a transient failure in the page: do not move the cursor
+  std::int64_t local_epoch_ = 0;
+  std::int64_t remote_epoch_ = 0;
+  std::set<std::string> claimed_;    // local keys coupled by match in this pass
+  std::set<std::string> ambiguous_;  // local keys among the candidates of an ambiguous match: never created
+  std::set<std::pair<int, std::string>> parked_now_;  // (side, key) parked in this pass, counted once
+  std::set<std::string> dry_seen_[2];  // dry run: keys a full read saw (local, remote); nothing is marked in the store
+  std::vector<state::PendingDelete> dry_pending_;  // dry run: deletes held in memory
+};
+
+}  // namespace crmsync::sync

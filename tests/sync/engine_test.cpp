@@ -1,0 +1,480 @@
+// The engine against two in-memory sides (fake_side.h) and a real state
+// store: one test per rule of design.md section 3, each able to fail.
+#include "sync/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "mapping/mapping_loader.h"
+#include "state/sqlite_state_store.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+#include "tests/sync/fake_side.h"
+
+namespace crmsync::sync {
+namespace {
+
+using state::Side;
+using testing::FakeSide;
+
+Value T(const char* s) {
+  return Value::Text(s);
+}
+
+constexpr const char* kId1 = "00000000-0000-0000-0000-000000000001";
+constexpr const char* kId2 = "00000000-0000-0000-0000-000000000002";
+constexpr const char* kId3 = "00000000-0000-0000-0000-000000000003";
+
+std::string People(const std::string& conflict, const std::string& on_delete = "propagate") {
+  return R"({"name": "people", "local": {"table": "person", "key": "no"},
+    "remote": {"entity_set": "contacts", "key": "contactid", "match_on": ["emailaddress1"]},
+    "depends_on": ["companies"], "conflict": ")" +
+         conflict + R"(", "on_delete": ")" + on_delete + R"(",
+    "fields": [
+      {"local": "first_name", "remote": "firstname"},
+      {"local": "surname", "remote": "lastname"},
+      {"local": "email", "remote": "emailaddress1"},
+      {"local": "phone", "remote": "telephone1"},
+      {"local": "company_no", "remote": "parentcustomerid_account", "lookup": "companies"}]})";
+}
+
+constexpr const char* kCompanies = R"({"name": "companies", "local": {"table": "company", "key": "no"},
+    "remote": {"entity_set": "accounts", "key": "accountid", "match_on": ["name"]},
+    "fields": [{"local": "name", "remote": "name"}, {"local": "city", "remote": "address1_city"}]})";
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Load("newest_wins"); }
+
+  void Load(const std::string& conflict, const std::string& on_delete = "propagate") {
+    auto load =
+        mapping::ParseMappingSet({{"companies.json", kCompanies}, {"people.json", People(conflict, on_delete)}});
+    ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
+    set_ = std::move(load.set);
+    if (!store_) {
+      auto store = state::SqliteStateStore::Open(dir_.path() + "/state.db", clock_);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+    }
+    remote_.BindAs("parentcustomerid_account", "_parentcustomerid_value");
+  }
+
+  RunReport Sync(EngineOptions options = {}) {
+    Engine engine(set_, *store_, local_, local_, remote_, clock_, options);
+    auto report = engine.Run({});
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? std::move(report).value() : RunReport{};
+  }
+  const MappingReport& Of(const RunReport& r, const std::string& name) {
+    for (const auto& m : r.mappings) {
+      if (m.mapping == name) return m;
+    }
+    static const MappingReport* const kNone = new MappingReport();
+    return *kNone;
+  }
+  // The Dataverse id coupled to a local key.
+  std::string RemoteIdOf(const std::string& mapping, const std::string& local_key) {
+    auto c = store_->CouplingByLocal(mapping, local_key);
+    return c.ok() && c->has_value() ? (*c)->remote_id : "";
+  }
+  std::string LocalKeyOf(const std::string& mapping, const std::string& remote_id) {
+    auto c = store_->CouplingByRemote(mapping, remote_id);
+    return c.ok() && c->has_value() ? (*c)->local_key : "";
+  }
+  Value L(const std::string& key, const std::string& column) {
+    const auto* row = local_.Get("person", key);
+    if (row == nullptr) return T("<no row>");
+    auto it = row->record.find(column);
+    return it == row->record.end() ? Value() : it->second;
+  }
+  Value R(const std::string& id, const std::string& attribute) {
+    const auto* row = remote_.Get("contacts", id);
+    if (row == nullptr) return T("<no record>");
+    auto it = row->record.find(attribute);
+    return it == row->record.end() ? Value() : it->second;
+  }
+  std::vector<state::AuditEntry> AuditRows() {
+    std::vector<state::AuditEntry> out;
+    EXPECT_TRUE(store_
+                    ->ForEachAudit({},
+                                   [&](const state::AuditEntry& e) {
+                                     out.push_back(e);
+                                     return true;
+                                   })
+                    .ok());
+    return out;
+  }
+  // A local person and its Dataverse contact, synced once.
+  std::string SyncedPerson() {
+    local_.Put("person", "P1",
+               {{"first_name", T("Ann")}, {"surname", T("Lee")}, {"email", T("ann@example.com")}, {"phone", T("100")}});
+    Sync();
+    const std::string id = RemoteIdOf("people", "P1");
+    EXPECT_FALSE(id.empty());
+    return id;
+  }
+
+  testing_support::TempDir dir_;
+  testing_support::FakeClock clock_;
+  mapping::MappingSet set_;
+  std::unique_ptr<state::SqliteStateStore> store_;
+  FakeSide local_{FakeSide::Style::kLocal};
+  FakeSide remote_{FakeSide::Style::kRemote};
+};
+
+TEST_F(EngineTest, NewRecordsFlowBothWaysAndAreCoupled) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"surname", T("Lee")}, {"email", T("ann@example.com")}});
+  remote_.Put("contacts", kId1, {{"firstname", T("Bob")}, {"lastname", T("Ray")}, {"emailaddress1", T("bob@x.com")}});
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(Of(r, "people").counts.inserted, 2);
+  ASSERT_EQ(remote_.Count("contacts"), 2u);
+  ASSERT_EQ(local_.Count("person"), 2u);
+  const std::string ann = RemoteIdOf("people", "P1");
+  EXPECT_EQ(R(ann, "firstname"), T("Ann"));
+  const std::string bob = LocalKeyOf("people", kId1);
+  ASSERT_FALSE(bob.empty());
+  EXPECT_EQ(L(bob, "first_name"), T("Bob"));
+  EXPECT_EQ(local_.Get("person", bob)->origin_id, kId1) << "a local create carries its origin (R2)";
+}
+
+TEST_F(EngineTest, EditsOfDifferentFieldsOnBothSidesBothArrive) {
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("200")}});
+  remote_.Put("contacts", id, {{"lastname", T("Lee-Smith")}});
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(L("P1", "phone"), T("200"));
+  EXPECT_EQ(L("P1", "surname"), T("Lee-Smith"));
+  EXPECT_EQ(R(id, "telephone1"), T("200"));
+  EXPECT_EQ(R(id, "lastname"), T("Lee-Smith"));
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 0);
+}
+
+TEST_F(EngineTest, OurOwnWritesComeBackAndCostNothing) {
+  const std::string id = SyncedPerson();
+  remote_.Put("contacts", id, {{"telephone1", T("300")}});
+  local_.Put("person", "P1", {{"first_name", T("Anne")}});
+  Sync();  // writes both ways
+  local_.ResetCounters();
+  remote_.ResetCounters();
+  const RunReport r = Sync();  // sees only its own writes come back
+  EXPECT_EQ(remote_.writes(), 0);
+  EXPECT_EQ(local_.writes(), 0);
+  EXPECT_EQ(Of(r, "people").counts.modified, 0);
+  EXPECT_EQ(Of(r, "people").counts.inserted, 0);
+  EXPECT_GE(Of(r, "people").counts.unchanged, 1);
+}
+
+TEST_F(EngineTest, BothSidesChangingAFieldToTheSameValueConvergesSilently) {
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("555")}});
+  remote_.Put("contacts", id, {{"telephone1", T("555")}});
+  remote_.ResetCounters();
+  const RunReport r = Sync();
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 0);
+  EXPECT_EQ(remote_.writes(), 0);
+  EXPECT_EQ(local_.writes(), 0);
+}
+
+struct PolicyCase {
+  const char* policy;
+  bool local_newer;
+  const char* expected;  // the phone both sides end with; "" = parked, each keeps its own
+};
+
+class ConflictPolicyTest : public EngineTest, public ::testing::WithParamInterface<PolicyCase> {};
+
+TEST_P(ConflictPolicyTest, TheSameFieldEditedOnBothSidesFollowsThePolicy) {
+  Load(GetParam().policy);
+  const std::string id = SyncedPerson();
+  const auto early = std::chrono::system_clock::time_point(std::chrono::seconds(1800000000));
+  const auto late = early + std::chrono::minutes(5);
+  local_.Put("person", "P1", {{"phone", T("LOCAL")}}, GetParam().local_newer ? late : early);
+  remote_.Put("contacts", id, {{"telephone1", T("REMOTE")}}, GetParam().local_newer ? early : late);
+  const RunReport r = Sync();
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 1);
+  if (std::string(GetParam().expected).empty()) {
+    EXPECT_EQ(L("P1", "phone"), T("LOCAL"));
+    EXPECT_EQ(R(id, "telephone1"), T("REMOTE"));
+    auto open = store_->OpenConflicts("people");
+    ASSERT_EQ(open->size(), 1u);
+    EXPECT_EQ((*open)[0].fields[0].field, "phone");
+    EXPECT_EQ((*open)[0].fields[0].local, T("LOCAL"));
+    EXPECT_EQ((*open)[0].fields[0].remote, T("REMOTE"));
+    EXPECT_EQ((*open)[0].fields[0].base, T("100"));
+    // Another pass keeps it parked, one conflict, no writes.
+    remote_.ResetCounters();
+    Sync();
+    EXPECT_EQ(store_->OpenConflicts("people")->size(), 1u);
+    EXPECT_EQ(R(id, "telephone1"), T("REMOTE"));
+  } else {
+    EXPECT_EQ(L("P1", "phone"), T(GetParam().expected));
+    EXPECT_EQ(R(id, "telephone1"), T(GetParam().expected));
+    EXPECT_TRUE(store_->OpenConflicts("people")->empty());
+  }
+  bool audited = false;
+  for (const auto& e : AuditRows()) audited = audited || e.action == "conflict";
+  EXPECT_TRUE(audited) << "every conflict is on the record (R9)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, ConflictPolicyTest,
+                         ::testing::Values(PolicyCase{"local_wins", false, "LOCAL"},
+                                           PolicyCase{"remote_wins", true, "REMOTE"},
+                                           PolicyCase{"newest_wins", true, "LOCAL"},
+                                           PolicyCase{"newest_wins", false, "REMOTE"}, PolicyCase{"manual", true, ""}),
+                         [](const ::testing::TestParamInfo<PolicyCase>& p) {
+                           return std::string(p.param.policy) +
+                                  (p.param.local_newer ? "_local_newer" : "_remote_newer");
+                         });
+
+TEST_F(EngineTest, AManualConflictIsResolvedByKeepingOneSide) {
+  Load("manual");
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("LOCAL")}});
+  remote_.Put("contacts", id, {{"telephone1", T("REMOTE")}});
+  Sync();
+  auto open = store_->OpenConflicts("people");
+  ASSERT_EQ(open->size(), 1u);
+  Engine engine(set_, *store_, local_, local_, remote_, clock_);
+  ASSERT_TRUE(engine.ResolveConflict((*open)[0].id, Side::kLocal).ok());
+  EXPECT_EQ(R(id, "telephone1"), T("LOCAL"));
+  EXPECT_TRUE(store_->OpenConflicts("people")->empty());
+  remote_.ResetCounters();
+  Sync();
+  EXPECT_EQ(remote_.writes(), 0) << "resolved means in step: nothing more to write";
+  EXPECT_EQ(L("P1", "phone"), T("LOCAL"));
+}
+
+TEST_F(EngineTest, APreconditionFailureRereadsAndRedecides) {
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("200")}});
+  // Between the engine's read and its write a Dataverse user edits another field.
+  remote_.BeforeWrite([&] { remote_.Put("contacts", id, {{"lastname", T("Changed")}}); });
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(R(id, "telephone1"), T("200")) << "the local edit arrives after the re-read";
+  EXPECT_EQ(R(id, "lastname"), T("Changed")) << "the Dataverse edit is not overwritten (R3)";
+  EXPECT_EQ(L("P1", "surname"), T("Changed")) << "and flows to the local side";
+}
+
+TEST_F(EngineTest, AChildCreatedBeforeItsParentSyncsOnceTheParentExists) {
+  // The company is not yet in the local store's sync (its mapping is not run).
+  local_.Put("company", "C1", {{"name", T("Contoso")}});
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}, {"company_no", T("C1")}});
+  Engine only_people(set_, *store_, local_, local_, remote_, clock_);
+  auto first = only_people.Run({"people"});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Of(*first, "people").counts.waiting, 1);
+  EXPECT_EQ(Of(*first, "people").counts.failed, 0) << "waiting for a parent is not a failure (R6)";
+  EXPECT_EQ(remote_.Count("contacts"), 0u);
+  EXPECT_EQ(store_->Waiting("people")->size(), 1u);
+  const RunReport r = Sync();  // companies first, then people
+  EXPECT_FALSE(r.AnyProblem());
+  const std::string account = RemoteIdOf("companies", "C1");
+  ASSERT_FALSE(account.empty());
+  const std::string contact = RemoteIdOf("people", "P1");
+  ASSERT_FALSE(contact.empty());
+  EXPECT_EQ(R(contact, "_parentcustomerid_value"), T(account.c_str()));
+  EXPECT_TRUE(store_->Waiting("people")->empty());
+}
+
+TEST_F(EngineTest, AFirstRunAgainstOverlappingDataCouplesInsteadOfDuplicating) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}, {"phone", T("100")}});
+  local_.Put("person", "P2", {{"first_name", T("Cid")}, {"email", T("cid@example.com")}});
+  remote_.Put("contacts", kId1, {{"firstname", T("Ann")}, {"emailaddress1", T("ANN@example.com")}});
+  remote_.Put("contacts", kId2, {{"firstname", T("Dee")}, {"emailaddress1", T("dee@example.com")}});
+  const RunReport r = Sync();
+  EXPECT_EQ(Of(r, "people").counts.coupled, 1);
+  EXPECT_EQ(remote_.Count("contacts"), 3u) << "Ann is coupled, Cid created, Dee already there";
+  EXPECT_EQ(local_.Count("person"), 3u);
+  EXPECT_EQ(RemoteIdOf("people", "P1"), kId1);
+  EXPECT_EQ(R(kId1, "telephone1"), T("100")) << "a value on one side fills the gap on the other";
+}
+
+TEST_F(EngineTest, AnAmbiguousMatchIsAFailureNamingBothRecords) {
+  remote_.Put("contacts", kId1, {{"firstname", T("Ann")}, {"emailaddress1", T("ann@example.com")}});
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  local_.Put("person", "P2", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  const RunReport r = Sync();
+  EXPECT_EQ(Of(r, "people").counts.failed, 1);
+  auto failures = store_->Failures("people");
+  ASSERT_EQ(failures->size(), 1u);
+  EXPECT_NE((*failures)[0].message.find("P1"), std::string::npos) << (*failures)[0].message;
+  EXPECT_NE((*failures)[0].message.find("P2"), std::string::npos) << (*failures)[0].message;
+  EXPECT_EQ(remote_.Count("contacts"), 1u) << "no guess, no duplicate";
+}
+
+TEST_F(EngineTest, DeletesPropagateBothWays) {
+  const std::string id = SyncedPerson();
+  remote_.Put("contacts", kId2, {{"firstname", T("Bob")}, {"emailaddress1", T("bob@x.com")}});
+  Sync();
+  const std::string bob = LocalKeyOf("people", kId2);
+  local_.Erase("person", "P1");
+  remote_.Erase("contacts", kId2);
+  EngineOptions options;
+  options.mass_delete_min_count = 0;
+  options.mass_delete_max_share = 1.0;
+  const RunReport r = Sync(options);
+  EXPECT_EQ(Of(r, "people").counts.deleted, 2);
+  EXPECT_EQ(remote_.Get("contacts", id), nullptr);
+  EXPECT_EQ(local_.Get("person", bob), nullptr);
+  EXPECT_EQ(*store_->CountCouplings("people"), 0);
+}
+
+TEST_F(EngineTest, UncoupleAndIgnoreKeepTheOtherSide) {
+  Load("newest_wins", "uncouple");
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P2", {{"first_name", T("Bo")}, {"email", T("bo@x.com")}});
+  Sync();
+  local_.Erase("person", "P1");
+  EngineOptions options;
+  options.mass_delete_min_count = 0;
+  options.mass_delete_max_share = 1.0;
+  const RunReport r = Sync(options);
+  EXPECT_EQ(Of(r, "people").counts.uncoupled, 1);
+  EXPECT_NE(remote_.Get("contacts", id), nullptr);
+  EXPECT_EQ(RemoteIdOf("people", "P1"), "");
+}
+
+TEST_F(EngineTest, APassThatWouldDeleteMostCoupledRecordsStops) {
+  for (int i = 0; i < 10; ++i) {
+    local_.Put("person", "P" + std::to_string(i),
+               {{"first_name", T("X")}, {"email", Value::Text("p" + std::to_string(i) + "@x.com")}});
+  }
+  Sync();
+  ASSERT_EQ(remote_.Count("contacts"), 10u);
+  for (int i = 0; i < 8; ++i) local_.Erase("person", "P" + std::to_string(i));
+  EngineOptions options;
+  options.mass_delete_min_count = 5;
+  const RunReport r = Sync(options);
+  EXPECT_TRUE(Of(r, "people").mass_delete_held);
+  EXPECT_FALSE(Of(r, "people").status.ok());
+  EXPECT_NE(Of(r, "people").status.message().find("8 of 10"), std::string::npos) << Of(r, "people").status.message();
+  EXPECT_EQ(remote_.Count("contacts"), 10u) << "nothing was deleted";
+  EXPECT_EQ(store_->PendingDeletes("people")->size(), 8u) << "the deletes are held, not lost";
+  // Again without the override: still held. With it: applied.
+  EXPECT_TRUE(Of(Sync(options), "people").mass_delete_held);
+  options.allow_mass_delete = true;
+  const RunReport allowed = Sync(options);
+  EXPECT_FALSE(Of(allowed, "people").mass_delete_held);
+  EXPECT_EQ(remote_.Count("contacts"), 2u);
+}
+
+TEST_F(EngineTest, AnExpiredCursorReconcilesByKeyWithoutCreating) {
+  const std::string id = SyncedPerson();
+  remote_.Put("contacts", kId2, {{"firstname", T("Bob")}, {"emailaddress1", T("bob@x.com")}});
+  Sync();
+  ASSERT_EQ(remote_.Count("contacts"), 2u);
+  // While the cursor expires: one record changes, one is deleted.
+  remote_.Put("contacts", id, {{"telephone1", T("999")}});
+  remote_.Erase("contacts", kId2);
+  remote_.ExpireCursors();
+  local_.ResetCounters();
+  remote_.ResetCounters();
+  EngineOptions options;
+  options.mass_delete_min_count = 0;
+  options.mass_delete_max_share = 1.0;
+  const RunReport r = Sync(options);
+  EXPECT_FALSE(r.AnyProblem()) << Of(r, "people").status.ToString();
+  EXPECT_EQ(Of(r, "people").counts.inserted, 0) << "reconciliation never re-creates";
+  EXPECT_EQ(L("P1", "phone"), T("999")) << "a real difference is written";
+  EXPECT_EQ(local_.Count("person"), 1u) << "the record deleted meanwhile is found and deleted";
+  EXPECT_EQ(remote_.Count("contacts"), 1u);
+}
+
+TEST_F(EngineTest, ATransientFailureLeavesTheCursorWhereItWasAndTheNextPassResumes) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  remote_.FailWrites(1, Status(StatusCode::kUnavailable, "503 after retries"));
+  const RunReport first = Sync();
+  EXPECT_FALSE(Of(first, "people").status.ok());
+  EXPECT_EQ(remote_.Count("contacts"), 0u);
+  EXPECT_EQ(store_->Cursor("people", Side::kLocal)->cursor, "") << "cursor unmoved (R7)";
+  const RunReport second = Sync();
+  EXPECT_TRUE(Of(second, "people").status.ok()) << Of(second, "people").status.ToString();
+  EXPECT_EQ(remote_.Count("contacts"), 1u) << "created once";
+  EXPECT_TRUE(store_->Failures("people")->empty());
+}
+
+TEST_F(EngineTest, ACreateWhoseCommitWasLostIsCoupledNotRepeated) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  // The create reaches Dataverse but the state commit never happens: the
+  // intent (with its GUID) is all that survives.
+  {
+    auto tx = store_->Begin();
+    ASSERT_TRUE(store_->PutIntent({"people", "P1", kId3, {{"first_name", T("Ann")}}, ""}).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  remote_.Put("contacts", kId3, {{"firstname", T("Ann")}, {"emailaddress1", T("ann@example.com")}});
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(remote_.Count("contacts"), 1u) << "no duplicate (R2)";
+  EXPECT_EQ(RemoteIdOf("people", "P1"), kId3);
+  EXPECT_TRUE(store_->Intents("people")->empty());
+}
+
+TEST_F(EngineTest, ALocalRowWhoseCouplingWasLostIsFoundByItsOrigin) {
+  remote_.Put("contacts", kId1, {{"firstname", T("Bob")}});
+  Sync();
+  const std::string bob = LocalKeyOf("people", kId1);
+  ASSERT_FALSE(bob.empty());
+  // Lose the coupling as a crash between the local insert and the commit would.
+  ASSERT_TRUE(store_->DeleteCoupling("people", bob).ok());
+  ASSERT_TRUE(store_->SetCursor("people", Side::kRemote, {}).ok());
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(local_.Count("person"), 1u);
+  EXPECT_EQ(remote_.Count("contacts"), 1u);
+  EXPECT_EQ(LocalKeyOf("people", kId1), bob);
+}
+
+TEST_F(EngineTest, ADryRunWritesNothingAndPlansWhatSyncThenDoes) {
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("777")}});
+  remote_.Put("contacts", kId2, {{"firstname", T("Bob")}, {"emailaddress1", T("bob@x.com")}});
+  const int audit_before = static_cast<int>(AuditRows().size());
+  EngineOptions plan;
+  plan.dry_run = true;
+  local_.ResetCounters();
+  remote_.ResetCounters();
+  const RunReport planned = Sync(plan);
+  EXPECT_EQ(remote_.writes(), 0);
+  EXPECT_EQ(local_.writes(), 0);
+  EXPECT_EQ(static_cast<int>(AuditRows().size()), audit_before) << "no state written";
+  const auto& writes = Of(planned, "people").plan;
+  ASSERT_EQ(writes.size(), 2u);
+  Sync();
+  std::vector<std::string> done;
+  for (const auto& e : AuditRows()) {
+    if (e.seq > audit_before && (e.action == "create" || e.action == "update")) done.push_back(e.action + " " + e.side);
+  }
+  std::vector<std::string> expected;
+  for (const auto& w : writes) expected.push_back(w.action + " " + std::string(state::SideName(w.side)));
+  std::sort(done.begin(), done.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(done, expected);
+  EXPECT_EQ(R(id, "telephone1"), T("777"));
+}
+
+TEST_F(EngineTest, SensitiveFieldsAreHashedInTheAuditLog) {
+  auto load = mapping::ParseMappingSet({{"companies.json", kCompanies}, {"people.json", R"({"name": "people",
+    "local": {"table": "person", "key": "no"}, "remote": {"entity_set": "contacts", "key": "contactid"},
+    "fields": [{"local": "first_name", "remote": "firstname"},
+               {"local": "phone", "remote": "telephone1", "sensitive": true}]})"}});
+  ASSERT_TRUE(load.ok());
+  set_ = std::move(load.set);
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"phone", T("SECRET-555")}});
+  Sync();
+  bool saw = false;
+  for (const auto& e : AuditRows()) {
+    EXPECT_EQ(e.fields.find("SECRET-555"), std::string::npos) << e.fields;
+    saw = saw || e.fields.find("sha256:") != std::string::npos;
+  }
+  EXPECT_TRUE(saw);
+  auto verified = store_->VerifyAudit();
+  EXPECT_TRUE(verified->ok) << verified->problem;
+}
+
+}  // namespace
+}  // namespace crmsync::sync
