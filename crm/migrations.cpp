@@ -8,6 +8,7 @@ namespace internal {
 // Defined in the generated migrations_sql.cpp (crm/CMakeLists.txt).
 extern const char kMigration0001Core[];
 extern const char kMigration0002ChangeCapture[];
+extern const char kMigration0003SalespersonSeries[];
 }  // namespace internal
 
 namespace {
@@ -15,6 +16,7 @@ namespace {
 const Migration kMigrations[] = {
     {1, "0001_core.sql", internal::kMigration0001Core},
     {2, "0002_change_capture.sql", internal::kMigration0002ChangeCapture},
+    {3, "0003_salesperson_series.sql", internal::kMigration0003SalespersonSeries},
 };
 
 Status ApplyStep(SqliteDb& db, const Migration& step) {

@@ -133,7 +133,7 @@ constexpr ColumnSpec kSalesOrderLineColumns[] = {
 
 constexpr TableSpec kTables[] = {
     {Table::kContact, "contact", "contact", "contact", kNoKey, kContactColumns, "contact_nos", "contacts"},
-    {Table::kSalesperson, "salesperson", "salesperson", "salesperson", kCodeKey, kSalespersonColumns, "",
+    {Table::kSalesperson, "salesperson", "salesperson", "salesperson", kCodeKey, kSalespersonColumns, "salesperson_nos",
      "salespeople"},
     {Table::kOpportunity, "opportunity", "opportunity", "opportunity", kNoKey, kOpportunityColumns, "opportunity_nos",
      "opportunities"},

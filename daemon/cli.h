@@ -50,5 +50,11 @@ void AddCheckCommand(CLI::App& app, CommandContext& context);
 void AddMappingCommand(CLI::App& app, CommandContext& context);
 // `crmsync crm ...`: the local CRM store's records (daemon/crm_command.cpp).
 void AddCrmCommand(CLI::App& app, CommandContext& context);
+// `crmsync sync` and `crmsync plan` (daemon/sync_command.cpp).
+void AddSyncCommand(CLI::App& app, CommandContext& context);
+// status, log, conflicts, errors, couple, uncouple (daemon/state_commands.cpp).
+void AddStateCommands(CLI::App& app, CommandContext& context);
+// `crmsync audit verify|export` (daemon/audit_command.cpp).
+void AddAuditCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

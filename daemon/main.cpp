@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   AddCheckCommand(app, context);
   AddMappingCommand(app, context);
   AddCrmCommand(app, context);
+  AddSyncCommand(app, context);
+  AddStateCommands(app, context);
+  AddAuditCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "state/instance_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -36,6 +37,19 @@ Result<InstanceLock> InstanceLock::Acquire(const std::string& state_database) {
     return IoError("cannot write lock file '" + path + "': " + std::strerror(err));
   }
   return InstanceLock(fd, path);
+}
+
+std::optional<int> InstanceLock::Holder(const std::string& state_database) {
+  const std::string path = state_database + ".lock";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[32] = {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  int pid = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid = pid * 10 + (buf[i] - '0');
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return std::nullopt;
+  return pid;
 }
 
 InstanceLock::~InstanceLock() {

@@ -8,6 +8,7 @@
 // Ownership: the lock is held while the object lives. Not thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -26,6 +27,10 @@ class InstanceLock {
   ~InstanceLock();
 
   const std::string& path() const { return path_; }
+
+  // The pid of the live process holding the store's lock, if any (read
+  // from the lock file, checked with kill(pid, 0); never takes the lock).
+  static std::optional<int> Holder(const std::string& state_database);
 
  private:
   InstanceLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

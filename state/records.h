@@ -59,6 +59,7 @@ std::string_view CouplingStatusName(Coupling::Status status);
 struct CursorState {
   std::string cursor{};
   std::int64_t full_epoch = 0;
+  std::string updated_at{};  // when it last moved (read only; set by the store)
 };
 
 // A Dataverse create in flight (R2): recorded, with the GUID crmsync chose,
@@ -86,7 +87,7 @@ struct Conflict {
   std::string remote_id{};
   std::vector<ConflictField> fields{};
   std::string status = "open";  // open, resolved
-  std::string resolution{};       // local, remote (when resolved)
+  std::string resolution{};     // local, remote (when resolved)
   bool resolve_requested = false;
   std::string created_at{};
   std::string updated_at{};
@@ -97,11 +98,11 @@ struct Failure {
   std::int64_t id = 0;
   std::string mapping{};
   Side source = Side::kLocal;  // the side the change came from
-  std::string record_key{};      // that side's key (local key or Dataverse id)
-  std::string local_key{};       // when known
-  std::string remote_id{};       // when known
-  std::string code{};            // StatusCodeName
-  std::string remote_code{};     // Dataverse's error code, when it gave one
+  std::string record_key{};    // that side's key (local key or Dataverse id)
+  std::string local_key{};     // when known
+  std::string remote_id{};     // when known
+  std::string code{};          // StatusCodeName
+  std::string remote_code{};   // Dataverse's error code, when it gave one
   int http_status = 0;
   std::string message{};
   bool transient = false;        // retried at the start of every pass
@@ -125,7 +126,7 @@ struct PendingDelete {
   std::string mapping{};
   std::string local_key{};
   std::string remote_id{};
-  Side target = Side::kRemote;   // the side to delete on
+  Side target = Side::kRemote;     // the side to delete on
   std::string expected_version{};  // the target's version the decision was based on
   std::string since{};
 };

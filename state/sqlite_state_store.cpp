@@ -422,11 +422,12 @@ Result<std::vector<Coupling>> SqliteStateStore::ListCouplings(const std::string&
 // --- cursors ----------------------------------------------------------------
 
 Result<CursorState> SqliteStateStore::Cursor(const std::string& mapping, Side side) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT cursor, full_epoch FROM cursor WHERE mapping = ? AND side = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st, Statement("SELECT cursor, full_epoch, updated_at FROM cursor WHERE mapping = ? AND side = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, SideText(side));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return CursorState{};
-  return CursorState{st->ColumnText(0), st->ColumnInt(1)};
+  return CursorState{st->ColumnText(0), st->ColumnInt(1), st->ColumnText(2)};
 }
 
 Status SqliteStateStore::SetCursor(const std::string& mapping, Side side, const CursorState& cursor) {
