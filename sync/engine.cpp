@@ -65,6 +65,10 @@ Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
     }
     MappingPass pass(*this, m, report.run_id, resolver);
     MappingReport mapping_report = pass.Run();
+    if (auto carried = carried_.find(m.name); carried != carried_.end()) {
+      mapping_report.counts += carried->second;
+      carried_.erase(carried);
+    }
     if (!mapping_report.status.ok()) {
       spdlog::error("{}: {}", m.name, mapping_report.status.ToString());
     }

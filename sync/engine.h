@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -146,6 +147,9 @@ class Engine {
   EngineOptions options_;
   ProgressSink* progress_ = nullptr;
   std::stop_token stop_;
+  // Counts of part records (order lines) written with their parents in an
+  // earlier mapping's pass, added to their own mapping's report.
+  std::map<std::string, state::JobCounts> carried_;
 };
 
 // A new run id: "run-<UTC time>-<random>".

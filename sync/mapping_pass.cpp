@@ -75,11 +75,26 @@ MappingPass::MappingPass(Engine& engine, const mapping::Mapping& mapping, std::s
   report_.mapping = m_.name;
   local_columns_ = m_.LocalReadColumns();
   remote_columns_ = m_.RemoteSelectColumns();
-  for (const auto& c : local_columns_) {
-    if (!Contains(m_.local.key, c)) local_base_.push_back(c);
-  }
+  // Key columns stay in the local base: a composite key's parts are mapped fields (order_no, line_no).
+  local_base_ = local_columns_;
   for (const auto& c : remote_columns_) {
     if (c != m_.remote.key) remote_base_.push_back(c);
+  }
+}
+
+void MappingPass::FindParts() {
+  if (!mapping::IncludesToRemote(m_.direction)) return;
+  for (const auto& other : engine_.mappings_.mappings()) {
+    if (other.name == m_.name || !mapping::IncludesToRemote(other.direction)) continue;
+    for (const auto& f : other.fields) {
+      if (!f.is_lookup() || f.lookup.size() != 1 || f.lookup[0].mapping != m_.name || !f.ToRemote()) continue;
+      if (!Contains(other.local.key, f.local) || other.local.key.size() < 2) continue;
+      Part part;
+      part.pass = std::make_unique<MappingPass>(engine_, other, run_id_, resolver_);
+      part.parent_column = f.local;
+      parts_.push_back(std::move(part));
+      break;
+    }
   }
 }
 
@@ -151,7 +166,8 @@ void MappingPass::Fail(Item& item, const Status& status, Side written) {
   f.remote_code = status.remote_code();
   f.http_status = status.http_status();
   f.message = status.message();
-  f.transient = IsRetryable(status) || status.code() == StatusCode::kConflict;
+  // Conflicts and ops aborted with their group are retried by the next pass on their own.
+  f.transient = IsRetryable(status) || status.code() == StatusCode::kConflict || status.code() == StatusCode::kAborted;
   if (IsRetryable(status)) incomplete_ = true;
   effects_.failures.push_back(f);
   ++report_.counts.failed;
@@ -227,6 +243,7 @@ Result<std::map<std::string, connectors::Change>> MappingPass::LookupByKeys(Side
 // The pass.
 
 MappingReport MappingPass::Run() {
+  FindParts();
   const auto finish = [&](Status status) {
     report_.status = std::move(status);
     return report_;
@@ -813,6 +830,7 @@ void MappingPass::BuildUpdates(Item& item, const MappedRecord& local_mapped, con
                                std::vector<PlannedOp>& local_ops) {
   PlannedOp rop;
   rop.item = &item;
+  rop.owner = this;
   for (const FieldMapping* f : to_remote) {
     if (f->create_only) continue;  // Dataverse takes it on create only
     bool carried = false;
@@ -834,6 +852,7 @@ void MappingPass::BuildUpdates(Item& item, const MappedRecord& local_mapped, con
   }
   PlannedOp lop;
   lop.item = &item;
+  lop.owner = this;
   for (const FieldMapping* f : to_local) {
     auto it = remote_mapped.fields.find(f->local);
     if (it == remote_mapped.fields.end()) continue;
@@ -856,6 +875,7 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
     if (FieldIssuesBlock(mapped, AllFields(m_), item)) return Status::Ok();
     PlannedOp p;
     p.item = &item;
+    p.owner = this;
     p.create = true;
     p.op.kind = WriteOp::Kind::kCreate;
     p.op.key = item.intent_guid.empty() ? NewGuid() : item.intent_guid;
@@ -876,6 +896,7 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
     if (FieldIssuesBlock(mapped, AllFields(m_), item)) return Status::Ok();
     PlannedOp p;
     p.item = &item;
+    p.owner = this;
     p.create = true;
     p.op.kind = WriteOp::Kind::kCreate;
     if (auto key = m_.EncodeLocalKey(mapped.fields); key.ok()) p.op.key = *key;  // else the number series gives one
@@ -945,16 +966,95 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
 }
 
 Status MappingPass::CommitIntents() {
-  if (effects_.intents.empty()) return Status::Ok();
-  if (engine_.options_.dry_run) {
-    effects_.intents.clear();
-    return Status::Ok();
+  std::vector<state::Intent> intents = std::move(effects_.intents);
+  effects_.intents.clear();
+  for (auto& part : parts_) {
+    for (auto& i : part.pass->effects_.intents) intents.push_back(std::move(i));
+    part.pass->effects_.intents.clear();
   }
+  if (intents.empty() || engine_.options_.dry_run) return Status::Ok();
   // R2: the GUID is on record before the request that uses it is sent.
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, engine_.store_.Begin());
-  for (const auto& intent : effects_.intents) CRMSYNC_RETURN_IF_ERROR(engine_.store_.PutIntent(intent));
-  CRMSYNC_RETURN_IF_ERROR(tx.Commit());
-  effects_.intents.clear();
+  for (const auto& intent : intents) CRMSYNC_RETURN_IF_ERROR(engine_.store_.PutIntent(intent));
+  return tx.Commit();
+}
+
+Status MappingPass::AddParts(std::vector<PlannedOp>& remote_ops) {
+  if (parts_.empty() || remote_ops.empty()) return Status::Ok();
+  std::vector<PlannedOp> out;
+  std::map<std::string, std::size_t> parent_of;  // parent local key -> index in out
+  std::vector<Value> keys;
+  for (auto& p : remote_ops) {
+    const bool parent = p.owner == this && p.op.kind != WriteOp::Kind::kDelete;
+    out.push_back(std::move(p));
+    if (!parent) continue;
+    parent_of[out.back().item->local_key] = out.size() - 1;
+    keys.push_back(Value::Text(out.back().item->local_key));
+    // A parent created in this group is bound by its new GUID.
+    resolver_.Overlay(m_.name, out.back().item->local_key, out.back().item->remote_id);
+  }
+  std::map<std::size_t, std::vector<PlannedOp>> children;
+  for (auto& part : parts_) {
+    MappingPass& pp = *part.pass;
+    for (std::size_t start = 0; start < keys.size(); start += kLookupChunk) {
+      LookupRequest r;
+      r.entity = pp.m_.local.table;
+      r.columns = pp.local_columns_;
+      r.attribute = part.parent_column;
+      r.values.assign(keys.begin() + static_cast<std::ptrdiff_t>(start),
+                      keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), start + kLookupChunk)));
+      r.max_records = 5000;
+      for (;;) {
+        CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
+        for (auto& row : batch.changes) {
+          if (!pp.m_.AppliesToLocal(row.record)) continue;
+          const std::string parent_key = Get(row.record, part.parent_column).ToDisplayString();
+          auto at = parent_of.find(parent_key);
+          if (at == parent_of.end()) continue;
+          CRMSYNC_ASSIGN_OR_RETURN(auto coupling, engine_.store_.CouplingByLocal(pp.m_.name, row.key));
+          if (coupling && (coupling->status != Coupling::Status::kActive || coupling->local_version == row.version)) {
+            continue;  // in step already
+          }
+          Item& child = pp.part_items_.emplace_back();
+          child.source = Side::kLocal;
+          child.local_key = row.key;
+          child.local = std::move(row);
+          if (coupling) {
+            child.remote_id = coupling->remote_id;
+            child.before = *coupling;
+            child.coupling = std::move(coupling);
+          } else {
+            CRMSYNC_ASSIGN_OR_RETURN(auto intent, engine_.store_.IntentByLocal(pp.m_.name, child.local_key));
+            if (intent) child.intent_guid = intent->remote_id;
+            child.create_remote = true;
+          }
+          std::vector<PlannedOp> child_remote;
+          std::vector<PlannedOp> child_local;
+          CRMSYNC_RETURN_IF_ERROR(pp.Decide(child, child_remote, child_local));
+          for (auto& op : child_remote) {
+            op.owner = &pp;
+            op.op.entity = pp.m_.remote.entity_set;
+            children[at->second].push_back(std::move(op));
+          }
+        }
+        if (!batch.more) break;
+        r.cursor = batch.next_cursor;
+      }
+    }
+  }
+  // Each parent's op, then its parts, as one group (one change set: all or nothing).
+  remote_ops.clear();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto kids = children.find(i);
+    if (kids != children.end()) out[i].op.group = m_.name + ":" + out[i].item->local_key;
+    const std::string group = out[i].op.group;
+    remote_ops.push_back(std::move(out[i]));
+    if (kids == children.end()) continue;
+    for (auto& op : kids->second) {
+      op.op.group = group;
+      remote_ops.push_back(std::move(op));
+    }
+  }
   return Status::Ok();
 }
 
@@ -1115,16 +1215,22 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   }
   if (!results.ok()) {
     // Nothing is known about any op: every one is tried again later.
-    for (auto& p : ops) Fail(*p.item, results.status(), side);
+    for (auto& p : ops) (p.owner != nullptr ? *p.owner : *this).Fail(*p.item, results.status(), side);
     if (IsRetryable(results.status()) || results.status().code() == StatusCode::kBusy) incomplete_ = true;
     return Status::Ok();
   }
   if (results->size() != ops.size()) return Internal("a connector answered a different number of results than ops");
   for (std::size_t i = 0; i < ops.size(); ++i) {
+    MappingPass& owner = ops[i].owner != nullptr ? *ops[i].owner : *this;
     if (side == Side::kRemote) {
-      ApplyRemote(ops[i], (*results)[i]);
+      owner.ApplyRemote(ops[i], (*results)[i]);
     } else {
-      ApplyLocal(ops[i], (*results)[i]);
+      owner.ApplyLocal(ops[i], (*results)[i]);
+    }
+    if (&owner != this && ops[i].item->retry) {
+      // A part is not decided again with its parent: the next pass of its own mapping does it.
+      owner.Fail(*ops[i].item, Status(StatusCode::kConflict, "changed while being written with its parent"),
+                 Side::kRemote);
     }
   }
   return Status::Ok();
@@ -1142,6 +1248,7 @@ Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoc
       CRMSYNC_RETURN_IF_ERROR(Decide(item, remote_ops, local_ops));
     }
     if (in_round.empty()) return Status::Ok();
+    CRMSYNC_RETURN_IF_ERROR(AddParts(remote_ops));
     CRMSYNC_RETURN_IF_ERROR(CommitIntents());
     CRMSYNC_RETURN_IF_ERROR(Send(Side::kRemote, remote_ops));
     // Local writes of an item wait for its Dataverse write: after a conflict it is decided again.
@@ -1368,18 +1475,11 @@ Status MappingPass::ApplyPendingDeletes() {
 // ---------------------------------------------------------------------------
 // Commit.
 
-Status MappingPass::Commit(std::optional<CursorState> cursor, Side side) {
-  if (engine_.options_.dry_run) {
-    for (const auto& c : effects_.put) resolver_.Overlay(m_.name, c.local_key, c.remote_id);
-    for (auto& d : effects_.pending) dry_pending_.push_back(std::move(d));
-    effects_ = Effects{};
-    return Status::Ok();
-  }
+Status MappingPass::ApplyEffects() {
   state::StateStore& store = engine_.store_;
   std::set<std::pair<Side, std::string>> again;
   for (const auto& f : effects_.failures) again.emplace(f.source, f.record_key);
   for (const auto& w : effects_.park) again.emplace(w.source, w.record_key);
-  CRMSYNC_ASSIGN_OR_RETURN(auto tx, store.Begin());
   for (const auto& [s, key] : effects_.clear_failures) {
     if (!again.count({s, key})) CRMSYNC_RETURN_IF_ERROR(store.ClearFailure(m_.name, s, key));
   }
@@ -1395,9 +1495,39 @@ Status MappingPass::Commit(std::optional<CursorState> cursor, Side side) {
   for (const auto& key : effects_.pending_done) CRMSYNC_RETURN_IF_ERROR(store.RemovePendingDelete(m_.name, key));
   for (const auto& c : effects_.conflicts) CRMSYNC_RETURN_IF_ERROR(store.UpsertConflict(c).status());
   for (auto& a : effects_.audit) CRMSYNC_RETURN_IF_ERROR(store.AppendAudit(std::move(a)).status());
+  effects_ = Effects{};
+  return Status::Ok();
+}
+
+Status MappingPass::Commit(std::optional<CursorState> cursor, Side side) {
+  // Parts written with their parents commit with them.
+  for (auto& part : parts_) {
+    for (auto& item : part.pass->part_items_) {
+      if (!item.failed && !item.waiting) part.pass->effects_.clear_failures.emplace_back(Side::kLocal, item.local_key);
+      part.pass->FinishItem(item, 0);
+    }
+    part.pass->part_items_.clear();
+    engine_.carried_[part.pass->m_.name] += part.pass->report_.counts;
+    part.pass->report_.counts = state::JobCounts{};
+    for (auto& w : part.pass->report_.plan) report_.plan.push_back(std::move(w));
+    part.pass->report_.plan.clear();
+  }
+  if (engine_.options_.dry_run) {
+    for (const auto& c : effects_.put) resolver_.Overlay(m_.name, c.local_key, c.remote_id);
+    for (auto& d : effects_.pending) dry_pending_.push_back(std::move(d));
+    effects_ = Effects{};
+    for (auto& part : parts_) {
+      for (const auto& c : part.pass->effects_.put) resolver_.Overlay(part.pass->m_.name, c.local_key, c.remote_id);
+      part.pass->effects_ = Effects{};
+    }
+    return Status::Ok();
+  }
+  state::StateStore& store = engine_.store_;
+  CRMSYNC_ASSIGN_OR_RETURN(auto tx, store.Begin());
+  CRMSYNC_RETURN_IF_ERROR(ApplyEffects());
+  for (auto& part : parts_) CRMSYNC_RETURN_IF_ERROR(part.pass->ApplyEffects());
   if (cursor) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, *cursor));
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
-  effects_ = Effects{};
   if (cursor && side == Side::kLocal) {
     // Lets the journal be pruned; a failure only delays pruning.
     if (Status s = engine_.journal_.Acknowledge(m_.name, cursor->cursor, CallDeadline()); !s.ok()) {

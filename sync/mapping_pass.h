@@ -4,7 +4,9 @@
 // Ownership: borrows the engine's parts. Thread-safety: one thread.
 #pragma once
 
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -73,6 +75,7 @@ class MappingPass {
   enum class PageOutcome { kComplete, kIncomplete, kFatal };
 
   // Phases.
+  void FindParts();
   Status RecoverIntents();
   Status RetryParked();
   Status ReadSide(Side side);
@@ -91,6 +94,7 @@ class MappingPass {
     connectors::WriteOp op;
     std::vector<const mapping::FieldMapping*> fields;
     bool create = false;
+    MappingPass* owner = nullptr;  // the pass whose item it is (a part's pass for a part's op)
   };
   Status DecideAndWrite(std::vector<Item>& items, std::int64_t epoch);
   // Decides one coupled or new item: appends its writes to the lists.
@@ -105,6 +109,12 @@ class MappingPass {
   void ApplyRemote(PlannedOp& p, const connectors::WriteResult& r);
   void ApplyLocal(PlannedOp& p, const connectors::WriteResult& r);
   Status CommitIntents();
+  // Parts (design: a sales order and its lines in one change set): the
+  // mappings whose local key includes a lookup to this mapping. Their rows
+  // are written in the same group as the parent record they belong to.
+  Status AddParts(std::vector<PlannedOp>& remote_ops);
+  // Writes the effects into the open state transaction.
+  Status ApplyEffects();
   Status Commit(std::optional<state::CursorState> cursor, Side side);
 
   // Deletes.
@@ -135,7 +145,7 @@ class MappingPass {
   Effects effects_;
   std::vector<std::string> local_columns_;   // read from the local store
   std::vector<std::string> remote_columns_;  // $select on Dataverse
-  std::vector<std::string> local_base_;      // local columns kept in the base (keys left out)
+  std::vector<std::string> local_base_;      // local columns kept in the base
   std::vector<std::string> remote_base_;     // remote attributes kept in the base (key left out)
   bool remote_fully_read_ = false;           // this pass read every Dataverse record of the mapping
   bool incomplete_ = false;                  // a transient failure in the page: do not move the cursor
@@ -144,6 +154,12 @@ class MappingPass {
   std::set<std::string> claimed_;    // local keys coupled by match in this pass
   std::set<std::string> ambiguous_;  // local keys among the candidates of an ambiguous match: never created
   std::set<std::pair<int, std::string>> parked_now_;  // (side, key) parked in this pass, counted once
+  struct Part {
+    std::unique_ptr<MappingPass> pass;
+    std::string parent_column;  // the part's local column naming its parent (order_no)
+  };
+  std::vector<Part> parts_;
+  std::deque<Item> part_items_;        // items of a parent's parts (stable addresses for PlannedOp)
   std::set<std::string> dry_seen_[2];  // dry run: keys a full read saw (local, remote); nothing is marked in the store
   std::vector<state::PendingDelete> dry_pending_;  // dry run: deletes held in memory
 };

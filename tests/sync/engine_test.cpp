@@ -476,5 +476,52 @@ TEST_F(EngineTest, SensitiveFieldsAreHashedInTheAuditLog) {
   EXPECT_TRUE(verified->ok) << verified->problem;
 }
 
+TEST(EnginePartsTest, AnOrderAndItsLinesAreWrittenAsOneGroup) {
+  testing_support::TempDir dir;
+  testing_support::FakeClock clock;
+  auto load = mapping::ParseMappingSet(
+      {{"orders.json", R"({"name": "orders", "local": {"table": "sales_order", "key": "no"},
+         "remote": {"entity_set": "salesorders", "key": "salesorderid"},
+         "fields": [{"local": "no", "remote": "name", "direction": "to_remote"},
+                    {"local": "reference", "remote": "description"}]})"},
+       {"lines.json", R"({"name": "lines", "local": {"table": "sales_order_line", "key": ["order_no", "line_no"]},
+         "remote": {"entity_set": "salesorderdetails", "key": "salesorderdetailid"}, "depends_on": ["orders"],
+         "fields": [{"local": "order_no", "remote": "salesorderid", "lookup": "orders"},
+                    {"local": "line_no", "remote": "lineitemnumber"},
+                    {"local": "description", "remote": "productdescription"}]})"}});
+  ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
+  auto store = state::SqliteStateStore::Open(dir.path() + "/state.db", clock);
+  ASSERT_TRUE(store.ok());
+  FakeSide local(FakeSide::Style::kLocal);
+  FakeSide remote(FakeSide::Style::kRemote);
+  remote.BindAs("salesorderid", "_salesorderid_value");
+  local.Put("sales_order", "SO1", {{"no", T("SO1")}, {"reference", T("PO-7")}});
+  local.Put("sales_order_line", R"(["SO1",10000])",
+            {{"order_no", T("SO1")}, {"line_no", Value::Integer(10000)}, {"description", T("Consulting")}});
+  local.Put("sales_order_line", R"(["SO1",20000])",
+            {{"order_no", T("SO1")}, {"line_no", Value::Integer(20000)}, {"description", T("Travel")}});
+  Engine engine(load.set, **store, local, local, remote, clock);
+  auto report = engine.Run({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->AnyProblem());
+  // One Write call: the order first, then its lines, all in one group.
+  ASSERT_GE(remote.calls.size(), 1u);
+  const auto& call = remote.calls.front();
+  ASSERT_EQ(call.size(), 3u);
+  EXPECT_EQ(call[0].entity.empty() ? "salesorders" : call[0].entity, "salesorders");
+  EXPECT_FALSE(call[0].group.empty());
+  for (const auto& op : call) EXPECT_EQ(op.group, call[0].group);
+  EXPECT_EQ(call[1].entity, "salesorderdetails");
+  EXPECT_EQ(call[1].fields.at("salesorderid@odata.bind"), Value::Text("/salesorders(" + call[0].key + ")"));
+  EXPECT_EQ(remote.Count("salesorderdetails"), 2u);
+  EXPECT_EQ(report->mappings.back().counts.inserted, 2) << "lines count under their own mapping";
+  // The lines' own pass found them in step: no second write.
+  EXPECT_EQ(remote.calls.size(), 1u);
+
+  auto again = engine.Run({});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(remote.calls.size(), 1u) << "nothing more to write";
+}
+
 }  // namespace
 }  // namespace crmsync::sync

@@ -82,6 +82,8 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   // Runs before every Write call is applied (to change a record meanwhile).
   void BeforeWrite(std::function<void()> hook) { before_write_ = std::move(hook); }
 
+  // The ops of every Write call, in order.
+  std::vector<std::vector<connectors::WriteOp>> calls;
   int writes() const { return writes_; }    // Write calls
   int ops_written() const { return ops_; }  // operations in them
   int reads() const { return reads_; }      // ReadChanges, Fetch and Lookup calls
@@ -154,6 +156,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
                                                      std::span<const connectors::WriteOp> ops, Deadline) override {
     ++writes_;
     ops_ += static_cast<int>(ops.size());
+    calls.emplace_back(ops.begin(), ops.end());
     if (before_write_) {
       auto hook = std::move(before_write_);
       before_write_ = nullptr;
