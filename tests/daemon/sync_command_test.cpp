@@ -1,0 +1,395 @@
+// `crmsync sync`, `plan`, `status`, `log`, `conflicts`, `errors`, `couple`
+// and `audit` through the real binary against the dataverse-emulator binary:
+// two real processes talking HTTP on loopback, with the default mappings
+// and the sample data `crmsync init --sample-data` writes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "crm/store.h"
+#include "state/instance_lock.h"
+#include "tests/emulator/emulator_process.h"
+#include "tests/emulator/test_client.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace crmsync::daemon {
+namespace {
+
+using emulator::testing::EmulatorProcess;
+using emulator::testing::TestClient;
+using nlohmann::json;
+using testing_support::ProcessResult;
+using testing_support::RunProcess;
+using testing_support::TempDir;
+
+class SyncCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    emulator_ =
+        EmulatorProcess::Start({"--port", "0", "--tenant", "t", "--client-id", "c", "--client-secret", "s"}, &error);
+    ASSERT_NE(emulator_, nullptr) << error;
+    admin_ = std::make_unique<TestClient>(emulator_->base_url());
+    auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
+                            "--client-id", "c", "--client-secret-stdin", "--sample-data"},
+                           "s\n");
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    config_ = Dir() + "/crmsync.json";
+  }
+  void TearDown() override {
+    admin_.reset();
+    if (emulator_) {
+      EXPECT_EQ(emulator_->Terminate(), 0);
+    }
+  }
+
+  std::string Dir() const { return dir_.path() + "/demo"; }
+  ProcessResult Crmsync(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv = {CRMSYNC_BINARY, "--config", config_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, input, {"CREDENTIALS_DIRECTORY="});
+  }
+  json Admin(const std::string& method, const std::string& path, const json& body = nullptr) {
+    auto r = admin_->Send(method, path, {{"Content-Type", "application/json"}}, body.is_null() ? "" : body.dump());
+    EXPECT_TRUE(r.error.empty()) << method << " " << path << ": " << r.error;
+    EXPECT_TRUE(r.status >= 200 && r.status < 300) << method << " " << path << ": " << r.status << " " << r.body;
+    return r.body.empty() ? json() : r.Json();
+  }
+  std::vector<std::string> Seed(const std::string& set, const json& records) {
+    std::vector<std::string> ids;
+    const json answer = Admin("POST", "/_admin/seed", json{{"entity_set", set}, {"records", records}});
+    EXPECT_TRUE(answer.contains("ids")) << answer.dump() << " for " << records.dump();
+    for (const auto& id : answer["ids"]) {
+      ids.push_back(id.get<std::string>());
+    }
+    return ids;
+  }
+  json Dump(const std::string& set) { return Admin("GET", "/_admin/dump/" + set)["value"]; }
+  json FindBy(const std::string& set, const std::string& attribute, const std::string& value) {
+    for (const auto& r : Dump(set)) {
+      if (r.contains(attribute) && r[attribute].is_string() && r[attribute].get<std::string>() == value) return r;
+    }
+    return nullptr;
+  }
+  crm::Store Local() {
+    auto store = crm::Store::Open(Dir() + "/crm.db");
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return std::move(store).value();
+  }
+  std::vector<Record> LocalRows(crm::Table table) {
+    auto store = Local();
+    auto rows = store.List(table);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<Record>{};
+  }
+  // Write requests the emulator served since the last reset.
+  std::int64_t WriteRequests() {
+    const json counters = Admin("GET", "/_admin/counters");
+    std::int64_t n = 0;
+    for (const char* m : {"POST", "PATCH", "PUT", "DELETE"}) n += counters["by_method"].value(m, std::int64_t{0});
+    return n;
+  }
+  std::vector<json> AuditRows() {
+    auto exported = Crmsync({"audit", "export", "--format", "jsonl"});
+    EXPECT_EQ(exported.exit_code, 0) << exported.err;
+    std::vector<json> rows;
+    std::istringstream in(exported.out);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) rows.push_back(json::parse(line));
+    }
+    return rows;
+  }
+  // Dataverse data that overlaps the sample data: the salesperson Jo Roberts
+  // as a user, and an account and contact that exist only in Dataverse.
+  void SeedDataverse() {
+    Seed("systemusers", json::array({{{"fullname", "Jo Roberts"},
+                                      {"firstname", "Jo"},
+                                      {"lastname", "Roberts"},
+                                      {"internalemailaddress", "jo.roberts@example.com"}}}));
+    const auto account = Seed("accounts", json::array({{{"name", "Fabrikam Inc"}, {"telephone1", "+1 555 0100"}}}));
+    ASSERT_EQ(account.size(), 1u);
+    Seed("contacts", json::array({{{"firstname", "Dana"},
+                                   {"lastname", "White"},
+                                   {"emailaddress1", "dana@fabrikam.example"},
+                                   {"parentcustomerid_account@odata.bind", "/accounts(" + account[0] + ")"}}}));
+  }
+  json SyncJson(int expected_exit = 0, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"sync", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto sync = Crmsync(args);
+    EXPECT_EQ(sync.exit_code, expected_exit) << sync.out << sync.err;
+    return sync.out.empty() ? json() : json::parse(sync.out);
+  }
+  static const json& MappingOf(const json& report, const std::string& name) {
+    for (const auto& m : report["mappings"]) {
+      if (m["mapping"] == name) return m;
+    }
+    static const json* const kNone = new json();
+    return *kNone;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EmulatorProcess> emulator_;
+  std::unique_ptr<TestClient> admin_;
+  std::string config_;
+};
+
+TEST_F(SyncCommandTest, SampleDataSyncsBothWaysAndAnIdlePassWritesNothing) {
+  SeedDataverse();
+  const json first = SyncJson();
+  for (const auto& m : first["mappings"]) EXPECT_EQ(m["status"], "ok") << m.dump();
+  // Local companies became accounts, the Dataverse-only account a company.
+  std::set<std::string> account_names;
+  for (const auto& a : Dump("accounts")) account_names.insert(a.value("name", ""));
+  EXPECT_TRUE(account_names.count("Contoso Ltd")) << Dump("accounts").dump();
+  std::set<std::string> local_names;
+  for (const auto& r : LocalRows(crm::Table::kContact)) local_names.insert(r.at("name").ToDisplayString());
+  EXPECT_TRUE(local_names.count("Fabrikam Inc"));
+  EXPECT_TRUE(local_names.count("Dana White"));
+  // Dana's company came with her.
+  for (const auto& r : LocalRows(crm::Table::kContact)) {
+    if (r.at("name").ToDisplayString() != "Dana White") continue;
+    ASSERT_FALSE(r.at("company_no").is_null());
+  }
+  // Jo Roberts the user was coupled to salesperson JR, not created again.
+  EXPECT_EQ(MappingOf(first, "salespeople")["counts"]["coupled"], 1) << MappingOf(first, "salespeople").dump();
+  EXPECT_EQ(LocalRows(crm::Table::kSalesperson).size(), 3u);
+  // Opportunities and the order with its lines went to Dataverse.
+  EXPECT_EQ(Dump("opportunities").size(), LocalRows(crm::Table::kOpportunity).size());
+  EXPECT_EQ(Dump("salesorderdetails").size(), LocalRows(crm::Table::kSalesOrderLine).size());
+
+  Admin("POST", "/_admin/counters/reset");
+  const json idle = SyncJson();
+  EXPECT_EQ(WriteRequests(), 0) << "an idle pass sends no write (R4)";
+  for (const auto& m : idle["mappings"]) {
+    EXPECT_EQ(m["counts"]["inserted"], 0) << m.dump();
+    EXPECT_EQ(m["counts"]["modified"], 0) << m.dump();
+  }
+}
+
+TEST_F(SyncCommandTest, EditsOnEachSideArriveOnTheOther) {
+  SyncJson();
+  const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
+  ASSERT_TRUE(ann.is_object()) << Dump("contacts").dump();
+  std::string ann_no;
+  for (const auto& r : LocalRows(crm::Table::kContact)) {
+    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
+  }
+  ASSERT_FALSE(ann_no.empty());
+  auto local_edit = Crmsync({"crm", "contact", "update", ann_no, "--phone", "+44 113 555 0199"});
+  ASSERT_EQ(local_edit.exit_code, 0) << local_edit.err;
+  Admin("PATCH", "/_admin/records/contacts(" + ann["contactid"].get<std::string>() + ")", {{"jobtitle", "CFO"}});
+  SyncJson();
+  const json after = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
+  EXPECT_EQ(after["telephone1"], "+44 113 555 0199");
+  EXPECT_EQ(after["jobtitle"], "CFO");
+  auto store = Local();
+  auto row = store.Get(crm::Table::kContact, ann_no);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->at("job_title"), Value::Text("CFO"));
+}
+
+TEST_F(SyncCommandTest, PlanPrintsExactlyTheWritesTheNextSyncMakes) {
+  SeedDataverse();
+  SyncJson();
+  // Edits on both sides, one new record on each.
+  ASSERT_EQ(Crmsync({"crm", "contact", "update", "CT000001", "--city", "York"}).exit_code, 0);
+  ASSERT_EQ(Crmsync({"crm", "contact", "add", "--type", "company", "--name", "Northwind"}).exit_code, 0);
+  const json dana = FindBy("contacts", "emailaddress1", "dana@fabrikam.example");
+  Admin("PATCH", "/_admin/records/contacts(" + dana["contactid"].get<std::string>() + ")", {{"jobtitle", "CTO"}});
+  Seed("accounts", json::array({{{"name", "Tailspin Toys"}}}));
+  const std::size_t before = AuditRows().size();
+
+  Admin("POST", "/_admin/counters/reset");
+  auto plan = Crmsync({"plan", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_EQ(WriteRequests(), 0) << "plan only reads";
+  EXPECT_EQ(AuditRows().size(), before) << "plan writes no state";
+  std::multiset<std::string> planned;
+  for (const auto& m : json::parse(plan.out)["mappings"]) {
+    for (const auto& w : m["writes"]) {
+      const bool new_remote = w["action"] == "create" && w["side"] == "remote";
+      const bool new_local = w["action"] == "create" && w["side"] == "local";
+      planned.insert(m["mapping"].get<std::string>() + " " + w["action"].get<std::string>() + " " +
+                     w["side"].get<std::string>() + " " + (new_local ? "" : w["local_key"].get<std::string>()) + " " +
+                     (new_remote ? "" : w["remote_id"].get<std::string>()) + " " + w["fields"].dump());
+    }
+  }
+  ASSERT_GE(planned.size(), 4u) << plan.out;
+  SyncJson();
+  std::multiset<std::string> done;
+  const auto rows = AuditRows();
+  for (std::size_t i = before; i < rows.size(); ++i) {
+    const json& e = rows[i];
+    if (e["action"] == "couple") continue;
+    json fields = json::parse(e["fields"].get<std::string>());
+    const std::string note = fields.value("@note", "");
+    fields.erase("@note");
+    const bool new_remote = e["action"] == "create" && e["side"] == "remote";
+    const bool new_local = e["action"] == "create" && e["side"] == "local";
+    done.insert(e["mapping"].get<std::string>() + " " + e["action"].get<std::string>() + " " +
+                e["side"].get<std::string>() + " " + (new_local ? "" : e["local_key"].get<std::string>()) + " " +
+                (new_remote ? "" : e["remote_id"].get<std::string>()) + " " + fields.dump());
+  }
+  EXPECT_EQ(done, planned);
+}
+
+TEST_F(SyncCommandTest, AuditVerifyNamesTheRowSqliteEditedDeletedOrMoved) {
+  SyncJson();
+  const auto rows = AuditRows();
+  ASSERT_GE(rows.size(), 5u);
+  auto verified = Crmsync({"audit", "verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  const std::string state = Dir() + "/state.db";
+  const std::string pristine = dir_.path() + "/pristine.db";
+  std::filesystem::copy_file(state, pristine);
+  const std::vector<std::pair<std::string, std::string>> tampering = {
+      {"UPDATE audit_log SET local_key = 'CT999999' WHERE seq = 3;", "row 3"},
+      {"DELETE FROM audit_log WHERE seq = 4;", "row 4"},
+      {"UPDATE audit_log SET seq = -seq WHERE seq IN (2, 5); UPDATE audit_log SET seq = 5 WHERE seq = -2; "
+       "UPDATE audit_log SET seq = 2 WHERE seq = -5;",
+       "row 2"},
+  };
+  for (const auto& [sql, named] : tampering) {
+    SCOPED_TRACE(sql);
+    std::filesystem::copy_file(pristine, state, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::remove(state + "-wal");
+    std::filesystem::remove(state + "-shm");
+    auto tamper = RunProcess({"sqlite3", state, sql});
+    ASSERT_EQ(tamper.exit_code, 0) << tamper.err;
+    auto v = Crmsync({"audit", "verify"});
+    EXPECT_EQ(v.exit_code, 3) << v.out << v.err;
+    EXPECT_NE(v.err.find(named), std::string::npos) << v.err;
+  }
+}
+
+TEST_F(SyncCommandTest, AnExportVerifiesOnItsOwn) {
+  SyncJson();
+  const std::string file = dir_.path() + "/audit.jsonl";
+  ASSERT_EQ(Crmsync({"audit", "export", "--output", file}).exit_code, 0);
+  EXPECT_EQ(Crmsync({"audit", "verify", "--export", file}).exit_code, 0);
+  std::ifstream in(file);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const auto at = all.find("\"action\":\"create\"");
+  ASSERT_NE(at, std::string::npos);
+  all.replace(at, 17, "\"action\":\"delete\"");
+  std::ofstream(file, std::ios::trunc) << all;
+  auto v = Crmsync({"audit", "verify", "--export", file});
+  EXPECT_EQ(v.exit_code, 3);
+  EXPECT_NE(v.err.find("altered"), std::string::npos) << v.err;
+  auto csv = Crmsync({"audit", "export", "--format", "csv"});
+  EXPECT_EQ(csv.exit_code, 0);
+  EXPECT_EQ(csv.out.rfind("seq,at,run_id,mapping,mapping_version,action,side,local_key,remote_id,fields,outcome,"
+                          "prev_hash,hash\n",
+                          0),
+            0u);
+}
+
+TEST_F(SyncCommandTest, ASecondInstanceExitsFiveNamingTheHolder) {
+  auto held = state::InstanceLock::Acquire(Dir() + "/state.db");
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  auto sync = Crmsync({"sync"});
+  EXPECT_EQ(sync.exit_code, 5);
+  EXPECT_NE(sync.err.find("process " + std::to_string(::getpid())), std::string::npos) << sync.err;
+  auto status = Crmsync({"status", "--json"});
+  EXPECT_EQ(status.exit_code, 0) << "reading verbs work beside a running instance";
+  EXPECT_EQ(json::parse(status.out)["daemon"]["pid"], ::getpid());
+}
+
+TEST_F(SyncCommandTest, AManualConflictIsListedAndResolved) {
+  // Persons conflict manually.
+  const std::string file = Dir() + "/mappings.d/contacts.json";
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  text = std::regex_replace(text, std::regex("\"conflict\": \"newest_wins\""), "\"conflict\": \"manual\"");
+  std::ofstream(file, std::ios::trunc) << text;
+  SyncJson();
+  const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
+  ASSERT_TRUE(ann.is_object());
+  std::string ann_no;
+  for (const auto& r : LocalRows(crm::Table::kContact)) {
+    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
+  }
+  ASSERT_EQ(Crmsync({"crm", "contact", "update", ann_no, "--job-title", "Local title"}).exit_code, 0);
+  Admin("PATCH", "/_admin/records/contacts(" + ann["contactid"].get<std::string>() + ")",
+        {{"jobtitle", "Remote title"}});
+  SyncJson(1);
+  auto list = Crmsync({"conflicts", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json conflicts = json::parse(list.out);
+  ASSERT_EQ(conflicts.size(), 1u) << list.out;
+  EXPECT_EQ(conflicts[0]["fields"][0]["field"], "job_title");
+  EXPECT_EQ(conflicts[0]["fields"][0]["local"], "Local title");
+  EXPECT_EQ(conflicts[0]["fields"][0]["remote"], "Remote title");
+  auto resolve = Crmsync({"conflicts", "resolve", std::to_string(conflicts[0]["id"].get<int>()), "--keep", "remote"});
+  ASSERT_EQ(resolve.exit_code, 0) << resolve.err;
+  auto store = Local();
+  EXPECT_EQ(store.Get(crm::Table::kContact, ann_no)->at("job_title"), Value::Text("Remote title"));
+  EXPECT_EQ(json::parse(Crmsync({"conflicts", "list", "--json"}).out).size(), 0u);
+  SyncJson(0);
+}
+
+TEST_F(SyncCommandTest, AFailedRecordShowsDataverseCodeAndIsRetried) {
+  // Every contact create is refused once by a plug-in.
+  Admin("POST", "/_admin/faults",
+        {{"match", {{"method", "POST"}, {"entity_set", "contacts"}}},
+         {"action", "status"},
+         {"status", 400},
+         {"code", "0x80040265"},
+         {"message", "Business rule: a reviewer must approve new contacts"},
+         {"count", 1000}});
+  SyncJson(1);
+  auto errors = Crmsync({"errors", "list", "--json"});
+  ASSERT_EQ(errors.exit_code, 0);
+  const json failed = json::parse(errors.out);
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed[0]["dataverse_code"], "0x80040265") << errors.out;
+  EXPECT_NE(failed[0]["message"].get<std::string>().find("reviewer"), std::string::npos);
+  Admin("DELETE", "/_admin/faults");
+  ASSERT_EQ(Crmsync({"errors", "retry", "--all"}).exit_code, 0);
+  SyncJson(0);
+  EXPECT_EQ(json::parse(Crmsync({"errors", "list", "--json"}).out).size(), 0u);
+  EXPECT_NE(FindBy("contacts", "emailaddress1", "ann.lee@contoso.example"), nullptr);
+}
+
+TEST_F(SyncCommandTest, AnExpiredDeltaTokenReconcilesWithoutCreating) {
+  SeedDataverse();
+  SyncJson();
+  const std::size_t accounts = Dump("accounts").size();
+  const std::size_t contacts = LocalRows(crm::Table::kContact).size();
+  Admin("POST", "/_admin/change-tracking/expire");
+  const json r = SyncJson();
+  for (const auto& m : r["mappings"]) EXPECT_EQ(m["counts"]["inserted"], 0) << m.dump();
+  EXPECT_EQ(Dump("accounts").size(), accounts);
+  EXPECT_EQ(LocalRows(crm::Table::kContact).size(), contacts);
+}
+
+TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
+  SyncJson();
+  auto status = Crmsync({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const json s = json::parse(status.out);
+  EXPECT_EQ(s["daemon"]["running"], false);
+  ASSERT_EQ(s["mappings"].size(), 6u);
+  for (const auto& m : s["mappings"]) {
+    EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
+    EXPECT_FALSE(m["last_success_at"].is_null());
+  }
+  auto log = Crmsync({"log", "--json"});
+  ASSERT_EQ(log.exit_code, 0);
+  EXPECT_NE(log.out.find("\"mapping\":\"accounts\""), std::string::npos);
+  auto text = Crmsync({"status"});
+  EXPECT_NE(text.out.find("accounts"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace crmsync::daemon
