@@ -162,7 +162,15 @@ Status AssignKey(SqliteDb& db, const TableSpec& spec, Record& row) {
 }  // namespace
 
 std::string QuoteName(std::string_view name) {
-  return "\"" + std::string(name) + "\"";
+  std::string out;
+  out.reserve(name.size() + 2);
+  out += '"';
+  for (char c : name) {
+    if (c == '"') out += '"';  // SQL doubles a quote inside a quoted identifier
+    out += c;
+  }
+  out += '"';
+  return out;
 }
 
 std::string KeyCondition(const TableSpec& spec) {

@@ -64,7 +64,10 @@ Result<std::vector<Record>> ListRows(SqliteDb& db, const TableSpec& spec, const 
 // The SQL condition on the key columns ("\"no\" = ?"), parameters from 1.
 std::string KeyCondition(const TableSpec& spec);
 
-// A column name quoted for SQL ("no" is also an SQL keyword).
+// A table or column name quoted as an SQL identifier ("no" is also an SQL
+// keyword): wrapped in double quotes, an embedded '"' doubled (a"b ->
+// "a""b"), so any text names exactly that identifier. Names still come from
+// crm/schema's tables, never unchecked from outside.
 std::string QuoteName(std::string_view name);
 
 }  // namespace crmsync::crm
