@@ -1,12 +1,17 @@
 #include "connectors/local/local_connector.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <map>
+#include <set>
 
+#include "common/time_format.h"
+#include "connectors/local/change_query.h"
 #include "crm/migrations.h"
 #include "crm/rows.h"
 #include "crm/schema.h"
+#include "crm/statement_cache.h"
 
 namespace crmsync::local {
 
@@ -14,6 +19,7 @@ namespace {
 
 using connectors::Change;
 using connectors::ChangeBatch;
+using connectors::LookupRequest;
 using connectors::ReadRequest;
 using connectors::WriteOp;
 using connectors::WriteResult;
@@ -75,73 +81,91 @@ Result<std::int64_t> HighWater(SqliteDb& db) {
   return QueryInt(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'crmsync_journal'), 0)");
 }
 
-// The seq of the latest journal row of `key`, 0 when the journal holds none.
-Result<std::int64_t> LatestSeq(SqliteDb& db, const crm::TableSpec& spec, const std::string& key) {
-  return QueryInt(db, "SELECT max(seq) FROM crmsync_journal WHERE table_name = ? AND key = ?",
-                  {Value::Text(std::string(spec.name)), Value::Text(key)});
+// The latest journal row of one key.
+struct LatestChange {
+  std::int64_t seq = 0;  // 0 when the journal holds none
+  std::optional<std::chrono::system_clock::time_point> changed_at;
+};
+
+Result<LatestChange> Latest(crm::StatementCache& statements, const crm::TableSpec& spec, const std::string& key) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT seq, changed_at FROM crmsync_journal WHERE table_name = ?1 "
+                                                   "AND key = ?2 ORDER BY seq DESC LIMIT 1"));
+  st->Bind(1, spec.name).Bind(2, std::string_view(key));
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+  LatestChange latest;
+  if (row) {
+    latest.seq = st->ColumnInt(0);
+    latest.changed_at = ParseUtc(st->ColumnText(1));
+  }
+  return latest;
 }
 
-Result<Change> CurrentChange(SqliteDb& db, const crm::TableSpec& spec, const std::string& key,
-                             const std::vector<std::string>& columns) {
-  Change change;
-  change.key = key;
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<Record> row, crm::ReadRow(db, spec, key, columns));
-  if (row) {
-    change.kind = Change::Kind::kUpsert;
-    change.record = std::move(*row);
-  } else {
-    change.kind = Change::Kind::kDelete;
+// The current state of `key`: an upsert with the query's columns, or a
+// delete (no record) when the row is gone. Statements come from `statements`,
+// so reading many keys prepares them once.
+Result<Change> CurrentChange(crm::StatementCache& statements, const ChangeQuery& query, const std::string& key) {
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> parts, crm::DecodeKey(query.spec(), key));
+  {
+    CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get(query.select() + " WHERE " + query.key_equals()));
+    query.BindTable(*st);
+    for (std::size_t i = 0; i < parts.size(); ++i) st->Bind(static_cast<int>(i) + 2, parts[i]);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) return query.Decode(*st);
   }
-  CRMSYNC_ASSIGN_OR_RETURN(std::int64_t seq, LatestSeq(db, spec, key));
-  change.version = std::to_string(seq);
+  Change change;
+  change.kind = Change::Kind::kDelete;
+  change.key = key;
+  CRMSYNC_ASSIGN_OR_RETURN(LatestChange latest, Latest(statements, query.spec(), key));
+  change.version = std::to_string(latest.seq);
+  change.modified_at = latest.changed_at;
   return change;
 }
 
-Result<ChangeBatch> ReadFull(SqliteDb& db, const crm::TableSpec& spec, const ReadRequest& request, Cursor cursor,
+Result<ChangeBatch> ReadFull(SqliteDb& db, const ChangeQuery& query, const ReadRequest& request, Cursor cursor,
                              std::int64_t high_water) {
+  const crm::TableSpec& spec = query.spec();
   if (cursor.seq < 0) cursor.seq = high_water;  // a new full read starts at today's end of the journal
-  std::string key_list;
-  for (const auto& k : spec.key_columns) key_list += (key_list.empty() ? "" : ", ") + crm::QuoteName(k);
-  std::string sql = "SELECT " + key_list + " FROM " + crm::QuoteName(spec.name);
+  std::string sql = query.select();
   std::vector<Value> after;
   if (!cursor.after_key.empty()) {
     auto parts = crm::DecodeKey(spec, cursor.after_key);
     if (!parts.ok()) return InvalidArgument("bad local store cursor: " + parts.status().message());
     after = std::move(parts).value();
     std::string params;
-    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?");
-    sql += " WHERE (" + key_list + ") > (" + params + ")";
+    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?") + std::to_string(i + 2);
+    sql += " WHERE (" + query.key_list() + ") > (" + params + ")";
   }
-  sql += " ORDER BY " + key_list + " LIMIT " + std::to_string(request.max_changes + 1);
+  const int limit_param = static_cast<int>(after.size()) + 2;
+  sql += " ORDER BY " + query.key_list() + " LIMIT ?" + std::to_string(limit_param);
   CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
-  for (std::size_t i = 0; i < after.size(); ++i) st.Bind(static_cast<int>(i) + 1, after[i]);
-  std::vector<std::string> keys;
+  query.BindTable(st);
+  for (std::size_t i = 0; i < after.size(); ++i) st.Bind(static_cast<int>(i) + 2, after[i]);
+  st.Bind(limit_param, static_cast<std::int64_t>(request.max_changes) + 1);
+  ChangeBatch batch;
+  batch.changes.reserve(static_cast<std::size_t>(std::min(request.max_changes, 5000)));
   for (;;) {
     CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    std::vector<Value> parts;
-    for (std::size_t i = 0; i < spec.key_columns.size(); ++i) parts.push_back(st.ColumnValue(static_cast<int>(i)));
-    keys.push_back(crm::EncodeKey(spec, parts));
+    if (batch.changes.size() == static_cast<std::size_t>(request.max_changes)) {
+      batch.more = true;
+      break;
+    }
+    batch.changes.push_back(query.Decode(st));
   }
-  ChangeBatch batch;
-  batch.more = keys.size() > static_cast<std::size_t>(request.max_changes);
-  if (batch.more) keys.pop_back();
-  for (const auto& key : keys) {
-    CRMSYNC_ASSIGN_OR_RETURN(Change change, CurrentChange(db, spec, key, request.columns));
-    batch.changes.push_back(std::move(change));
-  }
-  batch.next_cursor = batch.more ? std::string(kFullPrefix) + std::to_string(cursor.seq) + ":" + keys.back()
-                                 : std::to_string(cursor.seq);
+  batch.next_cursor = batch.more
+                          ? std::string(kFullPrefix) + std::to_string(cursor.seq) + ":" + batch.changes.back().key
+                          : std::to_string(cursor.seq);
   return batch;
 }
 
-Result<ChangeBatch> ReadJournal(SqliteDb& db, const crm::TableSpec& spec, const ReadRequest& request,
-                                std::int64_t after, std::int64_t high_water) {
+Result<ChangeBatch> ReadJournal(SqliteDb& db, const ChangeQuery& query, const ReadRequest& request, std::int64_t after,
+                                std::int64_t high_water) {
+  const crm::TableSpec& spec = query.spec();
   CRMSYNC_ASSIGN_OR_RETURN(
       auto st, db.Prepare("SELECT seq, key FROM crmsync_journal WHERE table_name = ? AND seq > ? ORDER BY seq"));
   st.Bind(1, spec.name).Bind(2, after);
   std::vector<std::string> keys;  // in order of first change
-  std::map<std::string, bool, std::less<>> seen;
+  std::set<std::string, std::less<>> seen;
   ChangeBatch batch;
   std::int64_t last_seq = after;
   for (;;) {
@@ -153,13 +177,15 @@ Result<ChangeBatch> ReadJournal(SqliteDb& db, const crm::TableSpec& spec, const 
         batch.more = true;
         break;
       }
-      seen.emplace(key, true);
+      seen.insert(key);
       keys.push_back(std::move(key));
     }
     last_seq = st.ColumnInt(0);
   }
+  crm::StatementCache statements(db);
+  batch.changes.reserve(keys.size());
   for (const auto& key : keys) {
-    auto change = CurrentChange(db, spec, key, request.columns);
+    auto change = CurrentChange(statements, query, key);
     if (!change.ok()) {
       if (change.status().code() == StatusCode::kInvalidArgument && !crm::DecodeKey(spec, key).ok()) {
         return Status(StatusCode::kCorrupt,
@@ -173,6 +199,12 @@ Result<ChangeBatch> ReadJournal(SqliteDb& db, const crm::TableSpec& spec, const 
   // mark: move past other tables' rows too, so pruning can advance.
   batch.next_cursor = std::to_string(batch.more ? last_seq : std::max(high_water, after));
   return batch;
+}
+
+// The seq of the latest journal row of `key`, 0 when the journal holds none.
+Result<std::int64_t> LatestSeq(SqliteDb& db, const crm::TableSpec& spec, const std::string& key) {
+  return QueryInt(db, "SELECT max(seq) FROM crmsync_journal WHERE table_name = ? AND key = ?",
+                  {Value::Text(std::string(spec.name)), Value::Text(key)});
 }
 
 WriteResult Failed(Status status) {
@@ -206,6 +238,7 @@ Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Dead
   CRMSYNC_RETURN_IF_ERROR(crm::CheckColumns(*spec, request.columns));
   if (request.max_changes < 1) return InvalidArgument("max_changes must be at least 1");
   CRMSYNC_ASSIGN_OR_RETURN(Cursor cursor, ParseCursor(request.cursor));
+  const ChangeQuery query(*spec, request.columns);
   CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
   // One read transaction: the journal and the rows come from one snapshot.
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
@@ -216,12 +249,12 @@ Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Dead
                                                   std::to_string(high_water) + ") of '" + path_ +
                                                   "': was the store replaced?");
   }
-  if (cursor.full) return ReadFull(db, *spec, request, cursor, high_water);
+  if (cursor.full) return ReadFull(db, query, request, cursor, high_water);
   if (cursor.seq < pruned) {
     return Status(StatusCode::kCursorExpired,
                   "cursor " + request.cursor + " is older than the journal, pruned through " + std::to_string(pruned));
   }
-  return ReadJournal(db, *spec, request, cursor.seq, high_water);
+  return ReadJournal(db, query, request, cursor.seq, high_water);
 }
 
 Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, const std::string& /*key_attribute*/,
@@ -230,14 +263,16 @@ Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, c
   CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
   CRMSYNC_RETURN_IF_ERROR(crm::CheckColumns(*spec, columns));
   CRMSYNC_RETURN_IF_ERROR(crm::DecodeKey(*spec, key).status());
+  const ChangeQuery query(*spec, columns);
   CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
-  CRMSYNC_ASSIGN_OR_RETURN(Change change, CurrentChange(db, *spec, key, columns));
+  crm::StatementCache statements(db);
+  CRMSYNC_ASSIGN_OR_RETURN(Change change, CurrentChange(statements, query, key));
   if (change.kind == Change::Kind::kDelete) return std::optional<Change>();
   return std::optional<Change>(std::move(change));
 }
 
-Result<ChangeBatch> LocalConnector::Lookup(const connectors::LookupRequest& /*request*/, Deadline /*deadline*/) {
+Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& /*request*/, Deadline /*deadline*/) {
   return Internal("LocalConnector::Lookup is not implemented yet");
 }
 

@@ -19,7 +19,23 @@
 //
 // Reads coalesce: a key changed several times appears once, with its current
 // values (or as a delete when the row is gone), in the order of its first
-// change in the batch; max_changes bounds the keys per batch.
+// change in the batch; max_changes bounds the keys per batch. Every upsert
+// returned (ReadChanges, Fetch, Lookup) carries version, origin_id (the
+// Dataverse id crmsync_origin holds for the row, "" when none) and
+// modified_at: the journal's changed_at of the row's latest change, or, when
+// the journal no longer holds one, the row's modified_at column. A delete
+// carries the key, no record, no origin, and the time of the delete.
+//
+// Tables two mappings share: contact holds companies (mapping accounts,
+// local.filter type=company) and persons (mapping contacts, type=person).
+// Each mapping is a journal reader of its own with its own cursor, and reads
+// every change of the table; this connector ignores local.filter (the
+// engine applies it to upserts). A journalled delete has no row left to
+// tell which mapping it belongs to, so every reader of the table gets every
+// delete, with its key; the engine attributes a delete to the mapping whose
+// coupling holds the key, and a mapping ignores deletes of keys it has not
+// coupled. A key change reads as a delete of the old key and an upsert of
+// the new one, so a later delete of the new key reaches every reader too.
 //
 // Writes: one BEGIN IMMEDIATE transaction per batch. Conflicting ops (and
 // every op of their group) are skipped with kConflict; if any other op fails,
@@ -30,9 +46,13 @@
 // same transaction, and a repeated create with the same origin_id returns the
 // existing row instead of a duplicate (R2). Deleting a missing row is ok.
 //
-// Journal readers: the engine calls Acknowledge(reader, cursor) after it
-// committed a cursor; the journal is pruned at and below the lowest position
-// of all readers (crmsync_journal_reader).
+// Journal readers (connectors::ChangeJournal): the engine calls
+// Acknowledge(reader, cursor) after it committed a cursor; the journal is
+// pruned at and below the lowest position of all readers
+// (crmsync_journal_reader).
+//
+// Cost: each call opens one SQLite connection; a page of reads prepares its
+// statements once and reuses them for every record (ChangeQuery).
 //
 // Thread-safety: thread-safe; every call opens its own SQLite connection
 // (SQLite serialises writers across threads and processes).

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "common/time_format.h"
 #include "crm/migrations.h"
 #include "tests/crm/crm_test_util.h"
 #include "tests/support/temp_dir.h"
@@ -84,6 +85,7 @@ class LocalConnectorTest : public ::testing::Test {
     auto connector = LocalConnector::Open(path_);
     ASSERT_TRUE(connector.ok()) << connector.status().ToString();
     connector_ = std::move(connector).value();
+    journal_ = connector_.get();  // housekeeping and recovery go through the interface the engine holds
     auto db = SqliteDb::Open(path_);
     ASSERT_TRUE(db.ok());
     db_.emplace(std::move(db).value());
@@ -119,11 +121,12 @@ class LocalConnectorTest : public ::testing::Test {
     return *results;
   }
 
-  std::string Journal() { return QueryRows(*db_, "SELECT table_name, key, op FROM crmsync_journal ORDER BY seq"); }
+  std::string JournalRows() { return QueryRows(*db_, "SELECT table_name, key, op FROM crmsync_journal ORDER BY seq"); }
 
   testing_support::TempDir dir_;
   std::string path_;
   std::unique_ptr<LocalConnector> connector_;
+  connectors::ChangeJournal* journal_ = nullptr;
   std::optional<SqliteDb> db_;
 };
 
@@ -293,7 +296,7 @@ TEST_F(LocalConnectorTest, UpsertUpdatesAnExistingRowOrCreatesItWithItsKey) {
 }
 
 TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
-  const std::string journal_before = Journal();
+  const std::string journal_before = JournalRows();
   const std::string contacts_before = QueryRows(*db_, "SELECT * FROM contact ORDER BY no");
   auto results = Write("contact", {
                                       Create({{"type", T("company")}, {"name", T("Fabrikam")}}),
@@ -308,7 +311,7 @@ TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
     EXPECT_EQ(results[i].status.code(), StatusCode::kAborted) << i;
     EXPECT_NE(results[i].status.message().find("op 2"), std::string::npos) << results[i].status.message();
   }
-  EXPECT_EQ(Journal(), journal_before);
+  EXPECT_EQ(JournalRows(), journal_before);
   EXPECT_EQ(QueryRows(*db_, "SELECT * FROM contact ORDER BY no"), contacts_before);
   EXPECT_EQ(QueryText(*db_, "SELECT last_no_used FROM number_series WHERE code = 'CONTACT'"), "CT000002");
 }
@@ -343,7 +346,7 @@ TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
   auto first = Write("contact", {create});
   ASSERT_EQ(first.size(), 1u);
   ASSERT_TRUE(first[0].status.ok()) << first[0].status.ToString();
-  auto found = connector_->FindByOrigin("contact", origin, Deadline::Never());
+  auto found = journal_->FindByOrigin("contact", origin, Deadline::Never());
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->value_or(""), first[0].key);
 
@@ -355,10 +358,10 @@ TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
 
   // The origin follows a key change and goes with a delete.
   Sql("UPDATE contact SET no = 'RENUMBERED' WHERE no = '" + first[0].key + "';");
-  EXPECT_EQ(connector_->FindByOrigin("contact", origin, Deadline::Never())->value_or(""), "RENUMBERED");
+  EXPECT_EQ(journal_->FindByOrigin("contact", origin, Deadline::Never())->value_or(""), "RENUMBERED");
   Sql("DELETE FROM contact WHERE no = 'RENUMBERED';");
-  EXPECT_FALSE(connector_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
-  EXPECT_FALSE(connector_->FindByOrigin("opportunity", origin, Deadline::Never())->has_value());
+  EXPECT_FALSE(journal_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
+  EXPECT_FALSE(journal_->FindByOrigin("opportunity", origin, Deadline::Never())->has_value());
 }
 
 TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
@@ -368,7 +371,7 @@ TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
   EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
-  EXPECT_FALSE(connector_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
+  EXPECT_FALSE(journal_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
 }
 
 TEST_F(LocalConnectorTest, OrderLinesAreWrittenByCompositeKey) {
@@ -393,14 +396,14 @@ TEST_F(LocalConnectorTest, ThePrunedJournalExpiresOldCursorsButNotReaders) {
   Sql("UPDATE contact SET city = 'B' WHERE no = 'CT000001';");
   ChangeBatch b = Read("contact", a.next_cursor);
 
-  ASSERT_TRUE(connector_->Acknowledge("accounts", a.next_cursor, Deadline::Never()).ok());
-  ASSERT_TRUE(connector_->Acknowledge("contacts", b.next_cursor, Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("accounts", a.next_cursor, Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("contacts", b.next_cursor, Deadline::Never()).ok());
   // Pruned only up to the slower reader.
   EXPECT_EQ(QueryText(*db_, "SELECT min(seq) FROM crmsync_journal"), std::to_string(std::stoll(a.next_cursor) + 1));
   ReadRequest request = Request("contact", {}, a.next_cursor, 10);
   ASSERT_TRUE(connector_->ReadChanges(request, Deadline::Never()).ok());
 
-  ASSERT_TRUE(connector_->Acknowledge("accounts", b.next_cursor, Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("accounts", b.next_cursor, Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
   auto expired = connector_->ReadChanges(request, Deadline::Never());
   ASSERT_FALSE(expired.ok());
@@ -415,12 +418,12 @@ TEST_F(LocalConnectorTest, ThePrunedJournalExpiresOldCursorsButNotReaders) {
   EXPECT_EQ(connector_->ReadChanges(request, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
 
   // A forgotten reader no longer holds pruning back.
-  ASSERT_TRUE(connector_->Acknowledge("stuck", "", Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("stuck", "", Deadline::Never()).ok());
   Sql("UPDATE contact SET city = 'C' WHERE no = 'CT000001';");
-  ASSERT_TRUE(connector_->Acknowledge("contacts", CursorNow("contact"), Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("contacts", CursorNow("contact"), Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "1");
-  ASSERT_TRUE(connector_->ForgetReader("stuck", Deadline::Never()).ok());
-  ASSERT_TRUE(connector_->Acknowledge("accounts", CursorNow("contact"), Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->ForgetReader("stuck", Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("accounts", CursorNow("contact"), Deadline::Never()).ok());
   EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
 }
 
@@ -443,6 +446,98 @@ TEST_F(LocalConnectorTest, ConcurrentWritersFromSeveralThreadsGetDistinctNumbers
   std::set<std::string> all;
   for (const auto& k : keys) all.insert(k.begin(), k.end());
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST_F(LocalConnectorTest, UpsertsCarryTheirOriginAndWhenTheyChanged) {
+  const std::string origin = "0a1b2c3d-0000-0000-0000-0000000000bb";
+  const std::string cursor = CursorNow("contact");
+  auto created = Write("contact", {Create({{"type", T("company")}, {"name", T("From Dataverse")}}, "", origin)});
+  ASSERT_EQ(created.size(), 1u);
+  ASSERT_TRUE(created[0].status.ok());
+  const std::string key = created[0].key;
+  // Pin the journal's times so the test can tell them from anything else.
+  Sql("UPDATE crmsync_journal SET changed_at = '2001-02-03T04:05:06.789Z' WHERE key = '" + key +
+      "';"
+      "UPDATE crmsync_journal SET changed_at = '2001-01-01T00:00:00.000Z' WHERE key <> '" +
+      key + "';");
+  const auto when = ParseUtc("2001-02-03T04:05:06.789Z");
+  const auto check = [&](const Change& c, const char* how) {
+    if (c.key == key) {
+      EXPECT_EQ(c.origin_id, origin) << how;
+      EXPECT_EQ(c.modified_at, when) << how;
+    } else {
+      EXPECT_EQ(c.origin_id, "") << how << " " << c.key;
+      EXPECT_EQ(c.modified_at, ParseUtc("2001-01-01T00:00:00Z")) << how << " " << c.key;
+    }
+  };
+  ChangeBatch full = Read("contact", "", {"name"});
+  ASSERT_EQ(full.changes.size(), 3u);
+  for (const auto& c : full.changes) check(c, "full read");
+  ChangeBatch journal = Read("contact", cursor, {"name"});
+  ASSERT_EQ(journal.changes.size(), 1u);
+  check(journal.changes[0], "journal read");
+  auto fetched = connector_->Fetch("contact", "", key, {"name"}, Deadline::Never());
+  ASSERT_TRUE(fetched.ok() && fetched->has_value());
+  check(**fetched, "fetch");
+}
+
+TEST_F(LocalConnectorTest, WithoutAJournalRowModifiedAtIsTheRowsOwn) {
+  Sql("INSERT INTO contact (no, type, name, modified_at) VALUES ('OLD1', 'company', 'Old', '2002-03-04T05:06:07Z');");
+  // One reader at the end prunes the whole journal.
+  ASSERT_TRUE(journal_->Acknowledge("only", CursorNow("contact"), Deadline::Never()).ok());
+  ASSERT_EQ(QueryText(*db_, "SELECT count(*) FROM crmsync_journal"), "0");
+  auto fetched = connector_->Fetch("contact", "", "OLD1", {}, Deadline::Never());
+  ASSERT_TRUE(fetched.ok() && fetched->has_value());
+  EXPECT_EQ((*fetched)->version, "0");
+  EXPECT_EQ((*fetched)->modified_at, ParseUtc("2002-03-04T05:06:07Z"));
+  for (const auto& c : Read("contact", "", {"name"}).changes) {
+    if (c.key == "OLD1") {
+      EXPECT_EQ(c.modified_at, ParseUtc("2002-03-04T05:06:07Z"));
+    }
+  }
+}
+
+// ---- Deletes from a table two mappings share -----------------------------------
+
+TEST_F(LocalConnectorTest, EveryReaderOfASharedTableGetsEveryDeleteWithItsKey) {
+  // contact holds companies (read by "accounts") and persons (read by "contacts").
+  Sql("INSERT INTO contact (no, type, name) VALUES ('CT000005', 'company', 'Gone Ltd');"
+      "INSERT INTO contact (no, type, first_name, surname, company_no) VALUES ('CT000006', 'person', 'Al', 'Bo', "
+      "'CT000005');");
+  const std::string accounts = CursorNow("contact");
+  Sql("UPDATE contact SET city = 'York' WHERE no = 'CT000001';");
+  const std::string contacts = CursorNow("contact");
+  ASSERT_TRUE(journal_->Acknowledge("accounts", accounts, Deadline::Never()).ok());
+  ASSERT_TRUE(journal_->Acknowledge("contacts", contacts, Deadline::Never()).ok());
+
+  Sql("UPDATE contact SET no = 'CT000600' WHERE no = 'CT000006';");  // renumbered, then gone
+  Sql("DELETE FROM contact WHERE no = 'CT000600';");
+  Sql("DELETE FROM contact WHERE no = 'CT000005';");
+
+  const auto deletes = [&](const ChangeBatch& batch) {
+    std::vector<std::string> out;
+    for (const auto& c : batch.changes) {
+      if (c.kind != Change::Kind::kDelete) continue;
+      EXPECT_TRUE(c.record.empty()) << c.key;
+      EXPECT_EQ(c.origin_id, "") << c.key;
+      EXPECT_EQ(c.version, QueryText(*db_, "SELECT max(seq) FROM crmsync_journal WHERE key = '" + c.key + "'"));
+      EXPECT_TRUE(c.modified_at.has_value()) << c.key;  // when it was deleted
+      out.push_back(c.key);
+    }
+    return out;
+  };
+  const std::vector<std::string> expected = {"CT000006", "CT000600", "CT000005"};
+  ChangeBatch for_accounts = Read("contact", accounts, {"type", "name"});
+  EXPECT_EQ(deletes(for_accounts), expected);
+  EXPECT_EQ(Describe(for_accounts),
+            (std::vector<std::string>{"upsert CT000001 name=Contoso Ltd no=CT000001 type=company", "delete CT000006",
+                                      "delete CT000600", "delete CT000005"}));
+  // The faster reader commits past the deletes; the slower one still gets them.
+  ASSERT_TRUE(journal_->Acknowledge("accounts", for_accounts.next_cursor, Deadline::Never()).ok());
+  ChangeBatch for_contacts = Read("contact", contacts, {"type", "name"});
+  EXPECT_EQ(deletes(for_contacts), expected);
+  EXPECT_EQ(Describe(for_contacts),
+            (std::vector<std::string>{"delete CT000006", "delete CT000600", "delete CT000005"}));
 }
 
 TEST_F(LocalConnectorTest, OpeningAMissingStoreFails) {
