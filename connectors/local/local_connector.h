@@ -37,6 +37,18 @@
 // coupled. A key change reads as a delete of the old key and an upsert of
 // the new one, so a later delete of the new key reaches every reader too.
 //
+// Lookup: the rows whose column `attribute` equals one of `values`, or with
+// an empty attribute the rows with these keys (keys as ReadChanges returns
+// them; composite ones as JSON arrays). The attribute must be a column of the
+// table (checked, never interpolated unchecked); values are converted to the
+// column's type first, and a value the column cannot hold is simply absent.
+// Text compares exactly (SQLite's BINARY collation: case and accents count),
+// unlike Dataverse. LookupRequest::filter and key are ignored, as for reads.
+// Results come in pages of max_records; the cursor "lookup:I:KEY" resumes at
+// value I after KEY and is only meaningful with the same values. Values go
+// to SQLite in IN lists as long as its parameter limit allows, so a lookup
+// of a few thousand values is one statement per page.
+//
 // Writes: one BEGIN IMMEDIATE transaction per batch. Conflicting ops (and
 // every op of their group) are skipped with kConflict; if any other op fails,
 // the whole transaction rolls back, the failing op reports its error and
@@ -51,8 +63,9 @@
 // pruned at and below the lowest position of all readers
 // (crmsync_journal_reader).
 //
-// Cost: each call opens one SQLite connection; a page of reads prepares its
-// statements once and reuses them for every record (ChangeQuery).
+// Cost: each call opens one SQLite connection; a page of reads and a Lookup
+// page prepare their statements once and reuse them for every record
+// (ChangeQuery, crm::StatementCache).
 //
 // Thread-safety: thread-safe; every call opens its own SQLite connection
 // (SQLite serialises writers across threads and processes).

@@ -105,6 +105,35 @@ class LocalConnectorTest : public ::testing::Test {
     return batch.ok() ? *batch : ChangeBatch{};
   }
 
+  ChangeBatch Lookup(const std::string& table, const std::string& attribute, std::vector<Value> values,
+                     std::vector<std::string> columns = {}, const std::string& cursor = "", int max_records = 5000) {
+    connectors::LookupRequest request;
+    request.entity = table;
+    request.attribute = attribute;
+    request.values = std::move(values);
+    request.columns = std::move(columns);
+    request.cursor = cursor;
+    request.max_records = max_records;
+    auto batch = connector_->Lookup(request, Deadline::Never());
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    return batch.ok() ? *batch : ChangeBatch{};
+  }
+
+  // Every page of a lookup, with the page sizes seen.
+  std::vector<std::string> LookupAll(const std::string& table, const std::string& attribute,
+                                     const std::vector<Value>& values, int max_records, std::vector<int>* pages) {
+    std::vector<std::string> keys;
+    std::string cursor;
+    for (int page = 0; page < 100; ++page) {
+      ChangeBatch batch = Lookup(table, attribute, values, {}, cursor, max_records);
+      if (pages != nullptr) pages->push_back(static_cast<int>(batch.changes.size()));
+      for (const auto& c : batch.changes) keys.push_back(c.key);
+      if (!batch.more) break;
+      cursor = batch.next_cursor;
+    }
+    return keys;
+  }
+
   // The cursor after a full read of `table`.
   std::string CursorNow(const std::string& table) {
     ChangeBatch batch = Read(table, "");
@@ -479,6 +508,9 @@ TEST_F(LocalConnectorTest, UpsertsCarryTheirOriginAndWhenTheyChanged) {
   auto fetched = connector_->Fetch("contact", "", key, {"name"}, Deadline::Never());
   ASSERT_TRUE(fetched.ok() && fetched->has_value());
   check(**fetched, "fetch");
+  ChangeBatch found = Lookup("contact", "", {T(key.c_str()), T("CT000002")});
+  ASSERT_EQ(found.changes.size(), 2u);
+  for (const auto& c : found.changes) check(c, "lookup");
 }
 
 TEST_F(LocalConnectorTest, WithoutAJournalRowModifiedAtIsTheRowsOwn) {
@@ -538,6 +570,102 @@ TEST_F(LocalConnectorTest, EveryReaderOfASharedTableGetsEveryDeleteWithItsKey) {
   EXPECT_EQ(deletes(for_contacts), expected);
   EXPECT_EQ(Describe(for_contacts),
             (std::vector<std::string>{"delete CT000006", "delete CT000600", "delete CT000005"}));
+}
+
+// ---- Lookup --------------------------------------------------------------------
+
+TEST_F(LocalConnectorTest, LookupFindsRowsWhoseAttributeHasOneOfTheValues) {
+  Sql("UPDATE contact SET email = 'info@contoso.com' WHERE no = 'CT000001';"
+      "UPDATE contact SET email = 'ann@contoso.com' WHERE no = 'CT000002';"
+      "INSERT INTO contact (no, type, name, email) VALUES ('CT000003', 'company', 'Other', 'x@y.z');");
+  ChangeBatch batch = Lookup("contact", "email",
+                             {T("ann@contoso.com"), T("nobody@contoso.com"), T("INFO@CONTOSO.COM"),
+                              T("info@contoso.com"), T("ann@contoso.com")},
+                             {"name"});
+  // Text compares exactly: the upper-case address matches nobody; a repeated value finds its row once.
+  EXPECT_EQ(Describe(batch), (std::vector<std::string>{"upsert CT000001 name=Contoso Ltd no=CT000001",
+                                                       "upsert CT000002 name=Ann Lee no=CT000002"}));
+  EXPECT_FALSE(batch.more);
+  ASSERT_EQ(batch.changes.size(), 2u);
+  EXPECT_EQ(batch.changes[1].version, QueryText(*db_, "SELECT max(seq) FROM crmsync_journal WHERE key = 'CT000002'"));
+  // Values are taken as the column's type; one it cannot hold matches nothing.
+  EXPECT_EQ(Describe(Lookup("sales_order_line", "line_no", {T("10000"), T("abc")}, {"description"})),
+            std::vector<std::string>{"upsert [\"SO000001\",10000] description=Van line_no=10000 order_no=SO000001"});
+  EXPECT_TRUE(Lookup("contact", "type", {T("robot")}).changes.empty());
+}
+
+TEST_F(LocalConnectorTest, LookupPagesByMaxRecords) {
+  for (int i = 3; i <= 9; ++i) {
+    Sql("INSERT INTO contact (no, type, name, city) VALUES ('CT00000" + std::to_string(i) +
+        "', 'company', 'C', 'Leeds');");
+  }
+  std::vector<int> pages;
+  EXPECT_EQ(LookupAll("contact", "city", {T("Leeds")}, 3, &pages),
+            (std::vector<std::string>{"CT000001", "CT000003", "CT000004", "CT000005", "CT000006", "CT000007",
+                                      "CT000008", "CT000009"}));
+  EXPECT_EQ(pages, (std::vector<int>{3, 3, 2}));
+  pages.clear();
+  EXPECT_EQ(LookupAll("contact", "city", {T("Leeds")}, 4, &pages).size(), 8u);
+  EXPECT_EQ(pages, (std::vector<int>{4, 4}));  // the last page says it is the last
+
+  connectors::LookupRequest bad;
+  bad.entity = "contact";
+  bad.attribute = "city";
+  bad.values = {T("Leeds")};
+  bad.cursor = "full:1:CT000001";
+  EXPECT_EQ(connector_->Lookup(bad, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
+  bad.cursor = "";
+  bad.values.clear();
+  EXPECT_EQ(connector_->Lookup(bad, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LocalConnectorTest, LookupByKeyFindsRowsIncludingCompositeKeys) {
+  Sql("INSERT INTO sales_order_line (order_no, line_no, description) VALUES ('SO000001', 30000, 'Roof rack');");
+  ChangeBatch lines = Lookup(
+      "sales_order_line", "",
+      {T("[\"SO000001\",30000]"), T("[\"SO000001\",20000]"), T("[\"SO000001\", 10000]"), T("[\"SO000001\",10000]")},
+      {"description"});
+  EXPECT_EQ(Describe(lines),
+            (std::vector<std::string>{"upsert [\"SO000001\",10000] description=Van line_no=10000 order_no=SO000001",
+                                      "upsert [\"SO000001\",30000] description=Roof rack line_no=30000 "
+                                      "order_no=SO000001"}));
+  EXPECT_EQ(Describe(Lookup("contact", "", {T("CT000002"), T("CT000404")}, {"name"})),
+            std::vector<std::string>{"upsert CT000002 name=Ann Lee no=CT000002"});
+
+  connectors::LookupRequest bad;
+  bad.entity = "sales_order_line";
+  bad.values = {T("SO000001")};  // not a composite key
+  EXPECT_EQ(connector_->Lookup(bad, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LocalConnectorTest, LookupSplitsLongValueListsWithinSqlitesParameterLimit) {
+  // More values than SQLite binds in one statement (32766): the list is split
+  // into chunks, and paging carries on across them.
+  std::vector<Value> keys;
+  keys.push_back(T("CT000002"));
+  for (int i = 0; i < 40000; ++i) keys.push_back(Value::Text("NOBODY" + std::to_string(i)));
+  keys.push_back(T("CT000001"));
+  std::vector<int> pages;
+  EXPECT_EQ(LookupAll("contact", "", keys, 1, &pages), (std::vector<std::string>{"CT000002", "CT000001"}));
+  EXPECT_EQ(pages, (std::vector<int>{1, 1}));
+
+  std::vector<Value> lines;
+  for (int i = 1; i <= 20000; ++i) lines.push_back(Value::Text("[\"SO000001\"," + std::to_string(i) + "]"));
+  EXPECT_EQ(LookupAll("sales_order_line", "", lines, 5000, nullptr), std::vector<std::string>{"[\"SO000001\",10000]"});
+}
+
+TEST_F(LocalConnectorTest, LookupRefusesAnAttributeThatIsNotAColumn) {
+  connectors::LookupRequest request;
+  request.entity = "contact";
+  request.attribute = "name\" = name OR \"1";
+  request.values = {T("x")};
+  auto batch = connector_->Lookup(request, Deadline::Never());
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(batch.status().message(), "contact has no column 'name\" = name OR \"1'");
+  request.attribute = "email";
+  request.columns = {"colour"};
+  EXPECT_EQ(connector_->Lookup(request, Deadline::Never()).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(LocalConnectorTest, OpeningAMissingStoreFails) {
