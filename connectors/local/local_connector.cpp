@@ -267,16 +267,249 @@ Result<std::vector<std::vector<Value>>> LookupValues(const crm::TableSpec& spec,
 
 // ---- Write -------------------------------------------------------------
 
-// The seq of the latest journal row of `key`, 0 when the journal holds none.
-Result<std::int64_t> LatestSeq(SqliteDb& db, const crm::TableSpec& spec, const std::string& key) {
-  return QueryInt(db, "SELECT max(seq) FROM crmsync_journal WHERE table_name = ? AND key = ?",
-                  {Value::Text(std::string(spec.name)), Value::Text(key)});
+// Ops applied together: one ungrouped op, or every op of one group in the
+// order given.
+struct Unit {
+  std::string group;
+  std::vector<std::size_t> ops;
+};
+
+std::vector<Unit> UnitsOf(std::span<const WriteOp> ops) {
+  std::vector<Unit> units;
+  std::map<std::string, std::size_t, std::less<>> by_group;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].group.empty()) {
+      units.push_back(Unit{.group = "", .ops = {i}});
+      continue;
+    }
+    auto [it, inserted] = by_group.emplace(ops[i].group, units.size());
+    if (inserted) units.push_back(Unit{.group = ops[i].group, .ops = {}});
+    units[it->second].ops.push_back(i);
+  }
+  return units;
 }
 
-WriteResult Failed(Status status) {
+WriteResult Failed(Status status, const std::string& key) {
   WriteResult r;
   r.status = std::move(status);
+  r.key = key;
   return r;
+}
+
+std::string Describe(const crm::TableSpec* spec, const WriteOp& op, std::size_t index) {
+  std::string out = "op " + std::to_string(index);
+  if (spec != nullptr) out += " (" + std::string(spec->label) + " '" + op.key + "')";
+  return out;
+}
+
+// One Write call's connection and statements.
+class Writer {
+ public:
+  Writer(SqliteDb& db, std::string_view default_entity, std::span<const WriteOp> ops)
+      : statements_(db), ops_(ops), results_(ops.size()), specs_(ops.size(), nullptr) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      auto spec = SpecFor(ops[i].entity.empty() ? std::string(default_entity) : ops[i].entity);
+      if (spec.ok()) {
+        specs_[i] = *spec;
+      } else {
+        spec_errors_.emplace(i, spec.status());
+      }
+    }
+  }
+
+  // Applies one unit inside its own savepoint. A non-ok Status is a failure
+  // of the store itself (the batch transaction is lost): the caller gives up
+  // on the whole call.
+  Status Apply(const Unit& unit);
+
+  std::vector<WriteResult> TakeResults() { return std::move(results_); }
+
+ private:
+  // kConflict (and the row's latest version) when the op's expected_version
+  // is behind; another error when the op cannot be applied at all.
+  Status Precondition(std::size_t i);
+  // Applies op i (its key, version and read-back record into results_[i]).
+  Status ApplyOp(std::size_t i);
+  Result<std::string> Create(const crm::TableSpec& spec, const WriteOp& op);
+  Result<std::string> UpsertRow(const crm::TableSpec& spec, const WriteOp& op);
+  Status Run(std::string_view sql);
+  // One query per table and read_back list, built once per batch.
+  const ChangeQuery& ReadBackQuery(const crm::TableSpec& spec, const std::vector<std::string>& columns);
+
+  crm::StatementCache statements_;
+  std::span<const WriteOp> ops_;
+  std::vector<WriteResult> results_;
+  std::vector<const crm::TableSpec*> specs_;
+  std::map<std::size_t, Status> spec_errors_;
+  std::map<std::string, ChangeQuery, std::less<>> read_back_queries_;
+};
+
+Status Writer::Run(std::string_view sql) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements_.Get(sql));
+  return st->Run();
+}
+
+Status Writer::Precondition(std::size_t i) {
+  const WriteOp& op = ops_[i];
+  if (auto it = spec_errors_.find(i); it != spec_errors_.end()) return it->second;
+  const crm::TableSpec& spec = *specs_[i];
+  if (op.kind != WriteOp::Kind::kDelete) CRMSYNC_RETURN_IF_ERROR(crm::CheckColumns(spec, op.read_back));
+  if (op.expected_version.empty() || op.kind == WriteOp::Kind::kCreate) return Status::Ok();
+  auto expected = ParseSeq(op.expected_version);
+  if (!expected) return InvalidArgument("expected_version '" + op.expected_version + "' is not a local version");
+  CRMSYNC_RETURN_IF_ERROR(crm::DecodeKey(spec, op.key).status());
+  CRMSYNC_ASSIGN_OR_RETURN(LatestChange latest, Latest(statements_, spec, op.key));
+  if (latest.seq > *expected) {
+    results_[i].version = std::to_string(latest.seq);
+    return Status(StatusCode::kConflict, std::string(spec.label) + " '" + op.key + "' changed at " +
+                                             std::to_string(latest.seq) + ", after version " + op.expected_version);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Writer::Create(const crm::TableSpec& spec, const WriteOp& op) {
+  if (!op.origin_id.empty()) {
+    // A repeated create (a lost answer, a crash before the engine recorded
+    // it) finds the row the first attempt created.
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, statements_.Get("SELECT key FROM crmsync_origin WHERE table_name = ?1 AND origin_id = ?2"));
+    st->Bind(1, spec.name).Bind(2, std::string_view(op.origin_id));
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) return st->ColumnText(0);
+  }
+  Record fields = op.fields;
+  if (!op.key.empty()) {
+    CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> parts, crm::DecodeKey(spec, op.key));
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const std::string column(spec.key_columns[k]);
+      auto it = fields.find(column);
+      if (it != fields.end() && !it->second.is_null() && it->second != parts[k]) {
+        return InvalidArgument("key '" + op.key + "' and " + column + " " + it->second.ToDisplayString() + " disagree");
+      }
+      fields[column] = parts[k];
+    }
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(std::string key, crm::InsertRow(statements_, spec, fields));
+  if (!op.origin_id.empty()) {
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, statements_.Get("INSERT INTO crmsync_origin (table_name, key, origin_id) VALUES (?1, ?2, ?3)"));
+    st->Bind(1, spec.name).Bind(2, std::string_view(key)).Bind(3, std::string_view(op.origin_id));
+    CRMSYNC_RETURN_IF_ERROR(st->Run());
+  }
+  return key;
+}
+
+Result<std::string> Writer::UpsertRow(const crm::TableSpec& spec, const WriteOp& op) {
+  auto updated = crm::UpdateRow(statements_, spec, op.key, op.fields);
+  if (updated.ok() || updated.status().code() != StatusCode::kNotFound) return updated;
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> parts, crm::DecodeKey(spec, op.key));
+  Record fields = op.fields;
+  for (std::size_t k = 0; k < parts.size(); ++k) fields[std::string(spec.key_columns[k])] = parts[k];
+  return crm::InsertRow(statements_, spec, fields);
+}
+
+Status Writer::ApplyOp(std::size_t i) {
+  const WriteOp& op = ops_[i];
+  const crm::TableSpec& spec = *specs_[i];
+  WriteResult& result = results_[i];
+  switch (op.kind) {
+    case WriteOp::Kind::kCreate: {
+      CRMSYNC_ASSIGN_OR_RETURN(result.key, Create(spec, op));
+      break;
+    }
+    case WriteOp::Kind::kUpdate: {
+      CRMSYNC_ASSIGN_OR_RETURN(result.key, crm::UpdateRow(statements_, spec, op.key, op.fields));
+      break;
+    }
+    case WriteOp::Kind::kUpsert: {
+      CRMSYNC_ASSIGN_OR_RETURN(result.key, UpsertRow(spec, op));
+      break;
+    }
+    case WriteOp::Kind::kDelete: {
+      Status status = crm::DeleteRow(statements_, spec, op.key);
+      if (!status.ok() && status.code() != StatusCode::kNotFound) return status;  // gone already: repeat-safe
+      result.key = op.key;
+      break;
+    }
+  }
+  if (op.kind == WriteOp::Kind::kDelete || op.read_back.empty()) {
+    CRMSYNC_ASSIGN_OR_RETURN(LatestChange latest, Latest(statements_, spec, result.key));
+    result.version = std::to_string(latest.seq);
+    return Status::Ok();
+  }
+  // The row as stored and its version, from one statement.
+  CRMSYNC_ASSIGN_OR_RETURN(Change stored, CurrentChange(statements_, ReadBackQuery(spec, op.read_back), result.key));
+  if (stored.kind != Change::Kind::kUpsert) {
+    return Internal(std::string(spec.label) + " '" + result.key + "' is missing right after its write");
+  }
+  result.version = std::move(stored.version);
+  for (const auto& name : op.read_back) {  // exactly the columns asked for
+    if (auto it = stored.record.find(name); it != stored.record.end()) result.record.insert_or_assign(name, it->second);
+  }
+  return Status::Ok();
+}
+
+const ChangeQuery& Writer::ReadBackQuery(const crm::TableSpec& spec, const std::vector<std::string>& columns) {
+  std::string id(spec.name);
+  for (const auto& c : columns) id += "\n" + c;
+  auto it = read_back_queries_.find(id);
+  if (it == read_back_queries_.end()) it = read_back_queries_.emplace(std::move(id), ChangeQuery(spec, columns)).first;
+  return it->second;
+}
+
+Status Writer::Apply(const Unit& unit) {
+  const std::string in_group = unit.group.empty() ? "" : " of group '" + unit.group + "'";
+  for (std::size_t i : unit.ops) results_[i].key = ops_[i].key;
+
+  // Preconditions, against the state before the unit: every conflict is
+  // reported as such; an op that cannot apply at all fails the unit.
+  std::optional<std::size_t> conflicted;
+  std::optional<std::size_t> invalid;
+  for (std::size_t i : unit.ops) {
+    Status status = Precondition(i);
+    if (status.ok()) continue;
+    if (status.code() == StatusCode::kConflict) {
+      results_[i].status = std::move(status);
+      if (!conflicted) conflicted = i;
+      continue;
+    }
+    if (status.code() != StatusCode::kInvalidArgument && status.code() != StatusCode::kNotFound) return status;
+    results_[i] = Failed(std::move(status), ops_[i].key);
+    invalid = i;
+    break;
+  }
+  if (invalid || conflicted) {
+    for (std::size_t j : unit.ops) {
+      if (j == invalid || results_[j].status.code() == StatusCode::kConflict) continue;
+      results_[j] = invalid ? Failed(Status(StatusCode::kAborted,
+                                            "not applied: " + Describe(specs_[*invalid], ops_[*invalid], *invalid) +
+                                                in_group + " failed: " + results_[*invalid].status.message()),
+                                     ops_[j].key)
+                            : Failed(Status(StatusCode::kConflict, "not applied: op " + std::to_string(*conflicted) +
+                                                                       in_group + " conflicted"),
+                                     ops_[j].key);
+    }
+    return Status::Ok();
+  }
+
+  // Apply in order inside a savepoint: all of the unit, or none of it.
+  CRMSYNC_RETURN_IF_ERROR(Run("SAVEPOINT crmsync_unit"));
+  for (std::size_t i : unit.ops) {
+    Status status = ApplyOp(i);
+    if (status.ok()) continue;
+    // Undo the unit's writes (and any number it took). If SQLite already
+    // rolled the whole transaction back (disk full, I/O error), ROLLBACK TO
+    // fails: then nothing of the batch is known and the call fails.
+    CRMSYNC_RETURN_IF_ERROR(Run("ROLLBACK TO crmsync_unit").WithContext("undoing after \"" + status.message() + "\""));
+    CRMSYNC_RETURN_IF_ERROR(Run("RELEASE crmsync_unit"));
+    const std::string why =
+        "not applied: " + Describe(specs_[i], ops_[i], i) + in_group + " failed: " + status.message();
+    for (std::size_t j : unit.ops) {
+      results_[j] = j == i ? Failed(status, ops_[j].key) : Failed(Status(StatusCode::kAborted, why), ops_[j].key);
+    }
+    return Status::Ok();
+  }
+  return Run("RELEASE crmsync_unit");
 }
 
 }  // namespace
@@ -296,7 +529,13 @@ Result<SqliteDb> LocalConnector::Connect(Deadline deadline) const {
   SqliteOpenOptions options;
   options.create = false;
   options.busy_timeout = std::min<std::chrono::milliseconds>(options.busy_timeout, deadline.Remaining());
-  return SqliteDb::Open(path_, options);
+  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(path_, options));
+  // Statement and savepoint journals in memory: a batch's units each roll
+  // back on their own, and with journals in a temporary file every write of
+  // a batch cost a few pwrite calls once the journal had spilled to disk.
+  // They hold only the pages one unit changed, so memory stays small.
+  CRMSYNC_RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
+  return db;
 }
 
 Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Deadline deadline) {
@@ -439,167 +678,17 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
 
 Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity, std::span<const WriteOp> ops,
                                                        Deadline deadline) {
-  CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
-  std::vector<WriteResult> results(ops.size());
-  if (ops.empty()) return results;
+  if (ops.empty()) return std::vector<WriteResult>();
   CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  // One transaction for the batch; each unit (an ungrouped op, or a group)
+  // applies inside it in a savepoint of its own.
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kImmediate));
-  const Value table_name = Value::Text(std::string(spec->name));
-
-  // Phase 1: preconditions, against the state before the batch.
-  std::vector<bool> skip(ops.size(), false);
-  std::optional<std::size_t> failed;
-  for (std::size_t i = 0; i < ops.size() && !failed; ++i) {
-    const WriteOp& op = ops[i];
-    results[i].key = op.key;
-    if (op.expected_version.empty() || op.kind == WriteOp::Kind::kCreate) continue;
-    auto expected = ParseSeq(op.expected_version);
-    if (!expected) {
-      results[i] = Failed(InvalidArgument("expected_version '" + op.expected_version + "' is not a local version"));
-      failed = i;
-      break;
-    }
-    auto parts = crm::DecodeKey(*spec, op.key);
-    if (!parts.ok()) {
-      results[i] = Failed(parts.status());
-      failed = i;
-      break;
-    }
-    CRMSYNC_ASSIGN_OR_RETURN(std::int64_t latest, LatestSeq(db, *spec, op.key));
-    if (latest > *expected) {
-      skip[i] = true;
-      results[i].status =
-          Status(StatusCode::kConflict, std::string(spec->label) + " '" + op.key + "' changed at " +
-                                            std::to_string(latest) + ", after version " + op.expected_version);
-      results[i].version = std::to_string(latest);
-    }
-  }
-  // A group is all or nothing: a conflict anywhere in it skips all of it.
-  for (std::size_t i = 0; i < ops.size() && !failed; ++i) {
-    if (!skip[i] || ops[i].group.empty()) continue;
-    for (std::size_t j = 0; j < ops.size(); ++j) {
-      if (j == i || skip[j] || ops[j].group != ops[i].group) continue;
-      skip[j] = true;
-      results[j].status = Status(StatusCode::kConflict, "not applied: op " + std::to_string(i) + " of group '" +
-                                                            ops[i].group + "' conflicted");
-    }
-  }
-
-  // Phase 2: apply in order.
-  for (std::size_t i = 0; i < ops.size() && !failed; ++i) {
-    if (skip[i]) continue;
-    const WriteOp& op = ops[i];
-    WriteResult& result = results[i];
-    Status status;
-    switch (op.kind) {
-      case WriteOp::Kind::kCreate: {
-        if (!op.origin_id.empty()) {
-          // A repeated create (a lost answer, a crash before the engine
-          // recorded it) finds the row the first attempt created.
-          CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT key FROM crmsync_origin WHERE table_name = ? AND "
-                                                       "origin_id = ?"));
-          st.Bind(1, table_name).Bind(2, std::string_view(op.origin_id));
-          CRMSYNC_ASSIGN_OR_RETURN(bool found, st.Step());
-          if (found) {
-            result.key = st.ColumnText(0);
-            break;
-          }
-        }
-        Record fields = op.fields;
-        if (!op.key.empty()) {
-          auto parts = crm::DecodeKey(*spec, op.key);
-          if (!parts.ok()) {
-            status = parts.status();
-            break;
-          }
-          for (std::size_t k = 0; k < parts->size(); ++k) {
-            const std::string column(spec->key_columns[k]);
-            auto it = fields.find(column);
-            if (it != fields.end() && !it->second.is_null() && it->second != (*parts)[k]) {
-              status = InvalidArgument("key '" + op.key + "' and " + column + " " + it->second.ToDisplayString() +
-                                       " disagree");
-              break;
-            }
-            fields[column] = (*parts)[k];
-          }
-          if (!status.ok()) break;
-        }
-        auto key = crm::InsertRow(db, *spec, fields);
-        if (!key.ok()) {
-          status = key.status();
-          break;
-        }
-        result.key = *key;
-        if (!op.origin_id.empty()) {
-          CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT INTO crmsync_origin (table_name, key, origin_id) "
-                                                       "VALUES (?, ?, ?)"));
-          st.Bind(1, table_name).Bind(2, std::string_view(*key)).Bind(3, std::string_view(op.origin_id));
-          status = st.Run();
-        }
-        break;
-      }
-      case WriteOp::Kind::kUpdate: {
-        auto key = crm::UpdateRow(db, *spec, op.key, op.fields);
-        if (key.ok()) {
-          result.key = *key;
-        } else {
-          status = key.status();
-        }
-        break;
-      }
-      case WriteOp::Kind::kUpsert: {
-        auto key = crm::UpdateRow(db, *spec, op.key, op.fields);
-        if (key.ok()) {
-          result.key = *key;
-          break;
-        }
-        if (key.status().code() != StatusCode::kNotFound) {
-          status = key.status();
-          break;
-        }
-        auto parts = crm::DecodeKey(*spec, op.key);
-        if (!parts.ok()) {
-          status = parts.status();
-          break;
-        }
-        Record fields = op.fields;
-        for (std::size_t k = 0; k < parts->size(); ++k) fields[std::string(spec->key_columns[k])] = (*parts)[k];
-        auto inserted = crm::InsertRow(db, *spec, fields);
-        if (inserted.ok()) {
-          result.key = *inserted;
-        } else {
-          status = inserted.status();
-        }
-        break;
-      }
-      case WriteOp::Kind::kDelete: {
-        status = crm::DeleteRow(db, *spec, op.key);
-        if (status.code() == StatusCode::kNotFound) status = Status::Ok();  // already gone: repeat-safe
-        break;
-      }
-    }
-    if (!status.ok()) {
-      result = Failed(status);
-      result.key = op.key;
-      failed = i;
-      break;
-    }
-    CRMSYNC_ASSIGN_OR_RETURN(std::int64_t version, LatestSeq(db, *spec, result.key));
-    result.version = std::to_string(version);
-  }
-
-  if (failed) {
-    tx.Rollback();
-    const std::string why = "not applied: op " + std::to_string(*failed) + " (" + std::string(spec->label) + " '" +
-                            ops[*failed].key + "') failed: " + results[*failed].status.message();
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (i == *failed || results[i].status.code() == StatusCode::kConflict) continue;
-      results[i].status = Status(StatusCode::kAborted, why);
-      results[i].version.clear();
-      results[i].key = ops[i].key;
-    }
-    return results;
-  }
+  std::vector<WriteResult> results;
+  {
+    Writer writer(db, entity, ops);
+    for (const Unit& unit : UnitsOf(ops)) CRMSYNC_RETURN_IF_ERROR(writer.Apply(unit));
+    results = writer.TakeResults();
+  }  // the writer's statements are finalized before the commit
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
   return results;
 }

@@ -49,23 +49,38 @@
 // to SQLite in IN lists as long as its parameter limit allows, so a lookup
 // of a few thousand values is one statement per page.
 //
-// Writes: one BEGIN IMMEDIATE transaction per batch. Conflicting ops (and
-// every op of their group) are skipped with kConflict; if any other op fails,
-// the whole transaction rolls back, the failing op reports its error and
-// every other op kAborted ("not applied: op N failed"). A create with an
-// empty key takes the next number of the table's series (an order line: the
-// next line_no); a create with origin_id records it in crmsync_origin in the
-// same transaction, and a repeated create with the same origin_id returns the
-// existing row instead of a duplicate (R2). Deleting a missing row is ok.
+// Writes: one BEGIN IMMEDIATE transaction per batch. Each op names its table
+// (WriteOp::entity; empty = the Write call's entity), so a group may span
+// tables (a sales order and its lines). The batch applies as units, each in
+// a SAVEPOINT of its own: an ungrouped op, or all ops of one group in the
+// order given (a line can be created after its order in the same group), in
+// the order of each unit's first op. A unit is all or nothing:
+//   - an op whose expected_version is behind the row's latest journal seq is
+//     kConflict (with that seq as version), and the other ops of its group
+//     kConflict ("not applied: op N of group G conflicted"), nothing applied;
+//   - an op that fails (bad table, column, value, key or reference, or an
+//     error of the store) reports its error, and the other ops of its group
+//     kAborted ("not applied: op N (...) of group G failed: ..."); the
+//     unit's writes, and any number it took from a series, are undone.
+// Other units of the batch still apply and commit. A non-ok Result from
+// Write means nothing was committed (the store could not be opened, or it
+// failed so that the transaction itself was lost).
+// A create with an empty key takes the next number of the table's series (an
+// order line: the next line_no); a create with origin_id records it in
+// crmsync_origin in the same unit, and a repeated create with the same
+// origin_id returns the existing row instead of a duplicate (R2). Deleting a
+// missing row is ok. Creates, updates and upserts return the new version and,
+// when the op names read_back columns, exactly those columns of the row as
+// stored (derived values included), read in the same transaction.
 //
 // Journal readers (connectors::ChangeJournal): the engine calls
 // Acknowledge(reader, cursor) after it committed a cursor; the journal is
 // pruned at and below the lowest position of all readers
 // (crmsync_journal_reader).
 //
-// Cost: each call opens one SQLite connection; a page of reads and a Lookup
-// page prepare their statements once and reuse them for every record
-// (ChangeQuery, crm::StatementCache).
+// Cost: each call opens one SQLite connection; a page of reads, a Lookup page
+// and a batch of writes each prepare their statements once and reuse them
+// for every record (crm::StatementCache, ChangeQuery).
 //
 // Thread-safety: thread-safe; every call opens its own SQLite connection
 // (SQLite serialises writers across threads and processes).

@@ -59,6 +59,15 @@ WriteOp Delete(std::string key) {
   op.key = std::move(key);
   return op;
 }
+// The op on another table than the Write call's.
+WriteOp On(std::string entity, WriteOp op) {
+  op.entity = std::move(entity);
+  return op;
+}
+WriteOp ReadingBack(std::vector<std::string> columns, WriteOp op) {
+  op.read_back = std::move(columns);
+  return op;
+}
 ReadRequest Request(std::string entity, std::vector<std::string> columns, std::string cursor, int max_changes) {
   ReadRequest r;
   r.entity = std::move(entity);
@@ -324,25 +333,21 @@ TEST_F(LocalConnectorTest, UpsertUpdatesAnExistingRowOrCreatesItWithItsKey) {
             "CT000001|Contoso Ltd|York\nCT000777|Northwind|\n");
 }
 
-TEST_F(LocalConnectorTest, ABatchThatFailsHalfWayLeavesNothingWritten) {
-  const std::string journal_before = JournalRows();
-  const std::string contacts_before = QueryRows(*db_, "SELECT * FROM contact ORDER BY no");
+TEST_F(LocalConnectorTest, AFailingOpFailsAloneAndTheRestOfTheBatchApplies) {
   auto results = Write("contact", {
                                       Create({{"type", T("company")}, {"name", T("Fabrikam")}}),
                                       Update("CT000001", {{"city", T("Bradford")}}),
                                       Create({{"type", T("robot")}, {"name", T("R2")}}),
-                                      Delete("CT000002"),
+                                      Update("CT000002", {{"email", T("ann@contoso.com")}}),
                                   });
   ASSERT_EQ(results.size(), 4u);
   EXPECT_EQ(results[2].status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(results[2].status.message(), "type 'robot' is not one of person, company");
-  for (std::size_t i : {0u, 1u, 3u}) {
-    EXPECT_EQ(results[i].status.code(), StatusCode::kAborted) << i;
-    EXPECT_NE(results[i].status.message().find("op 2"), std::string::npos) << results[i].status.message();
-  }
-  EXPECT_EQ(JournalRows(), journal_before);
-  EXPECT_EQ(QueryRows(*db_, "SELECT * FROM contact ORDER BY no"), contacts_before);
-  EXPECT_EQ(QueryText(*db_, "SELECT last_no_used FROM number_series WHERE code = 'CONTACT'"), "CT000002");
+  for (std::size_t i : {0u, 1u, 3u}) EXPECT_TRUE(results[i].status.ok()) << i << ": " << results[i].status.ToString();
+  EXPECT_EQ(results[0].key, "CT000003");
+  EXPECT_EQ(QueryRows(*db_, "SELECT no, name, city, email FROM contact ORDER BY no"),
+            "CT000001|Contoso Ltd|Bradford|\nCT000002|Ann Lee||ann@contoso.com\nCT000003|Fabrikam||\n");
+  EXPECT_EQ(QueryText(*db_, "SELECT last_no_used FROM number_series WHERE code = 'CONTACT'"), "CT000003");
 }
 
 TEST_F(LocalConnectorTest, AStaleExpectedVersionIsAConflictAndSkipsItsGroup) {
@@ -393,14 +398,15 @@ TEST_F(LocalConnectorTest, ARepeatedCreateWithTheSameOriginFindsTheFirstRow) {
   EXPECT_FALSE(journal_->FindByOrigin("opportunity", origin, Deadline::Never())->has_value());
 }
 
-TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenTheBatchCommits) {
+TEST_F(LocalConnectorTest, AnOriginIsOnlyRecordedWhenItsGroupApplies) {
   const std::string origin = "0a1b2c3d-0000-0000-0000-00000000ffff";
-  auto results = Write("contact", {Create({{"type", T("company")}, {"name", T("Lost")}}, "", origin),
-                                   Update("NOPE", {{"city", T("x")}})});
+  auto results = Write("contact", {Create({{"type", T("company")}, {"name", T("Lost")}}, "", origin, "g"),
+                                   Update("NOPE", {{"city", T("x")}}, "", "g")});
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
   EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
   EXPECT_FALSE(journal_->FindByOrigin("contact", origin, Deadline::Never())->has_value());
+  EXPECT_EQ(QueryText(*db_, "SELECT count(*) FROM contact WHERE name = 'Lost'"), "0");
 }
 
 TEST_F(LocalConnectorTest, OrderLinesAreWrittenByCompositeKey) {
@@ -476,6 +482,167 @@ TEST_F(LocalConnectorTest, ConcurrentWritersFromSeveralThreadsGetDistinctNumbers
   for (const auto& k : keys) all.insert(k.begin(), k.end());
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread));
 }
+
+// ---- Groups that span tables; units apply independently ------------------
+
+TEST_F(LocalConnectorTest, AGroupSpanningAnOrderAndItsLinesAppliesInOrder) {
+  auto results = Write(
+      "sales_order",
+      {
+          Create({{"sell_to_contact_no", T("CT000001")}}, "SO000100", "", "order"),
+          On("sales_order_line", Create({{"order_no", T("SO000100")},
+                                         {"description", T("Van")},
+                                         {"quantity", Value::Integer(1)},
+                                         {"unit_price", Value::Integer(900)}},
+                                        "", "", "order")),
+          On("sales_order_line", Create({{"order_no", T("SO000100")}, {"description", T("Tyres")}}, "", "", "order")),
+          On("contact", Update("CT000001", {{"city", T("Hull")}})),
+      });
+  ASSERT_EQ(results.size(), 4u);
+  for (const auto& r : results) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(results[0].key, "SO000100");
+  EXPECT_EQ(results[1].key, "[\"SO000100\",10000]");
+  EXPECT_EQ(results[2].key, "[\"SO000100\",20000]");
+  EXPECT_EQ(QueryRows(*db_,
+                      "SELECT order_no, line_no, description, line_amount FROM sales_order_line "
+                      "WHERE order_no = 'SO000100' ORDER BY line_no"),
+            "SO000100|10000|Van|900\nSO000100|20000|Tyres|0\n");
+  EXPECT_EQ(QueryText(*db_, "SELECT city FROM contact WHERE no = 'CT000001'"), "Hull");
+  // Each op's version is its own table's journal position.
+  EXPECT_EQ(results[1].version, QueryText(*db_,
+                                          "SELECT max(seq) FROM crmsync_journal WHERE table_name = "
+                                          "'sales_order_line' AND key = '[\"SO000100\",10000]'"));
+}
+
+TEST_F(LocalConnectorTest, AFailedGroupIsUndoneWholeWhileTheRestOfTheBatchApplies) {
+  const std::string journal_before = JournalRows();
+  auto results =
+      Write("sales_order",
+            {
+                Create({{"sell_to_contact_no", T("CT000001")}}, "", "", "bad"),  // takes SO000002
+                On("contact", Create({{"type", T("company")}, {"name", T("Fabrikam")}})),
+                On("sales_order_line", Create({{"order_no", T("SO000001")}, {"description", T("Ok")}}, "", "", "good")),
+                On("sales_order_line", Create({{"order_no", T("SO000002")},
+                                               {"description", T("Half off and then some")},
+                                               {"line_discount_pct", Value::Integer(150)}},
+                                              "", "", "bad")),
+                On("sales_order_line", Update("[\"SO000001\",10000]", {{"quantity", Value::Integer(5)}}, "", "good")),
+            });
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[3].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[3].status.message(), "line_discount_pct 150 is not between 0 and 100");
+  EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
+  EXPECT_EQ(results[0].status.message(),
+            "not applied: op 3 (sales order line '') of group 'bad' failed: line_discount_pct 150 is not between 0 "
+            "and 100");
+  EXPECT_EQ(results[0].key, "");
+  EXPECT_TRUE(results[0].version.empty());
+  for (std::size_t i : {1u, 2u, 4u}) EXPECT_TRUE(results[i].status.ok()) << i << ": " << results[i].status.ToString();
+
+  // Nothing of the failed group is left, not even the order number it took.
+  EXPECT_EQ(QueryRows(*db_, "SELECT no FROM sales_order ORDER BY no"), "SO000001\n");
+  EXPECT_EQ(QueryText(*db_, "SELECT last_no_used FROM number_series WHERE code = 'SALESORDER'"), "SO000001");
+  EXPECT_EQ(QueryRows(*db_, "SELECT line_no, description, quantity FROM sales_order_line ORDER BY line_no"),
+            "10000|Van|5\n20000|Ok|0\n");
+  EXPECT_EQ(JournalRows(), journal_before +
+                               "contact|CT000003|insert\nsales_order_line|[\"SO000001\",20000]|insert\n"
+                               "sales_order_line|[\"SO000001\",10000]|update\n");
+  auto again = Write("sales_order", {Create({{"sell_to_contact_no", T("CT000001")}})});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].key, "SO000002");
+}
+
+TEST_F(LocalConnectorTest, AnOpOnAnUnknownTableFailsItsGroupOnly) {
+  auto results = Write("contact", {
+                                      Update("CT000001", {{"city", T("York")}}, "", "g"),
+                                      On("accounts", Update("x", {{"name", T("y")}}, "", "g")),
+                                      Update("CT000002", {{"city", T("Selby")}}),
+                                  });
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[1].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(results[1].status.message().find("no table 'accounts'"), std::string::npos) << results[1].status.message();
+  EXPECT_EQ(results[0].status.code(), StatusCode::kAborted);
+  EXPECT_TRUE(results[2].status.ok()) << results[2].status.ToString();
+  EXPECT_EQ(QueryRows(*db_, "SELECT no, city FROM contact ORDER BY no"), "CT000001|Leeds\nCT000002|Selby\n");
+}
+
+TEST_F(LocalConnectorTest, AConflictSkipsItsGroupAndOtherGroupsApply) {
+  auto fetched = connector_->Fetch("contact", "", "CT000001", {}, Deadline::Never());
+  ASSERT_TRUE(fetched.ok() && fetched->has_value());
+  const std::string stale = (*fetched)->version;
+  Sql("UPDATE contact SET phone = '1' WHERE no = 'CT000001';");  // someone else
+  auto results =
+      Write("contact",
+            {
+                Update("CT000001", {{"city", T("York")}}, stale, "g1"),
+                On("sales_order", Update("SO000001", {{"status", T("released")}}, "", "g1")),
+                Update("CT000002", {{"city", T("Selby")}}, "", "g2"),
+                On("sales_order_line", Update("[\"SO000001\",10000]", {{"quantity", Value::Integer(3)}}, "", "g2")),
+            });
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kConflict);
+  EXPECT_EQ(results[0].version, QueryText(*db_, "SELECT max(seq) FROM crmsync_journal WHERE key = 'CT000001'"));
+  EXPECT_EQ(results[1].status.code(), StatusCode::kConflict);
+  EXPECT_EQ(results[1].status.message(), "not applied: op 0 of group 'g1' conflicted");
+  EXPECT_TRUE(results[2].status.ok()) << results[2].status.ToString();
+  EXPECT_TRUE(results[3].status.ok()) << results[3].status.ToString();
+  EXPECT_EQ(QueryText(*db_, "SELECT status FROM sales_order WHERE no = 'SO000001'"), "open");
+  EXPECT_EQ(QueryText(*db_, "SELECT quantity FROM sales_order_line"), "3");
+}
+
+// ---- Read back -------------------------------------------------------------
+
+TEST_F(LocalConnectorTest, WritesReadBackTheRowAsStored) {
+  const std::string origin = "0a1b2c3d-0000-0000-0000-0000000000aa";
+  auto results = Write(
+      "contact",
+      {
+          ReadingBack(
+              {"name", "company_no"},
+              Create(
+                  {{"type", T("person")}, {"first_name", T("Bo")}, {"surname", T("Ek")}, {"company_no", T("CT000001")}},
+                  "", origin)),
+          ReadingBack(
+              {"line_amount", "quantity"},
+              On("sales_order_line", Update("[\"SO000001\",10000]", {{"quantity", Value::Integer(3)}}))),  // 3 x 50
+          ReadingBack({"city"}, Upsert("CT000777", {{"type", T("company")}, {"name", T("Northwind")}})),
+          Update("CT000002", {{"city", T("Ripon")}}),  // no read_back: no record
+          ReadingBack({"name"}, Delete("CT000002")),   // deletes read nothing back
+      });
+  ASSERT_EQ(results.size(), 5u);
+  for (const auto& r : results) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(results[0].record, (Record{{"company_no", T("CT000001")}, {"name", T("Bo Ek")}}));
+  EXPECT_EQ(results[1].record, (Record{{"line_amount", Value::Integer(150)}, {"quantity", Value::Integer(3)}}));
+  EXPECT_EQ(results[2].record, (Record{{"city", Value()}}));
+  EXPECT_TRUE(results[3].record.empty());
+  EXPECT_TRUE(results[4].record.empty());
+  // What a later read reports compares equal (the engine keeps it as the base).
+  ChangeBatch read = Read("contact", "", {"name", "company_no"});
+  ASSERT_FALSE(read.changes.empty());
+  for (const auto& c : read.changes) {
+    if (c.key != results[0].key) continue;
+    Record expected = results[0].record;
+    expected["no"] = T(results[0].key.c_str());
+    EXPECT_EQ(c.record, expected);
+    EXPECT_EQ(c.version, results[0].version);
+  }
+  // A repeated create finds its row and reads it back too.
+  auto again =
+      Write("contact", {ReadingBack({"name"}, Create({{"type", T("person")}, {"first_name", T("Bo")}}, "", origin))});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].key, results[0].key);
+  EXPECT_EQ(again[0].record, (Record{{"name", T("Bo Ek")}}));
+}
+
+TEST_F(LocalConnectorTest, AnUnknownReadBackColumnFailsTheOp) {
+  auto results = Write("contact", {ReadingBack({"colour"}, Update("CT000001", {{"city", T("York")}}))});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[0].status.message(), "contact has no column 'colour'");
+  EXPECT_EQ(QueryText(*db_, "SELECT city FROM contact WHERE no = 'CT000001'"), "Leeds");
+}
+
+// ---- Origin and modified_at on every upsert ----------------------------------
 
 TEST_F(LocalConnectorTest, UpsertsCarryTheirOriginAndWhenTheyChanged) {
   const std::string origin = "0a1b2c3d-0000-0000-0000-0000000000bb";
