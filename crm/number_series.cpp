@@ -8,11 +8,11 @@ namespace {
 // thousand numbers are all taken fails instead of scanning forever.
 constexpr int kMaxSkips = 1000;
 
-Result<bool> RowExists(SqliteDb& db, const TableSpec& spec, const std::string& no) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT 1 FROM " + std::string(spec.name) + " WHERE " +
-                                               std::string(spec.key_columns[0]) + " = ?"));
-  st.Bind(1, std::string_view(no));
-  return st.Step();
+Result<bool> RowExists(StatementCache& statements, const TableSpec& spec, const std::string& no) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT 1 FROM " + std::string(spec.name) + " WHERE " +
+                                                   std::string(spec.key_columns[0]) + " = ?"));
+  st->Bind(1, std::string_view(no));
+  return st->Step();
 }
 
 }  // namespace
@@ -46,20 +46,21 @@ int CompareNo(std::string_view a, std::string_view b) {
   return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
 }
 
-Result<std::string> SeriesCodeFor(SqliteDb& db, const TableSpec& spec) {
+Result<std::string> SeriesCodeFor(StatementCache& statements, const TableSpec& spec) {
   if (spec.series_setup_key.empty()) return std::string();
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM setup WHERE key = ?"));
-  st.Bind(1, spec.series_setup_key);
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row || st.IsNull(0)) return std::string();
-  return st.ColumnText(0);
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT value FROM setup WHERE key = ?"));
+  st->Bind(1, spec.series_setup_key);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row || st->IsNull(0)) return std::string();
+  return st->ColumnText(0);
 }
 
-Result<std::string> TakeNextNo(SqliteDb& db, const TableSpec& spec, std::string_view series_code) {
+Result<std::string> TakeNextNo(StatementCache& statements, const TableSpec& spec, std::string_view series_code) {
   const std::string code(series_code);
-  CRMSYNC_ASSIGN_OR_RETURN(auto select,
-                           db.Prepare("SELECT starting_no, ending_no, last_no_used, increment_by FROM number_series "
-                                      "WHERE code = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto select_st, statements.Get("SELECT starting_no, ending_no, last_no_used, increment_by FROM number_series "
+                                     "WHERE code = ?"));
+  SqliteStatement& select = *select_st;
   select.Bind(1, std::string_view(code));
   CRMSYNC_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) {
@@ -84,7 +85,7 @@ Result<std::string> TakeNextNo(SqliteDb& db, const TableSpec& spec, std::string_
       return InvalidArgument("number series '" + code + "' is exhausted: next number " + next + " is past ending_no " +
                              ending);
     }
-    CRMSYNC_ASSIGN_OR_RETURN(bool taken, RowExists(db, spec, next));
+    CRMSYNC_ASSIGN_OR_RETURN(bool taken, RowExists(statements, spec, next));
     if (!taken) break;
     if (skips == kMaxSkips) {
       return InvalidArgument("number series '" + code + "': the next " + std::to_string(kMaxSkips) + " numbers after " +
@@ -94,18 +95,20 @@ Result<std::string> TakeNextNo(SqliteDb& db, const TableSpec& spec, std::string_
     if (!incremented.ok()) return incremented.status().WithContext("number series '" + code + "'");
     next = *incremented;
   }
-  CRMSYNC_ASSIGN_OR_RETURN(auto update, db.Prepare("UPDATE number_series SET last_no_used = ? WHERE code = ?"));
-  update.Bind(1, std::string_view(next)).Bind(2, std::string_view(code));
-  CRMSYNC_RETURN_IF_ERROR(update.Run());
+  select.Reset();  // done with the series row
+  CRMSYNC_ASSIGN_OR_RETURN(auto update, statements.Get("UPDATE number_series SET last_no_used = ? WHERE code = ?"));
+  update->Bind(1, std::string_view(next)).Bind(2, std::string_view(code));
+  CRMSYNC_RETURN_IF_ERROR(update->Run());
   return next;
 }
 
-Status CheckManualNo(SqliteDb& db, const TableSpec& spec, std::string_view series_code, std::string_view no) {
+Status CheckManualNo(StatementCache& statements, const TableSpec& spec, std::string_view series_code,
+                     std::string_view no) {
   if (series_code.empty()) return Status::Ok();
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT allow_manual FROM number_series WHERE code = ?"));
-  st.Bind(1, series_code);
-  CRMSYNC_ASSIGN_OR_RETURN(bool found, st.Step());
-  if (found && st.ColumnInt(0) == 0) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT allow_manual FROM number_series WHERE code = ?"));
+  st->Bind(1, series_code);
+  CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (found && st->ColumnInt(0) == 0) {
     return InvalidArgument(std::string(spec.key_columns[0]) + " '" + std::string(no) + "': number series '" +
                            std::string(series_code) + "' does not allow numbers given by hand");
   }

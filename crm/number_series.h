@@ -13,6 +13,9 @@
 // (past ending_no, or the digits would need more width), or refuses manual
 // numbers.
 //
+// The functions prepare their statements through the caller's
+// StatementCache, so a batch of inserts prepares them once.
+//
 // Thread-safety: free functions; a SqliteDb is used by one thread at a time.
 #pragma once
 
@@ -21,8 +24,8 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "common/sqlite.h"
 #include "crm/schema.h"
+#include "crm/statement_cache.h"
 
 namespace crmsync::crm {
 
@@ -35,13 +38,14 @@ int CompareNo(std::string_view a, std::string_view b);
 
 // The series code of `spec`'s table from setup ("" when the table has no series
 // or setup names none).
-Result<std::string> SeriesCodeFor(SqliteDb& db, const TableSpec& spec);
+Result<std::string> SeriesCodeFor(StatementCache& statements, const TableSpec& spec);
 
 // Takes the next free number of `series_code` for a new row of `spec`'s table
 // and records it as last_no_used. Call inside a write transaction.
-Result<std::string> TakeNextNo(SqliteDb& db, const TableSpec& spec, std::string_view series_code);
+Result<std::string> TakeNextNo(StatementCache& statements, const TableSpec& spec, std::string_view series_code);
 
 // kInvalidArgument when `series_code` does not allow numbers given by hand.
-Status CheckManualNo(SqliteDb& db, const TableSpec& spec, std::string_view series_code, std::string_view no);
+Status CheckManualNo(StatementCache& statements, const TableSpec& spec, std::string_view series_code,
+                     std::string_view no);
 
 }  // namespace crmsync::crm

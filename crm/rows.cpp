@@ -10,14 +10,6 @@ std::string Quoted(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
-Value ReadColumn(const SqliteStatement& st, int index, const ColumnSpec* column) {
-  Value v = st.ColumnValue(index);
-  if (column != nullptr && column->type == ColumnType::kBool && v.kind() == Value::Kind::kInteger) {
-    return Value::Bool(v.as_integer() != 0);
-  }
-  return v;
-}
-
 bool IsEmptyText(const Value& v) {
   return v.is_null() || (v.kind() == Value::Kind::kText && v.as_text().empty());
 }
@@ -40,21 +32,21 @@ Result<Record> CoerceFields(const TableSpec& spec, const Record& fields) {
   return out;
 }
 
-Result<std::optional<std::string>> LookupText(SqliteDb& db, const std::string& sql, const Value& key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
-  st.Bind(1, key);
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
+Result<std::optional<std::string>> LookupText(StatementCache& statements, std::string_view sql, const Value& key) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get(sql));
+  st->Bind(1, key);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(st.ColumnText(0));
+  return std::optional<std::string>(st->ColumnText(0));
 }
 
 // "contact_no: contact 'CT000099' does not exist" and friends.
-Status CheckReference(SqliteDb& db, const ColumnSpec& column, const Value& value) {
+Status CheckReference(StatementCache& statements, const ColumnSpec& column, const Value& value) {
   if (value.is_null() || column.reference == Reference::kNone) return Status::Ok();
   const std::string field(column.name);
   const std::string shown = Quoted(value.ToDisplayString());
   const auto exists = [&](const char* sql, const char* label) -> Status {
-    CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupText(db, sql, value));
+    CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupText(statements, sql, value));
     if (!found) return InvalidArgument(field + ": " + label + " " + shown + " does not exist");
     return Status::Ok();
   };
@@ -64,7 +56,7 @@ Status CheckReference(SqliteDb& db, const ColumnSpec& column, const Value& value
     case Reference::kOpportunity: return exists("SELECT no FROM opportunity WHERE no = ?", "opportunity");
     case Reference::kSalesOrder: return exists("SELECT no FROM sales_order WHERE no = ?", "sales order");
     case Reference::kCompany: {
-      CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(db, "SELECT type FROM contact WHERE no = ?", value));
+      CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(statements, "SELECT type FROM contact WHERE no = ?", value));
       if (!type) return InvalidArgument(field + ": company " + shown + " does not exist");
       if (*type != "company")
         return InvalidArgument(field + ": company " + shown + " is a " + *type + ", not a company");
@@ -84,7 +76,7 @@ Status CheckNotEmpty(const TableSpec& spec, const Record& fields) {
 }
 
 // Rules across fields of one row (`row` holds every column after the change).
-Status CheckRow(SqliteDb& db, const TableSpec& spec, const Record& row, const Record& changed) {
+Status CheckRow(StatementCache& statements, const TableSpec& spec, const Record& row, const Record& changed) {
   for (const auto& column : spec.columns) {
     if (column.required) {
       const Value* v = Get(row, column.name);
@@ -104,16 +96,16 @@ Status CheckRow(SqliteDb& db, const TableSpec& spec, const Record& row, const Re
     }
   }
   for (const auto& [name, value] : changed) {
-    CRMSYNC_RETURN_IF_ERROR(CheckReference(db, *FindColumn(spec, name), value));
+    CRMSYNC_RETURN_IF_ERROR(CheckReference(statements, *FindColumn(spec, name), value));
   }
   return Status::Ok();
 }
 
-Result<bool> KeyExists(SqliteDb& db, const TableSpec& spec, const std::vector<Value>& parts) {
+Result<bool> KeyExists(StatementCache& statements, const TableSpec& spec, const std::vector<Value>& parts) {
   CRMSYNC_ASSIGN_OR_RETURN(auto st,
-                           db.Prepare("SELECT 1 FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
-  for (std::size_t i = 0; i < parts.size(); ++i) st.Bind(static_cast<int>(i) + 1, parts[i]);
-  return st.Step();
+                           statements.Get("SELECT 1 FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t i = 0; i < parts.size(); ++i) st->Bind(static_cast<int>(i) + 1, parts[i]);
+  return st->Step();
 }
 
 std::vector<Value> KeyParts(const TableSpec& spec, const Record& row) {
@@ -125,44 +117,58 @@ std::vector<Value> KeyParts(const TableSpec& spec, const Record& row) {
   return parts;
 }
 
-Result<std::optional<std::string>> SetupValue(SqliteDb& db, std::string_view key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM setup WHERE key = ?"));
-  st.Bind(1, key);
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row || st.IsNull(0) || st.ColumnText(0).empty()) return std::optional<std::string>();
-  return std::optional<std::string>(st.ColumnText(0));
+Result<std::optional<std::string>> SetupValue(StatementCache& statements, std::string_view key) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT value FROM setup WHERE key = ?"));
+  st->Bind(1, key);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row || st->IsNull(0) || st->ColumnText(0).empty()) return std::optional<std::string>();
+  return std::optional<std::string>(st->ColumnText(0));
 }
 
 // Fills the key of a new row: the series' next number, or an order line's next line_no.
-Status AssignKey(SqliteDb& db, const TableSpec& spec, Record& row) {
+Status AssignKey(StatementCache& statements, const TableSpec& spec, Record& row) {
   if (spec.table == Table::kSalesOrderLine) {
     const Value* given = Get(row, "line_no");
     if (given != nullptr && !given->is_null()) return Status::Ok();
     const Value* order = Get(row, "order_no");
     if (order == nullptr || order->is_null()) return InvalidArgument("order_no is required");
     CRMSYNC_ASSIGN_OR_RETURN(
-        auto st, db.Prepare("SELECT coalesce(max(line_no), 0) + 10000 FROM sales_order_line WHERE order_no = ?"));
-    st.Bind(1, *order);
-    CRMSYNC_ASSIGN_OR_RETURN(bool has_row, st.Step());
+        auto st, statements.Get("SELECT coalesce(max(line_no), 0) + 10000 FROM sales_order_line WHERE order_no = ?"));
+    st->Bind(1, *order);
+    CRMSYNC_ASSIGN_OR_RETURN(bool has_row, st->Step());
     if (!has_row) return Internal("max(line_no) returned no row");
-    row["line_no"] = Value::Integer(st.ColumnInt(0));
+    row["line_no"] = Value::Integer(st->ColumnInt(0));
     return Status::Ok();
   }
   const std::string key_column(spec.key_columns[0]);
-  CRMSYNC_ASSIGN_OR_RETURN(std::string series, SeriesCodeFor(db, spec));
+  CRMSYNC_ASSIGN_OR_RETURN(std::string series, SeriesCodeFor(statements, spec));
   const Value* given = Get(row, key_column);
-  if (given != nullptr && !IsEmptyText(*given)) return CheckManualNo(db, spec, series, given->as_text());
+  if (given != nullptr && !IsEmptyText(*given)) return CheckManualNo(statements, spec, series, given->as_text());
   if (series.empty())
     return InvalidArgument(key_column + " is required (" + std::string(spec.label) + " has no number series)");
-  CRMSYNC_ASSIGN_OR_RETURN(std::string no, TakeNextNo(db, spec, series));
+  CRMSYNC_ASSIGN_OR_RETURN(std::string no, TakeNextNo(statements, spec, series));
   row[key_column] = Value::Text(std::move(no));
   return Status::Ok();
 }
 
 }  // namespace
 
+Value ReadColumnValue(const SqliteStatement& st, int index, const ColumnSpec& column) {
+  Value v = st.ColumnValue(index);
+  if (column.type == ColumnType::kBool && v.kind() == Value::Kind::kInteger) return Value::Bool(v.as_integer() != 0);
+  return v;
+}
+
 std::string QuoteName(std::string_view name) {
-  return "\"" + std::string(name) + "\"";
+  std::string out;
+  out.reserve(name.size() + 2);
+  out += '"';
+  for (char c : name) {
+    if (c == '"') out += '"';  // SQL doubles a quote inside a quoted identifier
+    out += c;
+  }
+  out += '"';
+  return out;
 }
 
 std::string KeyCondition(const TableSpec& spec) {
@@ -182,9 +188,14 @@ Status CheckColumns(const TableSpec& spec, std::span<const std::string> columns)
 }
 
 Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record& fields) {
+  StatementCache statements(db);
+  return InsertRow(statements, spec, fields);
+}
+
+Result<std::string> InsertRow(StatementCache& statements, const TableSpec& spec, const Record& fields) {
   CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
   if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
-    CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(db, "default_salesperson_code"));
+    CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_salesperson_code"));
     if (code) row["salesperson_code"] = Value::Text(*code);
   }
   if (spec.table == Table::kContact) {
@@ -203,11 +214,11 @@ Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record&
   }
   // Check references and required values before taking a number: a failed
   // insert must not skip one.
-  CRMSYNC_RETURN_IF_ERROR(CheckRow(db, spec, row, row));
-  CRMSYNC_RETURN_IF_ERROR(AssignKey(db, spec, row));
+  CRMSYNC_RETURN_IF_ERROR(CheckRow(statements, spec, row, row));
+  CRMSYNC_RETURN_IF_ERROR(AssignKey(statements, spec, row));
   CRMSYNC_RETURN_IF_ERROR(CheckNotEmpty(spec, row));
   const std::vector<Value> key = KeyParts(spec, row);
-  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(db, spec, key));
+  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(statements, spec, key));
   if (exists) {
     return Status(StatusCode::kAlreadyExists,
                   std::string(spec.label) + " " + Quoted(EncodeKey(spec, key)) + " already exists");
@@ -224,18 +235,24 @@ Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record&
     params += "?";
   }
   CRMSYNC_ASSIGN_OR_RETURN(
-      auto st, db.Prepare("INSERT INTO " + QuoteName(spec.name) + " (" + names + ") VALUES (" + params + ")"));
+      auto st, statements.Get("INSERT INTO " + QuoteName(spec.name) + " (" + names + ") VALUES (" + params + ")"));
   int i = 1;
-  for (const auto& [name, value] : row) st.Bind(i++, value);
-  if (Status s = st.Run(); !s.ok()) {
+  for (const auto& [name, value] : row) st->Bind(i++, value);
+  if (Status s = st->Run(); !s.ok()) {
     return s.WithContext("cannot add " + std::string(spec.label) + " " + Quoted(EncodeKey(spec, key)));
   }
   return EncodeKey(spec, key);
 }
 
 Result<std::string> UpdateRow(SqliteDb& db, const TableSpec& spec, std::string_view key, const Record& fields) {
+  StatementCache statements(db);
+  return UpdateRow(statements, spec, key, fields);
+}
+
+Result<std::string> UpdateRow(StatementCache& statements, const TableSpec& spec, std::string_view key,
+                              const Record& fields) {
   CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<Record> current, ReadRow(db, spec, key));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<Record> current, ReadRow(statements, spec, key));
   if (!current) return NotFound(std::string(spec.label) + " " + Quoted(key) + " does not exist");
   CRMSYNC_ASSIGN_OR_RETURN(Record changes, CoerceFields(spec, fields));
   if (changes.empty()) return std::string(key);
@@ -246,20 +263,20 @@ Result<std::string> UpdateRow(SqliteDb& db, const TableSpec& spec, std::string_v
   if (spec.table == Table::kContact) {
     const Value* type = Get(merged, "type");
     if (changes.count("type") != 0 && type->as_text() != "company" && Get(*current, "type")->as_text() == "company") {
-      CRMSYNC_ASSIGN_OR_RETURN(auto person,
-                               LookupText(db, "SELECT no FROM contact WHERE company_no = ? LIMIT 1", key_parts[0]));
+      CRMSYNC_ASSIGN_OR_RETURN(
+          auto person, LookupText(statements, "SELECT no FROM contact WHERE company_no = ? LIMIT 1", key_parts[0]));
       if (person) {
         return InvalidArgument("type: contact " + Quoted(key) + " is the company of " + Quoted(*person) +
                                " and must stay a company");
       }
     }
   }
-  CRMSYNC_RETURN_IF_ERROR(CheckRow(db, spec, merged, changes));
+  CRMSYNC_RETURN_IF_ERROR(CheckRow(statements, spec, merged, changes));
 
   const std::vector<Value> new_key = KeyParts(spec, merged);
   const std::string new_key_text = EncodeKey(spec, new_key);
   if (new_key_text != key) {
-    CRMSYNC_ASSIGN_OR_RETURN(bool taken, KeyExists(db, spec, new_key));
+    CRMSYNC_ASSIGN_OR_RETURN(bool taken, KeyExists(statements, spec, new_key));
     if (taken) {
       return Status(StatusCode::kAlreadyExists,
                     std::string(spec.label) + " " + Quoted(new_key_text) + " already exists");
@@ -274,40 +291,53 @@ Result<std::string> UpdateRow(SqliteDb& db, const TableSpec& spec, std::string_v
     sets += QuoteName(name) + " = ?" + std::to_string(i++);
   }
   CRMSYNC_ASSIGN_OR_RETURN(
-      auto st, db.Prepare("UPDATE " + QuoteName(spec.name) + " SET " + sets + " WHERE " + KeyCondition(spec)));
-  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
+      auto st, statements.Get("UPDATE " + QuoteName(spec.name) + " SET " + sets + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st->Bind(static_cast<int>(k) + 1, key_parts[k]);
   i = first_param;
-  for (const auto& [name, value] : changes) st.Bind(i++, value);
-  if (Status s = st.Run(); !s.ok())
+  for (const auto& [name, value] : changes) st->Bind(i++, value);
+  if (Status s = st->Run(); !s.ok())
     return s.WithContext("cannot update " + std::string(spec.label) + " " + Quoted(key));
   return new_key_text;
 }
 
 Status DeleteRow(SqliteDb& db, const TableSpec& spec, std::string_view key) {
+  StatementCache statements(db);
+  return DeleteRow(statements, spec, key);
+}
+
+Status DeleteRow(StatementCache& statements, const TableSpec& spec, std::string_view key) {
   CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
-  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(db, spec, key_parts));
+  CRMSYNC_ASSIGN_OR_RETURN(bool exists, KeyExists(statements, spec, key_parts));
   if (!exists) return NotFound(std::string(spec.label) + " " + Quoted(key) + " does not exist");
   if (spec.table == Table::kContact) {
     // Opportunities and orders need their contact (NOT NULL): say so instead
     // of "FOREIGN KEY constraint failed".
-    CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT (SELECT count(*) FROM opportunity WHERE contact_no = ?1), "
-                                                 "(SELECT count(*) FROM sales_order WHERE sell_to_contact_no = ?1)"));
-    st.Bind(1, key_parts[0]);
-    CRMSYNC_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row && (st.ColumnInt(0) > 0 || st.ColumnInt(1) > 0)) {
-      return InvalidArgument("contact " + Quoted(key) + " has " + std::to_string(st.ColumnInt(0)) +
-                             " opportunities and " + std::to_string(st.ColumnInt(1)) +
+    CRMSYNC_ASSIGN_OR_RETURN(auto st,
+                             statements.Get("SELECT (SELECT count(*) FROM opportunity WHERE contact_no = ?1), "
+                                            "(SELECT count(*) FROM sales_order WHERE sell_to_contact_no = ?1)"));
+    st->Bind(1, key_parts[0]);
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row && (st->ColumnInt(0) > 0 || st->ColumnInt(1) > 0)) {
+      return InvalidArgument("contact " + Quoted(key) + " has " + std::to_string(st->ColumnInt(0)) +
+                             " opportunities and " + std::to_string(st->ColumnInt(1)) +
                              " sales orders; delete them or move them to another contact first");
     }
   }
-  CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("DELETE FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
-  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
-  if (Status s = st.Run(); !s.ok())
+  CRMSYNC_ASSIGN_OR_RETURN(auto st,
+                           statements.Get("DELETE FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st->Bind(static_cast<int>(k) + 1, key_parts[k]);
+  if (Status s = st->Run(); !s.ok())
     return s.WithContext("cannot delete " + std::string(spec.label) + " " + Quoted(key));
   return Status::Ok();
 }
 
 Result<std::optional<Record>> ReadRow(SqliteDb& db, const TableSpec& spec, std::string_view key,
+                                      std::span<const std::string> columns) {
+  StatementCache statements(db);
+  return ReadRow(statements, spec, key, columns);
+}
+
+Result<std::optional<Record>> ReadRow(StatementCache& statements, const TableSpec& spec, std::string_view key,
                                       std::span<const std::string> columns) {
   CRMSYNC_RETURN_IF_ERROR(CheckColumns(spec, columns));
   CRMSYNC_ASSIGN_OR_RETURN(std::vector<Value> key_parts, DecodeKey(spec, key));
@@ -320,13 +350,13 @@ Result<std::optional<Record>> ReadRow(SqliteDb& db, const TableSpec& spec, std::
   std::string list;
   for (const auto* c : wanted) list += (list.empty() ? "" : ", ") + QuoteName(c->name);
   CRMSYNC_ASSIGN_OR_RETURN(
-      auto st, db.Prepare("SELECT " + list + " FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
-  for (std::size_t k = 0; k < key_parts.size(); ++k) st.Bind(static_cast<int>(k) + 1, key_parts[k]);
-  CRMSYNC_ASSIGN_OR_RETURN(bool found, st.Step());
+      auto st, statements.Get("SELECT " + list + " FROM " + QuoteName(spec.name) + " WHERE " + KeyCondition(spec)));
+  for (std::size_t k = 0; k < key_parts.size(); ++k) st->Bind(static_cast<int>(k) + 1, key_parts[k]);
+  CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
   if (!found) return std::optional<Record>();
   Record row;
   for (std::size_t i = 0; i < wanted.size(); ++i) {
-    row.emplace(std::string(wanted[i]->name), ReadColumn(st, static_cast<int>(i), wanted[i]));
+    row.emplace(std::string(wanted[i]->name), ReadColumnValue(*st, static_cast<int>(i), *wanted[i]));
   }
   return std::optional<Record>(std::move(row));
 }
@@ -374,7 +404,7 @@ Result<std::vector<Record>> ListRows(SqliteDb& db, const TableSpec& spec, const 
     if (!has_row) break;
     Record row;
     for (std::size_t i = 0; i < spec.columns.size(); ++i) {
-      row.emplace(std::string(spec.columns[i].name), ReadColumn(st, static_cast<int>(i), &spec.columns[i]));
+      row.emplace(std::string(spec.columns[i].name), ReadColumnValue(st, static_cast<int>(i), spec.columns[i]));
     }
     rows.push_back(std::move(row));
   }
