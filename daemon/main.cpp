@@ -3,7 +3,10 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
+#include "common/key_table.h"
 #include "common/log.h"
 #include "daemon/cli.h"
 #include "http/cpprest_client.h"
@@ -33,10 +36,13 @@ int main(int argc, char** argv) {
   CommandContext context;
   app.add_option("--config", context.globals.config_path,
                  "config file (default: $CRMSYNC_CONFIG, then /etc/crmsync/crmsync.json)");
-  app.add_option("--log-level", context.globals.log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  app.add_option("--log-format", context.globals.log_format, "text or json (one object per line on stderr)")
-      ->check(CLI::IsMember({"text", "json"}));
+  const std::vector<std::string> levels(crmsync::kLogLevels.begin(), crmsync::kLogLevels.end());
+  const std::vector<std::string> formats(crmsync::kLogFormats.begin(), crmsync::kLogFormats.end());
+  app.add_option("--log-level", context.globals.log_level, crmsync::JoinChoices(crmsync::kLogLevels))
+      ->check(CLI::IsMember(levels));
+  app.add_option("--log-format", context.globals.log_format,
+                 crmsync::JoinChoices(crmsync::kLogFormats) + " (json: one object per line on stderr)")
+      ->check(CLI::IsMember(formats));
 
   AddInitCommand(app, context);
   AddConfigCommand(app, context);
