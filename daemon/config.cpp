@@ -333,13 +333,12 @@ const std::string* TextIn(const Config& c, const ConfigKey& key) {
   return std::visit(
       [&](auto member) -> const std::string* {
         using M = decltype(member);
-        if constexpr (std::is_same_v<M, std::monostate>) {
-          return nullptr;
-        } else if constexpr (std::is_same_v<typename MemberOf<M>::Type, std::string>) {
-          return &(OwnerIn<typename MemberOf<M>::Owner>(c).*member);
-        } else {
-          return nullptr;
+        if constexpr (!std::is_same_v<M, std::monostate>) {
+          if constexpr (std::is_same_v<typename MemberOf<M>::Type, std::string>) {
+            return &(OwnerIn<typename MemberOf<M>::Owner>(c).*member);
+          }
         }
+        return nullptr;
       },
       key.slot);
 }

@@ -2,6 +2,8 @@
 // The composition root: parses the command line and runs one verb.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,7 +17,10 @@
 #define CRMSYNC_VERSION "0.0.0"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+// Parses the command line and runs the verb it names; returns the exit code.
+int Run(int argc, char** argv) {
   using namespace crmsync::daemon;
   // Before anything uses cpprestsdk: its default pool is 40 threads, slow on small machines.
   crmsync::http::InitializeCpprestThreadPool(4);
@@ -63,4 +68,20 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   return context.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors are values and exceptions stop where they are thrown, so one that
+  // gets here is a bug: abort loudly, as std::terminate would, but say what it
+  // was in crmsync's words first.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "crmsync: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "crmsync: internal error: an unknown exception\n";
+  }
+  std::abort();
 }

@@ -652,8 +652,11 @@ class FileParser {
       if (two_way) {
         // Every value we send must read back as itself, or our own write
         // would come back as a change (R4) and flip the local value.
-        for (const auto& [local_key, remote] : vm.to_remote) {
-          const std::string rkey = ValueKey(remote);
+        for (const auto& entry : vm.to_remote) {
+          // (A named member rather than a structured binding: clang 14, which
+          // runs clang-tidy, cannot capture bindings in lambdas.)
+          const std::string& local_key = entry.first;
+          const std::string rkey = ValueKey(entry.second);
           const auto* back = vm.FindFromRemote(rkey);
           if (back == nullptr) {
             Problem(AppendPointer(values_ptr, local_key), Quote(local_key) + " is sent as " +
