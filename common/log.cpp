@@ -4,8 +4,11 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "common/key_table.h"
 #include "common/time_format.h"
 
 namespace crmsync {
@@ -46,12 +49,8 @@ Result<LogFormat> ParseLogFormat(std::string_view text) {
 }
 
 Status ConfigureLogging(const LogOptions& options) {
-  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
-  bool known = false;
-  for (auto l : kLevels) known = known || l == options.level;
-  if (!known) {
-    return InvalidArgument("log level must be one of trace, debug, info, warn, error, off; not '" + options.level +
-                           "'");
+  if (std::find(kLogLevels.begin(), kLogLevels.end(), options.level) == kLogLevels.end()) {
+    return InvalidArgument("log level must be one of " + JoinChoices(kLogLevels) + ", not '" + options.level + "'");
   }
   auto logger = std::make_shared<spdlog::logger>("crmsync", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (options.format == LogFormat::kJson) {

@@ -4,6 +4,7 @@
 // logs Status messages and record keys, never credentials or tokens.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -13,8 +14,14 @@ namespace crmsync {
 
 enum class LogFormat { kText, kJson };
 
+// The log levels, most verbose first: the one list that the config, the
+// command line and ConfigureLogging accept (spdlog's names).
+inline constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
+// The names of LogFormat as the config and the command line write them.
+inline constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
+
 struct LogOptions {
-  std::string level = "info";  // trace, debug, info, warn, error, off
+  std::string level = "info";  // one of kLogLevels
   LogFormat format = LogFormat::kText;
 };
 

@@ -42,6 +42,8 @@ class [[nodiscard]] Result {
 
 }  // namespace crmsync
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` and `lhs` name or declare
+// variables ("auto x"); parentheses around them would not compile.
 #define CRMSYNC_CONCAT_INNER_(a, b) a##b
 #define CRMSYNC_CONCAT_(a, b) CRMSYNC_CONCAT_INNER_(a, b)
 #define CRMSYNC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
@@ -52,3 +54,4 @@ class [[nodiscard]] Result {
 // `CRMSYNC_ASSIGN_OR_RETURN(auto x, Compute());` returns the Status on failure.
 #define CRMSYNC_ASSIGN_OR_RETURN(lhs, expr) \
   CRMSYNC_ASSIGN_OR_RETURN_IMPL_(CRMSYNC_CONCAT_(crmsync_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)

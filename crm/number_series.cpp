@@ -55,6 +55,21 @@ Result<std::string> SeriesCodeFor(StatementCache& statements, const TableSpec& s
   return st->ColumnText(0);
 }
 
+namespace {
+
+// The errors of TakeNextNo's search, built outside its loop.
+Status SeriesExhausted(const std::string& code, const std::string& next, const std::string& ending) {
+  return InvalidArgument("number series '" + code + "' is exhausted: next number " + next + " is past ending_no " +
+                         ending);
+}
+
+Status SeriesTaken(const std::string& code, const std::string& last) {
+  return InvalidArgument("number series '" + code + "': the next " + std::to_string(kMaxSkips) + " numbers after " +
+                         last + " are all taken");
+}
+
+}  // namespace
+
 Result<std::string> TakeNextNo(StatementCache& statements, const TableSpec& spec, std::string_view series_code) {
   const std::string code(series_code);
   CRMSYNC_ASSIGN_OR_RETURN(
@@ -81,16 +96,10 @@ Result<std::string> TakeNextNo(StatementCache& statements, const TableSpec& spec
     next = *incremented;
   }
   for (int skips = 0;; ++skips) {
-    if (!ending.empty() && CompareNo(next, ending) > 0) {
-      return InvalidArgument("number series '" + code + "' is exhausted: next number " + next + " is past ending_no " +
-                             ending);
-    }
+    if (!ending.empty() && CompareNo(next, ending) > 0) return SeriesExhausted(code, next, ending);
     CRMSYNC_ASSIGN_OR_RETURN(bool taken, RowExists(statements, spec, next));
     if (!taken) break;
-    if (skips == kMaxSkips) {
-      return InvalidArgument("number series '" + code + "': the next " + std::to_string(kMaxSkips) + " numbers after " +
-                             last + " are all taken");
-    }
+    if (skips == kMaxSkips) return SeriesTaken(code, last);
     auto incremented = IncrementNo(next, by);
     if (!incremented.ok()) return incremented.status().WithContext("number series '" + code + "'");
     next = *incremented;

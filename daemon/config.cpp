@@ -3,16 +3,22 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <map>
 #include <sstream>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.h"
 #include "common/json_text.h"
+#include "common/log.h"
 #include "common/url.h"
 
 namespace crmsync::daemon {
@@ -22,103 +28,325 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-enum class KeyType { kObject, kString, kNullableString, kInteger, kNumber, kBoolean };
-
-struct KeySpec {
-  const char* pointer;
-  KeyType type;
-  const char* default_json;  // as written in the template; nullptr = required
-  const char* help;
-};
-
-// The one declaration of every config key: type, default and help.
-constexpr KeySpec kKeys[] = {
-    {"/dataverse", KeyType::kObject, nullptr, "the Dynamics 365 Sales (Dataverse) organisation"},
-    {"/dataverse/url", KeyType::kString, nullptr, "organisation URL, e.g. https://contoso.crm4.dynamics.com"},
-    {"/dataverse/api_version", KeyType::kString, "\"v9.2\"", "Web API version"},
-    {"/dataverse/authority", KeyType::kString, "\"https://login.microsoftonline.com\"",
-     "token URL = {authority}/{tenant_id}/oauth2/v2.0/token"},
-    {"/dataverse/tenant_id", KeyType::kString, nullptr, "Microsoft Entra tenant id or domain"},
-    {"/dataverse/client_id", KeyType::kString, nullptr, "application (client) id of the app registration"},
-    {"/dataverse/client_secret_file", KeyType::kNullableString, "null",
-     "file holding the client secret (mode 0600); or use certificate_file + private_key_file"},
-    {"/dataverse/certificate_file", KeyType::kNullableString, "null", "PEM certificate registered with the app"},
-    {"/dataverse/private_key_file", KeyType::kNullableString, "null", "PEM private key of that certificate (0600)"},
-    {"/dataverse/assertion_algorithm", KeyType::kString, "\"PS256\"",
-     "signature of the certificate client assertion: PS256 or RS256"},
-    {"/dataverse/ca_file", KeyType::kNullableString, "null", "extra CA bundle to trust (tests, proxies)"},
-    {"/dataverse/max_parallelism", KeyType::kInteger, "8",
-     "most requests in flight; also capped by the server's x-ms-dop-hint"},
-    {"/dataverse/page_size", KeyType::kInteger, "5000", "records per page when reading (1-5000)"},
-    {"/dataverse/timeout_s", KeyType::kInteger, "120", "deadline for one request including retries, seconds"},
-    {"/dataverse/suppress_duplicate_detection", KeyType::kBoolean, "true",
-     "false sends MSCRM.SuppressDuplicateDetection: false (duplicate rules apply)"},
-    {"/dataverse/bypass_custom_plugins", KeyType::kBoolean, "false",
-     "send MSCRM.BypassCustomPluginExecution (needs prvBypassCustomPlugins)"},
-    {"/local", KeyType::kObject, nullptr, "the local CRM store"},
-    {"/local/database", KeyType::kString, nullptr, "SQLite file of the local CRM store"},
-    {"/state", KeyType::kObject, nullptr, "the sync state store"},
-    {"/state/database", KeyType::kString, nullptr, "SQLite file of the state store"},
-    {"/mappings", KeyType::kString, nullptr, "folder of mapping files (*.json)"},
-    {"/interval_s", KeyType::kInteger, "30", "seconds between passes of the daemon"},
-    {"/status_listen", KeyType::kNullableString, "\"127.0.0.1:9464\"",
-     "host:port of the status endpoint (/healthz, /readyz, /status, /metrics); null = off"},
-    {"/log", KeyType::kObject, "{}", "logging"},
-    {"/log/level", KeyType::kString, "\"info\"", "trace, debug, info, warn, error or off"},
-    {"/log/format", KeyType::kString, "\"text\"", "text or json (one object per line)"},
-    {"/sync", KeyType::kObject, "{}", "guard rails of a pass"},
-    {"/sync/mass_delete_max_share", KeyType::kNumber, "0.2",
-     "a pass deleting more than this share of a mapping's coupled records stops"},
-    {"/sync/mass_delete_max_count", KeyType::kInteger, "100",
-     "a pass deleting more than this many coupled records stops"},
-};
-
-const KeySpec* FindSpec(const std::string& pointer) {
-  for (const auto& k : kKeys) {
-    if (pointer == k.pointer) return &k;
-  }
-  return nullptr;
+std::string_view TrimSlashes(std::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return s;
 }
 
-std::vector<std::string> ChildNames(const std::string& parent) {
-  std::vector<std::string> names;
-  for (const auto& k : kKeys) {
-    const std::string p = k.pointer;
-    if (p.size() > parent.size() + 1 && p.compare(0, parent.size(), parent) == 0 && p[parent.size()] == '/' &&
-        p.find('/', parent.size() + 1) == std::string::npos) {
-      names.push_back(p.substr(parent.size() + 1));
+// StringChecks of the table.
+
+std::string CheckHttpUrl(std::string_view raw) {
+  const std::string value(TrimSlashes(raw));
+  const auto parts = ParseHttpUrl(value);
+  if (!parts.ok()) return "'" + value + "' is not an http(s) URL";
+  if (parts->scheme == "http" && !IsLoopbackHost(parts->host)) {
+    return "must use https ('" + value + "'); plain http is allowed only for loopback hosts";
+  }
+  return "";
+}
+
+std::string CheckHostPort(std::string_view value) {
+  const auto colon = value.rfind(':');
+  bool ok = colon != std::string_view::npos && colon > 0 && colon + 1 < value.size() && colon + 6 >= value.size();
+  int port = 0;
+  for (std::size_t i = colon + 1; ok && i < value.size(); ++i) {
+    ok = value[i] >= '0' && value[i] <= '9';
+    port = port * 10 + (value[i] - '0');
+  }
+  if (ok && port > 0 && port < 65536) return "";
+  return "must be HOST:PORT such as 127.0.0.1:9464, not '" + std::string(value) + "'";
+}
+
+constexpr std::array<std::string_view, 2> kAssertionAlgorithms = {"PS256", "RS256"};
+
+// Where a key's value goes in Config, and what happens to it on the way.
+using Slot = std::variant<std::monostate, std::string Config::*, int Config::*, double Config::*, bool Config::*,
+                          std::string DataverseConfig::*, int DataverseConfig::*, bool DataverseConfig::*>;
+
+enum class Resolve {
+  kNone,
+  kUrl,             // trailing slashes trimmed
+  kSecretFile,      // $CREDENTIALS_DIRECTORY first, then beside the config; must exist, mode 0600 or stricter
+  kCredentialFile,  // looked up like a secret; must exist (a certificate: readable by anyone is fine)
+  kFile,            // relative to the config; must exist
+  kPath,            // relative to the config
+};
+
+struct ConfigKey {
+  KeySpec spec;
+  Slot slot;  // std::monostate for objects
+  Resolve resolve = Resolve::kNone;
+};
+
+// The one declaration of every config key, in the order of the commented
+// config. A key without a default is required.
+constexpr ConfigKey kConfigKeys[] = {
+    {{.pointer = "/dataverse",
+      .type = KeyType::kObject,
+      .required = true,
+      .help = "the Dynamics 365 Sales (Dataverse) organisation"},
+     {}},
+    {{.pointer = "/dataverse/url",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "organisation URL, e.g. https://contoso.crm4.dynamics.com",
+      .check = CheckHttpUrl},
+     &DataverseConfig::url,
+     Resolve::kUrl},
+    {{.pointer = "/dataverse/api_version",
+      .type = KeyType::kString,
+      .default_json = R"("v9.2")",
+      .help = "Web API version",
+      .non_empty = true},
+     &DataverseConfig::api_version},
+    {{.pointer = "/dataverse/authority",
+      .type = KeyType::kString,
+      .default_json = R"("https://login.microsoftonline.com")",
+      .help = "token URL = {authority}/{tenant_id}/oauth2/v2.0/token",
+      .check = CheckHttpUrl},
+     &DataverseConfig::authority,
+     Resolve::kUrl},
+    {{.pointer = "/dataverse/tenant_id",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "Microsoft Entra tenant id or domain",
+      .non_empty = true},
+     &DataverseConfig::tenant_id},
+    {{.pointer = "/dataverse/client_id",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "application (client) id of the app registration",
+      .non_empty = true},
+     &DataverseConfig::client_id},
+    {{.pointer = "/dataverse/client_secret_file",
+      .type = KeyType::kNullableString,
+      .default_json = "null",
+      .help = "file holding the client secret (mode 0600); or use certificate_file + private_key_file"},
+     &DataverseConfig::client_secret_file,
+     Resolve::kSecretFile},
+    {{.pointer = "/dataverse/certificate_file",
+      .type = KeyType::kNullableString,
+      .default_json = "null",
+      .help = "PEM certificate registered with the app"},
+     &DataverseConfig::certificate_file,
+     Resolve::kCredentialFile},
+    {{.pointer = "/dataverse/private_key_file",
+      .type = KeyType::kNullableString,
+      .default_json = "null",
+      .help = "PEM private key of that certificate (0600)"},
+     &DataverseConfig::private_key_file,
+     Resolve::kSecretFile},
+    {{.pointer = "/dataverse/assertion_algorithm",
+      .type = KeyType::kString,
+      .default_json = R"("PS256")",
+      .help = "signature of the certificate client assertion",
+      .allowed = kAssertionAlgorithms},
+     &DataverseConfig::assertion_algorithm},
+    {{.pointer = "/dataverse/ca_file",
+      .type = KeyType::kNullableString,
+      .default_json = "null",
+      .help = "extra CA bundle to trust (tests, proxies)"},
+     &DataverseConfig::ca_file,
+     Resolve::kFile},
+    {{.pointer = "/dataverse/max_parallelism",
+      .type = KeyType::kInteger,
+      .default_json = "8",
+      .help = "most requests in flight; also capped by the server's x-ms-dop-hint",
+      .min = 1,
+      .max = 52},
+     &DataverseConfig::max_parallelism},
+    {{.pointer = "/dataverse/page_size",
+      .type = KeyType::kInteger,
+      .default_json = "5000",
+      .help = "records per page when reading",
+      .min = 1,
+      .max = 5000},
+     &DataverseConfig::page_size},
+    {{.pointer = "/dataverse/timeout_s",
+      .type = KeyType::kInteger,
+      .default_json = "120",
+      .help = "deadline for one request including retries, seconds",
+      .min = 1,
+      .max = 3600},
+     &DataverseConfig::timeout_s},
+    {{.pointer = "/dataverse/suppress_duplicate_detection",
+      .type = KeyType::kBoolean,
+      .default_json = "true",
+      .help = "false sends MSCRM.SuppressDuplicateDetection: false (duplicate rules apply)"},
+     &DataverseConfig::suppress_duplicate_detection},
+    {{.pointer = "/dataverse/bypass_custom_plugins",
+      .type = KeyType::kBoolean,
+      .default_json = "false",
+      .help = "send MSCRM.BypassCustomPluginExecution (needs prvBypassCustomPlugins)"},
+     &DataverseConfig::bypass_custom_plugins},
+    {{.pointer = "/local", .type = KeyType::kObject, .required = true, .help = "the local CRM store"}, {}},
+    {{.pointer = "/local/database",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "SQLite file of the local CRM store",
+      .non_empty = true},
+     &Config::local_database,
+     Resolve::kPath},
+    {{.pointer = "/state", .type = KeyType::kObject, .required = true, .help = "the sync state store"}, {}},
+    {{.pointer = "/state/database",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "SQLite file of the state store",
+      .non_empty = true},
+     &Config::state_database,
+     Resolve::kPath},
+    {{.pointer = "/mappings",
+      .type = KeyType::kString,
+      .required = true,
+      .help = "folder of mapping files (*.json)",
+      .non_empty = true},
+     &Config::mappings_dir,
+     Resolve::kPath},
+    {{.pointer = "/interval_s",
+      .type = KeyType::kInteger,
+      .default_json = "30",
+      .help = "seconds between passes of the daemon",
+      .min = 1,
+      .max = 86400},
+     &Config::interval_s},
+    {{.pointer = "/status_listen",
+      .type = KeyType::kNullableString,
+      .default_json = R"("127.0.0.1:9464")",
+      .help = "host:port of the status endpoint (/healthz, /readyz, /status, /metrics); null = off",
+      .check = CheckHostPort},
+     &Config::status_listen},
+    {{.pointer = "/log", .type = KeyType::kObject, .default_json = "{}", .help = "logging"}, {}},
+    {{.pointer = "/log/level",
+      .type = KeyType::kString,
+      .default_json = R"("info")",
+      .help = "the least severe level logged",
+      .allowed = kLogLevels},
+     &Config::log_level},
+    {{.pointer = "/log/format",
+      .type = KeyType::kString,
+      .default_json = R"("text")",
+      .help = "how log lines on stderr look; json writes one object per line",
+      .allowed = kLogFormats},
+     &Config::log_format},
+    {{.pointer = "/sync", .type = KeyType::kObject, .default_json = "{}", .help = "guard rails of a pass"}, {}},
+    {{.pointer = "/sync/mass_delete_max_share",
+      .type = KeyType::kNumber,
+      .default_json = "0.2",
+      .help = "a pass deleting more than this share of a mapping's coupled records stops",
+      .min = 0,
+      .max = 1},
+     &Config::mass_delete_max_share},
+    {{.pointer = "/sync/mass_delete_min_count",
+      .type = KeyType::kInteger,
+      .default_json = "10",
+      .help = "the share rule applies only when more than this many records would be deleted",
+      .min = 0,
+      .max = 100000000},
+     &Config::mass_delete_min_count},
+    {{.pointer = "/sync/mass_delete_max_count",
+      .type = KeyType::kInteger,
+      .default_json = "100",
+      .help = "a pass deleting more than this many coupled records stops",
+      .min = 0,
+      .max = 100000000},
+     &Config::mass_delete_max_count},
+};
+
+template <std::size_t N>
+constexpr std::array<KeySpec, N> SpecsOf(const ConfigKey (&keys)[N]) {
+  std::array<KeySpec, N> specs{};
+  for (std::size_t i = 0; i < N; ++i) specs[i] = keys[i].spec;
+  return specs;
+}
+constexpr auto kSpecs = SpecsOf(kConfigKeys);
+
+template <typename M>
+struct MemberOf;
+template <typename C, typename T>
+struct MemberOf<T C::*> {
+  using Owner = C;
+  using Type = T;
+};
+
+// A member of the right C++ type for the key's JSON type.
+template <typename M>
+constexpr bool SlotFits(KeyType type) {
+  if constexpr (std::is_same_v<M, std::monostate>) {
+    return type == KeyType::kObject;
+  } else {
+    using T = typename MemberOf<M>::Type;
+    if constexpr (std::is_same_v<T, std::string>) return type == KeyType::kString || type == KeyType::kNullableString;
+    if constexpr (std::is_same_v<T, int>) return type == KeyType::kInteger;
+    if constexpr (std::is_same_v<T, double>) return type == KeyType::kNumber;
+    if constexpr (std::is_same_v<T, bool>) return type == KeyType::kBoolean;
+    return false;
+  }
+}
+
+constexpr bool TableIsConsistent() {
+  for (const ConfigKey& k : kConfigKeys) {
+    if (!std::visit([&](auto member) { return SlotFits<decltype(member)>(k.spec.type); }, k.slot)) return false;
+    // Integers go into an int: each needs a range that fits one.
+    if (k.spec.type == KeyType::kInteger &&
+        (!k.spec.min || !k.spec.max || *k.spec.min < -2147483647.0 || *k.spec.max > 2147483647.0)) {
+      return false;
     }
+    // A key has a default or is required, never both.
+    if (k.spec.required == !k.spec.default_json.empty()) return false;
   }
-  return names;
+  return true;
+}
+static_assert(TableIsConsistent(), "a config key's member, range or default does not fit its declaration");
+
+// The struct a member belongs to, within `c` (a Config or a const Config).
+template <typename Owner, typename C>
+decltype(auto) OwnerIn(C& c) {
+  if constexpr (std::is_same_v<Owner, DataverseConfig>) {
+    return (c.dataverse);
+  } else {
+    return (c);
+  }
 }
 
-const char* TypeName(KeyType t) {
-  switch (t) {
-    case KeyType::kObject: return "an object";
-    case KeyType::kString: return "a string";
-    case KeyType::kNullableString: return "a string or null";
-    case KeyType::kInteger: return "an integer";
-    case KeyType::kNumber: return "a number";
-    case KeyType::kBoolean: return "true or false";
-  }
-  return "?";
+// Stores a value of the key's type (checked already) in its member; null is "".
+void Store(Config& c, const ConfigKey& key, const json& value) {
+  std::visit(
+      [&](auto member) {
+        using M = decltype(member);
+        if constexpr (!std::is_same_v<M, std::monostate>) {
+          using T = typename MemberOf<M>::Type;
+          T& field = OwnerIn<typename MemberOf<M>::Owner>(c).*member;
+          if constexpr (std::is_same_v<T, std::string>) {
+            field = value.is_string() ? value.get<std::string>() : std::string();
+          } else if constexpr (std::is_same_v<T, int>) {
+            field = static_cast<int>(value.get<long long>());
+          } else {
+            field = value.get<T>();
+          }
+        }
+      },
+      key.slot);
 }
 
-bool TypeMatches(KeyType t, const json& v) {
-  switch (t) {
-    case KeyType::kObject: return v.is_object();
-    case KeyType::kString: return v.is_string();
-    case KeyType::kNullableString: return v.is_string() || v.is_null();
-    case KeyType::kInteger: return v.is_number_integer();
-    case KeyType::kNumber: return v.is_number();
-    case KeyType::kBoolean: return v.is_boolean();
-  }
-  return false;
+// The string member a key fills, or nullptr when it fills none.
+const std::string* TextIn(const Config& c, const ConfigKey& key) {
+  return std::visit(
+      [&](auto member) -> const std::string* {
+        using M = decltype(member);
+        if constexpr (!std::is_same_v<M, std::monostate>) {
+          if constexpr (std::is_same_v<typename MemberOf<M>::Type, std::string>) {
+            return &(OwnerIn<typename MemberOf<M>::Owner>(c).*member);
+          }
+        }
+        return nullptr;
+      },
+      key.slot);
 }
 
-class Validator {
+// One ParseConfig run: where the file is, its lines, and the problems found.
+class Context {
  public:
-  Validator(std::string file, const std::string& text, std::optional<std::string> credentials_dir)
+  Context(std::string file, const std::string& text, std::optional<std::string> credentials_dir)
       : file_(std::move(file)), index_(JsonLineIndex::Build(text)), credentials_dir_(std::move(credentials_dir)) {
     if (!credentials_dir_) {
       if (const char* env = std::getenv("CREDENTIALS_DIRECTORY"); env != nullptr && *env != '\0') {
@@ -133,53 +361,22 @@ class Validator {
     out_.push_back({file_, index_.LineOf(pointer), PointerToPath(pointer), message});
   }
 
-  // Checks every present key against the declaration, recursing into objects.
-  void CheckShape(const json& object, const std::string& pointer) {
-    for (const auto& [name, value] : object.items()) {
-      const std::string child = AppendPointer(pointer, name);
-      const KeySpec* spec = FindSpec(child);
-      if (spec == nullptr) {
-        std::string msg = "unknown key '" + name + "'";
-        const std::string guess = ClosestMatch(name, ChildNames(pointer));
-        if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
-        Problem(child, msg);
-        continue;
-      }
-      if (!TypeMatches(spec->type, value)) {
-        Problem(child, std::string("must be ") + TypeName(spec->type) + ", not " + JsonTypeName(value));
-        continue;
-      }
-      if (spec->type == KeyType::kObject) CheckShape(value, child);
+  // The value as the Config holds it: paths resolved, URLs trimmed.
+  std::string Resolved(Resolve how, const std::string& value) const {
+    if (value.empty()) return value;  // "" means "not set", like null
+    switch (how) {
+      case Resolve::kNone: return value;
+      case Resolve::kUrl: return std::string(TrimSlashes(value));
+      case Resolve::kSecretFile:
+      case Resolve::kCredentialFile: return SecretPath(value);
+      case Resolve::kFile:
+      case Resolve::kPath: return DataPath(value);
     }
-    for (const auto& k : kKeys) {
-      const std::string p = k.pointer;
-      const auto slash = p.rfind('/');
-      if (p.substr(0, slash) != pointer || k.default_json != nullptr) continue;
-      if (!object.contains(p.substr(slash + 1))) Problem(pointer, "missing required key '" + p.substr(slash + 1) + "'");
-    }
-  }
-
-  // Resolves a data path relative to the config file.
-  std::string DataPath(const std::string& value) const {
-    fs::path p(value);
-    if (p.is_absolute()) return p.lexically_normal().string();
-    return fs::absolute(base_dir_ / p).lexically_normal().string();
-  }
-
-  // Resolves a secret file: $CREDENTIALS_DIRECTORY first, then beside the config.
-  std::string SecretPath(const std::string& value) const {
-    fs::path p(value);
-    if (p.is_absolute()) return p.string();
-    if (credentials_dir_) {
-      fs::path candidate = fs::path(*credentials_dir_) / p;
-      std::error_code ec;
-      if (fs::exists(candidate, ec)) return candidate.string();
-    }
-    return fs::absolute(base_dir_ / p).lexically_normal().string();
+    return value;
   }
 
   // A secret must exist, be a regular file, and not be readable by group or others.
-  void CheckSecretFile(const std::string& pointer, const std::string& path, bool secret) {
+  void CheckFile(const std::string& pointer, const std::string& path, bool secret) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       Problem(pointer, "file '" + path + "' does not exist or cannot be read");
@@ -201,9 +398,27 @@ class Validator {
   }
 
   Diagnostics Take() { return std::move(out_); }
-  const std::string& file() const { return file_; }
 
  private:
+  // Relative to the config file.
+  std::string DataPath(const std::string& value) const {
+    fs::path p(value);
+    if (p.is_absolute()) return p.lexically_normal().string();
+    return fs::absolute(base_dir_ / p).lexically_normal().string();
+  }
+
+  // $CREDENTIALS_DIRECTORY first, then beside the config.
+  std::string SecretPath(const std::string& value) const {
+    fs::path p(value);
+    if (p.is_absolute()) return p.string();
+    if (credentials_dir_) {
+      fs::path candidate = fs::path(*credentials_dir_) / p;
+      std::error_code ec;
+      if (fs::exists(candidate, ec)) return candidate.string();
+    }
+    return fs::absolute(base_dir_ / p).lexically_normal().string();
+  }
+
   std::string file_;
   JsonLineIndex index_;
   std::optional<std::string> credentials_dir_;
@@ -211,12 +426,65 @@ class Validator {
   Diagnostics out_;
 };
 
-std::string Trimmed(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
+// Credentials: a secret, or a certificate with its key; never both.
+void CheckCredentials(const DataverseConfig& d, Context& context) {
+  const bool secret = !d.client_secret_file.empty();
+  const bool cert = !d.certificate_file.empty();
+  const bool key = !d.private_key_file.empty();
+  if (!secret && !cert && !key) {
+    context.Problem("/dataverse", "no credentials: set client_secret_file, or certificate_file and private_key_file");
+  } else if (secret && (cert || key)) {
+    context.Problem("/dataverse/client_secret_file",
+                    "set either client_secret_file or certificate_file + private_key_file, not both");
+  } else if (!secret && (!cert || !key)) {
+    context.Problem(cert ? "/dataverse/certificate_file" : "/dataverse/private_key_file",
+                    "certificate_file and private_key_file go together");
+  }
+}
+
+std::string HelpLine(const KeySpec& k) {
+  const std::string constraints = DescribeConstraints(k);
+  return std::string(k.help) + (constraints.empty() ? "" : " (" + constraints + ")");
+}
+
+// Writes the members of the object at `parent`, in table order, each with its
+// value (an override, else its default) and its help.
+void WriteMembers(std::ostringstream& o, std::string_view parent, int depth,
+                  const std::map<std::string_view, std::string>& values) {
+  std::vector<const ConfigKey*> members;
+  for (const ConfigKey& k : kConfigKeys) {
+    if (ParentPointer(k.spec.pointer) == parent) members.push_back(&k);
+  }
+  const std::string indent(static_cast<std::size_t>(2 * depth), ' ');
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const KeySpec& k = members[i]->spec;
+    const std::string name = json(std::string(KeyName(k.pointer))).dump();
+    const char* comma = i + 1 < members.size() ? "," : "";
+    if (k.type == KeyType::kObject && HasDeclaredMembers(kSpecs, k.pointer)) {
+      o << indent << "// " << HelpLine(k) << "\n" << indent << name << ": {\n";
+      WriteMembers(o, k.pointer, depth + 1, values);
+      o << indent << "}" << comma << "\n";
+      continue;
+    }
+    const auto given = values.find(k.pointer);
+    // A required key without a value would make the template invalid; the tests parse it.
+    const std::string value =
+        given != values.end() ? given->second : (k.default_json.empty() ? "null" : std::string(k.default_json));
+    o << indent << name << ": " << value << comma << "  // " << HelpLine(k) << "\n";
+  }
 }
 
 }  // namespace
+
+Config::Config() {
+  for (const ConfigKey& key : kConfigKeys) {
+    if (!key.spec.default_json.empty()) Store(*this, key, json::parse(key.spec.default_json));
+  }
+}
+
+std::span<const KeySpec> ConfigKeys() {
+  return kSpecs;
+}
 
 std::string DefaultConfigPath() {
   if (const char* env = std::getenv("CRMSYNC_CONFIG"); env != nullptr && *env != '\0') return env;
@@ -230,159 +498,39 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
     load.diagnostics.push_back(std::move(*syntax));
     return load;
   }
-  Validator v(path, text, std::move(credentials_dir));
+  Context context(path, text, std::move(credentials_dir));
   if (!root.is_object()) {
-    v.Problem("", "the config must be a JSON object");
-    load.diagnostics = v.Take();
+    context.Problem("", "the config must be a JSON object");
+    load.diagnostics = context.Take();
     return load;
   }
-  v.CheckShape(root, "");
+  const json good = CheckKeys(root, "", kSpecs, [&](const std::string& pointer, const std::string& message) {
+    context.Problem(pointer, message);
+  });
 
+  // Every key the file gives (with the right type and an allowed value)
+  // replaces its default.
   Config c;
   c.file = path;
-  const auto str = [&](const char* pointer, std::string& out) {
-    const json::json_pointer p(pointer);
-    if (root.contains(p) && root.at(p).is_string()) out = root.at(p).get<std::string>();
-  };
-  const auto integer = [&](const char* pointer, int& out, int min, int max) {
-    const json::json_pointer p(pointer);
-    if (!root.contains(p) || !root.at(p).is_number_integer()) return;
-    const auto n = root.at(p).get<long long>();
-    if (n < min || n > max) {
-      v.Problem(pointer, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " +
-                             std::to_string(n));
-      return;
-    }
-    out = static_cast<int>(n);
-  };
-  const auto boolean = [&](const char* pointer, bool& out) {
-    const json::json_pointer p(pointer);
-    if (root.contains(p) && root.at(p).is_boolean()) out = root.at(p).get<bool>();
-  };
-
-  DataverseConfig& d = c.dataverse;
-  str("/dataverse/url", d.url);
-  d.url = Trimmed(d.url);
-  str("/dataverse/api_version", d.api_version);
-  str("/dataverse/authority", d.authority);
-  d.authority = Trimmed(d.authority);
-  str("/dataverse/tenant_id", d.tenant_id);
-  str("/dataverse/client_id", d.client_id);
-  str("/dataverse/assertion_algorithm", d.assertion_algorithm);
-  integer("/dataverse/max_parallelism", d.max_parallelism, 1, 52);
-  integer("/dataverse/page_size", d.page_size, 1, 5000);
-  integer("/dataverse/timeout_s", d.timeout_s, 1, 3600);
-  boolean("/dataverse/suppress_duplicate_detection", d.suppress_duplicate_detection);
-  boolean("/dataverse/bypass_custom_plugins", d.bypass_custom_plugins);
-  integer("/interval_s", c.interval_s, 1, 86400);
-  integer("/sync/mass_delete_max_count", c.mass_delete_max_count, 0, 100000000);
-  str("/log/level", c.log_level);
-  str("/log/format", c.log_format);
-
-  const auto check_url = [&](const char* pointer, const std::string& value) {
-    const auto parts = ParseHttpUrl(value);
-    if (!parts.ok()) {
-      v.Problem(pointer, "'" + value + "' is not an http(s) URL");
-    } else if (parts->scheme == "http" && !IsLoopbackHost(parts->host)) {
-      v.Problem(pointer, "must use https ('" + value + "'); plain http is allowed only for loopback hosts");
-    }
-  };
-  if (root.contains(json::json_pointer("/dataverse/url")) &&
-      root.at(json::json_pointer("/dataverse/url")).is_string()) {
-    check_url("/dataverse/url", d.url);
-  }
-  check_url("/dataverse/authority", d.authority);
-  if (d.assertion_algorithm != "PS256" && d.assertion_algorithm != "RS256") {
-    v.Problem("/dataverse/assertion_algorithm", "must be PS256 or RS256, not '" + d.assertion_algorithm + "'");
-  }
-  for (const char* id : {"/dataverse/tenant_id", "/dataverse/client_id"}) {
-    const json::json_pointer p(id);
-    if (root.contains(p) && root.at(p).is_string() && root.at(p).get<std::string>().empty()) {
-      v.Problem(id, "must not be empty");
-    }
+  for (const ConfigKey& key : kConfigKeys) {
+    const json::json_pointer at{std::string(key.spec.pointer)};
+    if (std::holds_alternative<std::monostate>(key.slot) || !good.contains(at)) continue;
+    const json& value = good.at(at);
+    Store(c, key, value.is_string() ? json(context.Resolved(key.resolve, value.get<std::string>())) : value);
   }
 
-  // Credentials: a secret, or a certificate with its key; never both.
-  std::string secret, cert, key, ca;
-  str("/dataverse/client_secret_file", secret);
-  str("/dataverse/certificate_file", cert);
-  str("/dataverse/private_key_file", key);
-  str("/dataverse/ca_file", ca);
-  if (root.contains("dataverse") && root["dataverse"].is_object()) {
-    if (secret.empty() && cert.empty() && key.empty()) {
-      v.Problem("/dataverse", "no credentials: set client_secret_file, or certificate_file and private_key_file");
-    } else if (!secret.empty() && (!cert.empty() || !key.empty())) {
-      v.Problem("/dataverse/client_secret_file",
-                "set either client_secret_file or certificate_file + private_key_file, not both");
-    } else if (secret.empty() && (cert.empty() || key.empty())) {
-      v.Problem(cert.empty() ? "/dataverse/private_key_file" : "/dataverse/certificate_file",
-                "certificate_file and private_key_file go together");
-    }
+  if (good.contains("dataverse")) CheckCredentials(c.dataverse, context);
+  for (const ConfigKey& key : kConfigKeys) {
+    const bool secret = key.resolve == Resolve::kSecretFile;
+    if (!secret && key.resolve != Resolve::kCredentialFile && key.resolve != Resolve::kFile) continue;
+    const std::string* file = TextIn(c, key);
+    if (file != nullptr && !file->empty()) context.CheckFile(std::string(key.spec.pointer), *file, secret);
   }
-  if (!secret.empty()) {
-    d.client_secret_file = v.SecretPath(secret);
-    v.CheckSecretFile("/dataverse/client_secret_file", d.client_secret_file, true);
-  }
-  if (!cert.empty()) {
-    d.certificate_file = v.SecretPath(cert);
-    v.CheckSecretFile("/dataverse/certificate_file", d.certificate_file, false);
-  }
-  if (!key.empty()) {
-    d.private_key_file = v.SecretPath(key);
-    v.CheckSecretFile("/dataverse/private_key_file", d.private_key_file, true);
-  }
-  if (!ca.empty()) {
-    d.ca_file = v.DataPath(ca);
-    v.CheckSecretFile("/dataverse/ca_file", d.ca_file, false);
-  }
-
-  std::string local, state, mappings;
-  str("/local/database", local);
-  str("/state/database", state);
-  str("/mappings", mappings);
-  if (!local.empty()) c.local_database = v.DataPath(local);
-  if (!state.empty()) c.state_database = v.DataPath(state);
-  if (!mappings.empty()) c.mappings_dir = v.DataPath(mappings);
   if (!c.local_database.empty() && c.local_database == c.state_database) {
-    v.Problem("/state/database", "the state store must be a different file from the local store");
+    context.Problem("/state/database", "the state store must be a different file from the local store");
   }
 
-  if (root.contains("status_listen")) {
-    if (root["status_listen"].is_null()) {
-      c.status_listen.clear();
-    } else if (root["status_listen"].is_string()) {
-      c.status_listen = root["status_listen"].get<std::string>();
-      const auto colon = c.status_listen.rfind(':');
-      bool ok = colon != std::string::npos && colon > 0 && colon + 1 < c.status_listen.size();
-      int port = 0;
-      if (ok) {
-        try {
-          std::size_t used = 0;
-          port = std::stoi(c.status_listen.substr(colon + 1), &used);
-          ok = used == c.status_listen.size() - colon - 1 && port > 0 && port < 65536;
-        } catch (const std::exception&) {
-          ok = false;
-        }
-      }
-      if (!ok) v.Problem("/status_listen", "must be HOST:PORT such as 127.0.0.1:9464, not '" + c.status_listen + "'");
-    }
-  }
-  const json::json_pointer share("/sync/mass_delete_max_share");
-  if (root.contains(share) && root.at(share).is_number()) {
-    c.mass_delete_max_share = root.at(share).get<double>();
-    if (c.mass_delete_max_share < 0 || c.mass_delete_max_share > 1) {
-      v.Problem("/sync/mass_delete_max_share", "must be between 0 and 1");
-    }
-  }
-  static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
-  if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end()) {
-    v.Problem("/log/level", "must be one of trace, debug, info, warn, error, off; not '" + c.log_level + "'");
-  }
-  if (c.log_format != "text" && c.log_format != "json") {
-    v.Problem("/log/format", "must be text or json, not '" + c.log_format + "'");
-  }
-
-  load.diagnostics = v.Take();
+  load.diagnostics = context.Take();
   // Report in file order, so the list reads top to bottom like the file.
   std::stable_sort(load.diagnostics.begin(), load.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
@@ -405,48 +553,26 @@ ConfigLoad LoadConfig(const std::string& path, std::optional<std::string> creden
 
 std::string CommentedConfigTemplate(const std::string& dir, const std::string& url, const std::string& tenant_id,
                                     const std::string& client_id) {
-  const auto help = [](const char* pointer) -> std::string {
-    const KeySpec* s = FindSpec(pointer);
-    return s != nullptr ? s->help : "";
-  };
   const auto q = [](const std::string& s) { return json(s).dump(); };
+  std::map<std::string_view, std::string> values = {
+      {"/dataverse/url", q(url)},
+      {"/dataverse/tenant_id", q(tenant_id)},
+      {"/dataverse/client_id", q(client_id)},
+      {"/dataverse/client_secret_file", q("client-secret")},  // `crmsync init` writes it
+      {"/local/database", q(dir + "/crm.db")},
+      {"/state/database", q(dir + "/state.db")},
+      {"/mappings", q(dir + "/mappings.d")},
+  };
+  // A loopback organisation is the bundled emulator, which also issues the tokens.
+  if (const auto parts = ParseHttpUrl(url); parts.ok() && IsLoopbackHost(parts->host)) {
+    values["/dataverse/authority"] = q(std::string(TrimSlashes(url)));
+  }
   std::ostringstream o;
   o << "// crmsync configuration. JSON with // comments; every key is listed with its default.\n"
-    << "// Check it with: crmsync --config THIS_FILE mapping validate\n"
-    << "{\n"
-    << "  // " << help("/dataverse") << "\n"
-    << "  \"dataverse\": {\n"
-    << "    \"url\": " << q(url) << ",  // " << help("/dataverse/url") << "\n"
-    << "    \"api_version\": \"v9.2\",  // " << help("/dataverse/api_version") << "\n"
-    << "    \"authority\": " << q(url.rfind("http://127.", 0) == 0 ? url : "https://login.microsoftonline.com")
-    << ",  // " << help("/dataverse/authority") << "\n"
-    << "    \"tenant_id\": " << q(tenant_id) << ",  // " << help("/dataverse/tenant_id") << "\n"
-    << "    \"client_id\": " << q(client_id) << ",  // " << help("/dataverse/client_id") << "\n"
-    << "    \"client_secret_file\": \"client-secret\",  // " << help("/dataverse/client_secret_file") << "\n"
-    << "    \"certificate_file\": null,  // " << help("/dataverse/certificate_file") << "\n"
-    << "    \"private_key_file\": null,  // " << help("/dataverse/private_key_file") << "\n"
-    << "    \"assertion_algorithm\": \"PS256\",  // " << help("/dataverse/assertion_algorithm") << "\n"
-    << "    \"ca_file\": null,  // " << help("/dataverse/ca_file") << "\n"
-    << "    \"max_parallelism\": 8,  // " << help("/dataverse/max_parallelism") << "\n"
-    << "    \"page_size\": 5000,  // " << help("/dataverse/page_size") << "\n"
-    << "    \"timeout_s\": 120,  // " << help("/dataverse/timeout_s") << "\n"
-    << "    \"suppress_duplicate_detection\": true,  // " << help("/dataverse/suppress_duplicate_detection") << "\n"
-    << "    \"bypass_custom_plugins\": false  // " << help("/dataverse/bypass_custom_plugins") << "\n"
-    << "  },\n"
-    << "  \"local\": { \"database\": " << q(dir + "/crm.db") << " },  // " << help("/local/database") << "\n"
-    << "  \"state\": { \"database\": " << q(dir + "/state.db") << " },  // " << help("/state/database") << "\n"
-    << "  \"mappings\": " << q(dir + "/mappings.d") << ",  // " << help("/mappings") << "\n"
-    << "  \"interval_s\": 30,  // " << help("/interval_s") << "\n"
-    << "  \"status_listen\": \"127.0.0.1:9464\",  // " << help("/status_listen") << "\n"
-    << "  \"log\": {\n"
-    << "    \"level\": \"info\",  // " << help("/log/level") << "\n"
-    << "    \"format\": \"text\"  // " << help("/log/format") << "\n"
-    << "  },\n"
-    << "  \"sync\": {\n"
-    << "    \"mass_delete_max_share\": 0.2,  // " << help("/sync/mass_delete_max_share") << "\n"
-    << "    \"mass_delete_max_count\": 100  // " << help("/sync/mass_delete_max_count") << "\n"
-    << "  }\n"
-    << "}\n";
+    << "// Check it with: crmsync --config THIS_FILE config check\n"
+    << "{\n";
+  WriteMembers(o, "", 1, values);
+  o << "}\n";
   return o.str();
 }
 

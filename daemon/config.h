@@ -1,10 +1,13 @@
 // Config: crmsync.json, the daemon's configuration (interface.md "Config file").
 //
-// Every key is declared once in config.cpp with its type, default and one
-// line of help (`crmsync init` writes that help into the commented config).
-// LoadConfig validates the whole file and reports every problem as a
-// Diagnostic naming file, line and key; it also checks that secret and key
-// files exist and are not readable by group or others.
+// Every key is declared once, in config.cpp's key table (ConfigKeys()): its
+// JSON pointer, type, default, range or allowed values, one line of help, and
+// the Config member it fills. That table is the one source of the defaults:
+// Config() applies them, ParseConfig fills the members from it, and
+// CommentedConfigTemplate (what `crmsync init` writes) lists every key with
+// its default and help. LoadConfig validates the whole file and reports every
+// problem as a Diagnostic naming file, line and key; it also checks that
+// secret and key files exist and are not readable by group or others.
 //
 // Relative paths: secret and key files are looked up in
 // $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first, then beside the
@@ -12,44 +15,64 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "common/diagnostic.h"
+#include "common/key_table.h"
 #include "common/result.h"
 
 namespace crmsync::daemon {
 
+// The "/dataverse" keys. Standing alone it is empty; a Config() holds it with
+// every default filled in.
 struct DataverseConfig {
   std::string url;  // organisation URL without trailing slash
-  std::string api_version = "v9.2";
-  std::string authority = "https://login.microsoftonline.com";
+  std::string api_version;
+  std::string authority;  // without trailing slash
   std::string tenant_id;
   std::string client_id;
-  std::string client_secret_file;             // resolved path; empty when certificate auth is used
-  std::string certificate_file;               // resolved path
-  std::string private_key_file;               // resolved path
-  std::string assertion_algorithm = "PS256";  // or RS256
-  std::string ca_file;                        // resolved path; empty = system store only
-  int max_parallelism = 8;
-  int page_size = 5000;
-  int timeout_s = 120;
-  bool suppress_duplicate_detection = true;
+  std::string client_secret_file;   // resolved path; empty when certificate auth is used
+  std::string certificate_file;     // resolved path
+  std::string private_key_file;     // resolved path
+  std::string assertion_algorithm;  // PS256 or RS256
+  std::string ca_file;              // resolved path; empty = system store only
+  int max_parallelism = 0;
+  int page_size = 0;
+  int timeout_s = 0;
+  bool suppress_duplicate_detection = false;
   bool bypass_custom_plugins = false;
+
+  bool operator==(const DataverseConfig&) const = default;
 };
 
 struct Config {
-  std::string file;  // the file this came from (absolute)
+  // Every key at its declared default; required keys (the organisation, the
+  // stores, the mappings folder) empty.
+  Config();
+
+  std::string file;  // the file this came from (absolute); empty for Config()
   DataverseConfig dataverse;
-  std::string local_database;
-  std::string state_database;
-  std::string mappings_dir;
-  int interval_s = 30;
-  std::string status_listen = "127.0.0.1:9464";  // empty = no status endpoint
-  std::string log_level = "info";
-  std::string log_format = "text";
-  double mass_delete_max_share = 0.2;
-  int mass_delete_max_count = 100;
+  std::string local_database;  // resolved path
+  std::string state_database;  // resolved path
+  std::string mappings_dir;    // resolved path
+  int interval_s = 0;
+  std::string status_listen;  // host:port; empty = no status endpoint
+  std::string log_level;      // one of kLogLevels
+  std::string log_format;     // one of kLogFormats
+  // Guard rails (design.md R8): a pass that would delete more than
+  // mass_delete_max_count coupled records of a mapping stops, and so does one
+  // deleting more than mass_delete_max_share of them once more than
+  // mass_delete_min_count records would go.
+  double mass_delete_max_share = 0;
+  int mass_delete_max_count = 0;
+  int mass_delete_min_count = 0;
+
+  bool operator==(const Config&) const = default;
 };
+
+// The declared keys, in the order the commented config lists them.
+std::span<const KeySpec> ConfigKeys();
 
 // The result of loading: a Config when `diagnostics` is empty.
 struct ConfigLoad {

@@ -21,6 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+Status CannotWrite(const std::string& path, const char* reason) {
+  return IoError("cannot write '" + path + "': " + reason);
+}
+
 // Creates `path` with `content` only if it does not exist (O_EXCL: no race
 // with another writer, never truncates).
 Result<bool> WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
@@ -36,11 +40,11 @@ Result<bool> WriteNewFile(const std::string& path, const std::string& content, m
       if (errno == EINTR) continue;
       const std::string err = std::strerror(errno);
       ::close(fd);
-      return IoError("cannot write '" + path + "': " + err);
+      return CannotWrite(path, err.c_str());
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return IoError("cannot write '" + path + "': " + std::strerror(errno));
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return CannotWrite(path, std::strerror(errno));
   return true;
 }
 

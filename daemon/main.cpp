@@ -2,8 +2,13 @@
 // The composition root: parses the command line and runs one verb.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
+#include "common/key_table.h"
 #include "common/log.h"
 #include "daemon/cli.h"
 #include "http/cpprest_client.h"
@@ -12,7 +17,10 @@
 #define CRMSYNC_VERSION "0.0.0"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+// Parses the command line and runs the verb it names; returns the exit code.
+int Run(int argc, char** argv) {
   using namespace crmsync::daemon;
   // Before anything uses cpprestsdk: its default pool is 40 threads, slow on small machines.
   crmsync::http::InitializeCpprestThreadPool(4);
@@ -33,10 +41,13 @@ int main(int argc, char** argv) {
   CommandContext context;
   app.add_option("--config", context.globals.config_path,
                  "config file (default: $CRMSYNC_CONFIG, then /etc/crmsync/crmsync.json)");
-  app.add_option("--log-level", context.globals.log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  app.add_option("--log-format", context.globals.log_format, "text or json (one object per line on stderr)")
-      ->check(CLI::IsMember({"text", "json"}));
+  const std::vector<std::string> levels(crmsync::kLogLevels.begin(), crmsync::kLogLevels.end());
+  const std::vector<std::string> formats(crmsync::kLogFormats.begin(), crmsync::kLogFormats.end());
+  app.add_option("--log-level", context.globals.log_level, crmsync::JoinChoices(crmsync::kLogLevels))
+      ->check(CLI::IsMember(levels));
+  app.add_option("--log-format", context.globals.log_format,
+                 crmsync::JoinChoices(crmsync::kLogFormats) + " (json: one object per line on stderr)")
+      ->check(CLI::IsMember(formats));
 
   AddInitCommand(app, context);
   AddConfigCommand(app, context);
@@ -60,4 +71,20 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   return context.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors are values and exceptions stop where they are thrown, so one that
+  // gets here is a bug: abort loudly, as std::terminate would, but say what it
+  // was in crmsync's words first.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "crmsync: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "crmsync: internal error: an unknown exception\n";
+  }
+  std::abort();
 }

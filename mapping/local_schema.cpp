@@ -1,6 +1,7 @@
 #include "mapping/local_schema.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/json_text.h"
 
@@ -14,6 +15,21 @@ std::string DidYouMean(const std::string& word, const std::vector<std::string>& 
 }
 
 }  // namespace
+
+bool IsSqlIdentifier(std::string_view name) {
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (name.empty() || !letter(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
+bool IsCrmsyncTable(std::string_view table) {
+  constexpr std::string_view kPrefix = "crmsync_";
+  if (table.size() < kPrefix.size()) return false;
+  for (std::size_t i = 0; i < kPrefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(table[i])) != kPrefix[i]) return false;
+  }
+  return true;
+}
 
 Result<LocalSchema> ReadLocalSchema(SqliteDb& db) {
   auto stmt = db.Prepare(
@@ -43,12 +59,14 @@ Result<LocalSchema> ReadLocalSchemaFile(const std::string& path) {
 Diagnostics CheckLocalSchema(const MappingSet& set, const LocalSchema& schema) {
   Diagnostics out;
   std::vector<std::string> table_names;
-  for (const auto& [name, columns] : schema.tables) table_names.push_back(name);
+  for (const auto& [name, columns] : schema.tables) {
+    if (!IsCrmsyncTable(name)) table_names.push_back(name);
+  }
   for (const Mapping& m : set.mappings()) {
     const auto problem = [&](const std::string& pointer, const std::string& message) {
       out.push_back({m.source_file, m.lines.LineOf(pointer), PointerToPath(pointer), message});
     };
-    if (m.local.table.empty()) continue;
+    if (!IsSqlIdentifier(m.local.table) || IsCrmsyncTable(m.local.table)) continue;
     const auto table = schema.tables.find(m.local.table);
     if (table == schema.tables.end()) {
       problem("/local/table",
@@ -57,7 +75,7 @@ Diagnostics CheckLocalSchema(const MappingSet& set, const LocalSchema& schema) {
     }
     const std::vector<std::string>& columns = table->second;
     const auto check = [&](const std::string& pointer, const std::string& column) {
-      if (column.empty() || std::find(columns.begin(), columns.end(), column) != columns.end()) return;
+      if (!IsSqlIdentifier(column) || std::find(columns.begin(), columns.end(), column) != columns.end()) return;
       problem(pointer, "no column '" + column + "' in table '" + m.local.table + "'" + DidYouMean(column, columns));
     };
     for (std::size_t i = 0; i < m.local.key.size(); ++i) {

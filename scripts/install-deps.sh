@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libcpprest-dev libboost-dev libssl-dev
   nlohmann-json3-dev libsqlite3-dev libsystemd-dev libcli11-dev libspdlog-dev
   openssl sqlite3 systemd ca-certificates clang-format
+  # clang-tidy 14; the package also brings run-clang-tidy (scripts/clang-tidy.sh)
+  clang-tidy
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // Runs the real crmsync binary, as users and scripts do.
 #include <gtest/gtest.h>
 
+#include "common/log.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,6 +27,21 @@ TEST(CliTest, BadUsageExitsTwo) {
   auto unknown = RunProcess({CRMSYNC_BINARY, "frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_EQ(RunProcess({CRMSYNC_BINARY, "--log-level", "loud", "init", "--help"}).exit_code, 2);
+}
+
+TEST(CliTest, LogFlagsTakeExactlyTheListedLevelsAndFormats) {
+  for (std::string_view level : kLogLevels) {
+    const auto run = RunProcess({CRMSYNC_BINARY, "--log-level", std::string(level), "init", "--help"});
+    EXPECT_EQ(run.exit_code, 0) << level << ": " << run.err;
+  }
+  for (std::string_view format : kLogFormats) {
+    const auto run = RunProcess({CRMSYNC_BINARY, "--log-format", std::string(format), "init", "--help"});
+    EXPECT_EQ(run.exit_code, 0) << format << ": " << run.err;
+  }
+  EXPECT_EQ(RunProcess({CRMSYNC_BINARY, "--log-level", "warning", "init", "--help"}).exit_code, 2);
+  EXPECT_EQ(RunProcess({CRMSYNC_BINARY, "--log-format", "xml", "init", "--help"}).exit_code, 2);
+  const auto help = RunProcess({CRMSYNC_BINARY, "--help"});
+  EXPECT_NE(help.out.find("trace, debug, info, warn, error or off"), std::string::npos) << help.out;
 }
 
 TEST(CliTest, InitThenConfigCheckPasses) {

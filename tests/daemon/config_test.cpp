@@ -2,11 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/json_text.h"
+#include "common/log.h"
 #include "tests/support/temp_dir.h"
 
 namespace crmsync::daemon {
 namespace {
 
+using nlohmann::json;
 using testing_support::TempDir;
 
 constexpr const char* kGood = R"({
@@ -21,6 +30,26 @@ constexpr const char* kGood = R"({
   "state": { "database": "/var/lib/crmsync/state.db" },
   "mappings": "mappings.d"
 })";
+
+}  // namespace
+
+// Readable failures for EXPECT_EQ on whole configs.
+void PrintTo(const Config& c, std::ostream* os) {
+  const DataverseConfig& d = c.dataverse;
+  *os << "{file=" << c.file << " url=" << d.url << " api_version=" << d.api_version << " authority=" << d.authority
+      << " tenant_id=" << d.tenant_id << " client_id=" << d.client_id << " client_secret_file=" << d.client_secret_file
+      << " certificate_file=" << d.certificate_file << " private_key_file=" << d.private_key_file
+      << " assertion_algorithm=" << d.assertion_algorithm << " ca_file=" << d.ca_file
+      << " max_parallelism=" << d.max_parallelism << " page_size=" << d.page_size << " timeout_s=" << d.timeout_s
+      << " suppress_duplicate_detection=" << d.suppress_duplicate_detection
+      << " bypass_custom_plugins=" << d.bypass_custom_plugins << " local_database=" << c.local_database
+      << " state_database=" << c.state_database << " mappings_dir=" << c.mappings_dir << " interval_s=" << c.interval_s
+      << " status_listen=" << c.status_listen << " log_level=" << c.log_level << " log_format=" << c.log_format
+      << " mass_delete_max_share=" << c.mass_delete_max_share << " mass_delete_min_count=" << c.mass_delete_min_count
+      << " mass_delete_max_count=" << c.mass_delete_max_count << "}";
+}
+
+namespace {
 
 std::vector<std::string> Lines(const ConfigLoad& load) {
   std::vector<std::string> out;
@@ -148,6 +177,21 @@ INSTANTIATE_TEST_SUITE_P(
                  "private_key_file, not both",
                  "5: state.database: the state store must be a different file from the local store",
                  "6: status_listen: must be HOST:PORT such as 127.0.0.1:9464, not 'nohost'"}},
+        BadCase{"values_out_of_range",
+                R"({
+  "dataverse": { "url": "https://a.example", "tenant_id": "", "client_id": "c",
+    "client_secret_file": "client-secret", "max_parallelism": 60, "assertion_algorithm": "ES256" },
+  "local": { "database": "crm.db" }, "state": { "database": "s.db" }, "mappings": "m",
+  "log": { "level": "loud", "format": "xml" },
+  "sync": { "mass_delete_min_count": -1, "mass_delete_max_share": 1.5 }
+})",
+                {"2: dataverse.tenant_id: must not be empty",
+                 "3: dataverse.assertion_algorithm: must be PS256 or RS256, not 'ES256'; did you mean 'PS256'?",
+                 "3: dataverse.max_parallelism: must be between 1 and 52, not 60",
+                 "5: log.level: must be one of trace, debug, info, warn, error, off, not 'loud'",
+                 "5: log.format: must be text or json, not 'xml'",
+                 "6: sync.mass_delete_max_share: must be between 0 and 1, not 1.5",
+                 "6: sync.mass_delete_min_count: must be between 0 and 100000000, not -1"}},
         BadCase{"not_an_object", "[1, 2]", {"1: $: the config must be a JSON object"}}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
@@ -165,6 +209,166 @@ TEST(ConfigTest, TheInitTemplateIsAValidConfig) {
   ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
   EXPECT_EQ(load.config->dataverse.url, "http://127.0.0.1:1234");
   EXPECT_EQ(load.config->dataverse.authority, "http://127.0.0.1:1234");
+}
+
+// The keys `crmsync init` fills in itself; every other key is written at its default.
+const std::set<std::string> kTemplateValues = {"/dataverse/url",
+                                               "/dataverse/authority",
+                                               "/dataverse/tenant_id",
+                                               "/dataverse/client_id",
+                                               "/dataverse/client_secret_file",
+                                               "/local/database",
+                                               "/state/database",
+                                               "/mappings"};
+
+TEST(ConfigTest, TheTemplateWritesEveryKeyWithItsHelpAndDefault) {
+  const std::string text = CommentedConfigTemplate("/srv/crm", "http://127.0.0.1:1234", "t", "c");
+  json doc;
+  ASSERT_TRUE(ParseJsonText(text, doc).ok()) << text;
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+
+  ASSERT_GE(ConfigKeys().size(), 30u);
+  for (const KeySpec& key : ConfigKeys()) {
+    SCOPED_TRACE(std::string(key.pointer));
+    const json::json_pointer at{std::string(key.pointer)};
+    ASSERT_TRUE(doc.contains(at)) << text;
+    ASSERT_FALSE(key.help.empty());
+    const std::string member = "\"" + std::string(KeyName(key.pointer)) + "\": ";
+    const std::string help = "// " + std::string(key.help);
+    bool found = false;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find(member) == std::string::npos) continue;
+      if (doc.at(at).is_object()) {
+        // An object: its help stands on the line above it.
+        found = found || (i > 0 && lines[i - 1].find(help) != std::string::npos);
+      } else {
+        found = found || lines[i].find(help) != std::string::npos;
+      }
+    }
+    EXPECT_TRUE(found) << "no line with " << member << " and " << help << " in\n" << text;
+    if (kTemplateValues.count(std::string(key.pointer)) == 0 && !doc.at(at).is_object()) {
+      EXPECT_EQ(doc.at(at), json::parse(key.default_json));
+    }
+  }
+  // Range and allowed values are spelt out for people.
+  EXPECT_NE(text.find("\"page_size\": 5000,  // records per page when reading (1 to 5000)"), std::string::npos);
+  EXPECT_NE(text.find("(trace, debug, info, warn, error or off)"), std::string::npos);
+  EXPECT_NE(text.find("\"mass_delete_min_count\": 10,  // the share rule applies only when more than this many "
+                      "records would be deleted (0 to 100000000)"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, TheTemplateTheParserAndTheStructAgreeOnEveryDefault) {
+  TempDir dir;
+  dir.WriteFile("client-secret", "s\n", 0600);
+  Config expected;  // every declared default
+  expected.file = dir.path() + "/crmsync.json";
+  expected.dataverse.url = "https://contoso.example";
+  expected.dataverse.tenant_id = "t";
+  expected.dataverse.client_id = "c";
+  expected.dataverse.client_secret_file = dir.path() + "/client-secret";
+  expected.local_database = dir.path() + "/crm.db";
+  expected.state_database = dir.path() + "/state.db";
+  expected.mappings_dir = dir.path() + "/mappings.d";
+
+  // The commented config `crmsync init` writes...
+  const ConfigLoad from_template = ParseConfig(
+      expected.file, CommentedConfigTemplate(dir.path(), "https://contoso.example/", "t", "c"), std::string("/none"));
+  ASSERT_TRUE(from_template.config.has_value()) << ::testing::PrintToString(Lines(from_template));
+  EXPECT_EQ(*from_template.config, expected);
+
+  // ...and a config of the required keys alone.
+  const ConfigLoad minimal = ParseConfig(expected.file, R"({
+  "dataverse": { "url": "https://contoso.example", "tenant_id": "t", "client_id": "c",
+                 "client_secret_file": "client-secret" },
+  "local": { "database": "crm.db" }, "state": { "database": "state.db" }, "mappings": "mappings.d"
+})",
+                                         std::string("/none"));
+  ASSERT_TRUE(minimal.config.has_value()) << ::testing::PrintToString(Lines(minimal));
+  EXPECT_EQ(*minimal.config, expected);
+
+  // The defaults themselves, as interface.md and the README promise them.
+  EXPECT_EQ(expected.dataverse.api_version, "v9.2");
+  EXPECT_EQ(expected.dataverse.authority, "https://login.microsoftonline.com");
+  EXPECT_EQ(expected.dataverse.assertion_algorithm, "PS256");
+  EXPECT_EQ(expected.dataverse.max_parallelism, 8);
+  EXPECT_EQ(expected.dataverse.page_size, 5000);
+  EXPECT_EQ(expected.dataverse.timeout_s, 120);
+  EXPECT_TRUE(expected.dataverse.suppress_duplicate_detection);
+  EXPECT_FALSE(expected.dataverse.bypass_custom_plugins);
+  EXPECT_EQ(expected.interval_s, 30);
+  EXPECT_EQ(expected.status_listen, "127.0.0.1:9464");
+  EXPECT_EQ(expected.log_level, "info");
+  EXPECT_EQ(expected.log_format, "text");
+  EXPECT_EQ(expected.mass_delete_max_share, 0.2);
+  EXPECT_EQ(expected.mass_delete_min_count, 10);
+  EXPECT_EQ(expected.mass_delete_max_count, 100);
+}
+
+TEST(ConfigTest, EveryKeyFillsItsOwnMember) {
+  TempDir dir;
+  TempDir creds;
+  creds.WriteFile("cert.pem", "c\n", 0644);
+  dir.WriteFile("key.pem", "k\n", 0600);
+  dir.WriteFile("ca.pem", "ca\n", 0644);
+  const std::string path = dir.WriteFile("crmsync.json", R"({
+  "dataverse": { "url": "https://org.example/", "api_version": "v9.1", "authority": "https://login.example//",
+    "tenant_id": "t", "client_id": "c", "client_secret_file": null, "certificate_file": "cert.pem",
+    "private_key_file": "key.pem", "assertion_algorithm": "RS256", "ca_file": "ca.pem", "max_parallelism": 3,
+    "page_size": 100, "timeout_s": 7, "suppress_duplicate_detection": false, "bypass_custom_plugins": true },
+  "local": { "database": "data/../l.db" }, "state": { "database": "/abs/s.db" }, "mappings": "m.d",
+  "interval_s": 5, "status_listen": null,
+  "log": { "level": "debug", "format": "json" },
+  "sync": { "mass_delete_max_share": 0.5, "mass_delete_min_count": 3, "mass_delete_max_count": 7 }
+})");
+  const ConfigLoad load = LoadConfig(path, creds.path());
+  ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
+  Config expected;
+  expected.file = path;
+  DataverseConfig& d = expected.dataverse;
+  d.url = "https://org.example";
+  d.api_version = "v9.1";
+  d.authority = "https://login.example";
+  d.tenant_id = "t";
+  d.client_id = "c";
+  d.certificate_file = creds.path() + "/cert.pem";  // $CREDENTIALS_DIRECTORY first
+  d.private_key_file = dir.path() + "/key.pem";     // then beside the config
+  d.assertion_algorithm = "RS256";
+  d.ca_file = dir.path() + "/ca.pem";
+  d.max_parallelism = 3;
+  d.page_size = 100;
+  d.timeout_s = 7;
+  d.suppress_duplicate_detection = false;
+  d.bypass_custom_plugins = true;
+  expected.local_database = dir.path() + "/l.db";
+  expected.state_database = "/abs/s.db";
+  expected.mappings_dir = dir.path() + "/m.d";
+  expected.interval_s = 5;
+  expected.status_listen = "";
+  expected.log_level = "debug";
+  expected.log_format = "json";
+  expected.mass_delete_max_share = 0.5;
+  expected.mass_delete_min_count = 3;
+  expected.mass_delete_max_count = 7;
+  EXPECT_EQ(*load.config, expected);
+}
+
+TEST(ConfigTest, AcceptsEveryLogLevelAndFormat) {
+  TempDir dir;
+  dir.WriteFile("client-secret", "s\n", 0600);
+  for (std::string_view level : kLogLevels) {
+    for (std::string_view format : kLogFormats) {
+      const std::string text = R"({"dataverse": {"url": "https://a.example", "tenant_id": "t", "client_id": "c",
+        "client_secret_file": "client-secret"}, "local": {"database": "l.db"}, "state": {"database": "s.db"},
+        "mappings": "m", "log": {"level": ")" +
+                               std::string(level) + R"(", "format": ")" + std::string(format) + R"("}})";
+      const ConfigLoad load = ParseConfig(dir.path() + "/crmsync.json", text, std::string("/none"));
+      ASSERT_TRUE(load.config.has_value()) << level << " " << format << ::testing::PrintToString(Lines(load));
+      EXPECT_EQ(load.config->log_level, level);
+    }
+  }
 }
 
 }  // namespace

@@ -61,5 +61,56 @@ TEST(LocalSchemaTest, ReportsUnknownTablesAndColumnsWithSuggestions) {
             }));
 }
 
+TEST(LocalSchemaTest, IdentifiersAndCrmsyncsOwnTables) {
+  EXPECT_TRUE(IsSqlIdentifier("sales_order_line"));
+  EXPECT_TRUE(IsSqlIdentifier("_x9"));
+  EXPECT_FALSE(IsSqlIdentifier(""));
+  EXPECT_FALSE(IsSqlIdentifier("9x"));
+  EXPECT_FALSE(IsSqlIdentifier("a b"));
+  EXPECT_FALSE(IsSqlIdentifier("a\"b"));
+  EXPECT_FALSE(IsSqlIdentifier("caf\xc3\xa9"));
+  EXPECT_TRUE(IsCrmsyncTable("crmsync_journal"));
+  EXPECT_TRUE(IsCrmsyncTable("CRMSYNC_anything"));
+  EXPECT_FALSE(IsCrmsyncTable("crmsync"));
+  EXPECT_FALSE(IsCrmsyncTable("my_crmsync_journal"));
+}
+
+// The loader reports names that are not identifiers and crmsync's own tables;
+// the schema check neither repeats that nor suggests crmsync's tables.
+TEST(LocalSchemaTest, LeavesRefusedNamesToTheLoaderAndNeverSuggestsCrmsyncTables) {
+  LocalSchema schema;
+  schema.tables["contact"] = {"no", "name"};
+  schema.tables["crmsync_journal"] = {"seq", "table_name"};
+  const auto load = ParseMappingSet({
+      {"a.json", R"({"name": "a", "local": {"table": "crmsync_journal", "key": "seq"},
+        "remote": {"entity_set": "notes", "key": "noteid"}, "fields": [{"local": "nope", "remote": "subject"}]})"},
+      {"b.json", R"({"name": "b", "local": {"table": "contact", "key": "no"},
+        "remote": {"entity_set": "accounts", "key": "accountid"}, "fields": [{"local": "na me", "remote": "name"}]})"},
+      {"c.json", R"({"name": "c", "local": {"table": "crmsync_journals", "key": "seq"},
+        "remote": {"entity_set": "notes", "key": "noteid"}, "fields": [{"local": "subject", "remote": "subject"}]})"},
+  });
+  EXPECT_EQ(PathMessages(load.diagnostics),
+            (std::vector<std::string>{
+                "local.table: 'crmsync_journal' is one of crmsync's own tables; a mapping cannot sync it",
+                "fields[0].local: must be an SQL identifier (letters, digits and '_', not starting with a digit), not "
+                "'na me'",
+                "local.table: 'crmsync_journals' is one of crmsync's own tables; a mapping cannot sync it",
+            }));
+  EXPECT_EQ(PathMessages(CheckLocalSchema(load.set, schema)), std::vector<std::string>{});
+}
+
+TEST(LocalSchemaTest, NeverSuggestsCrmsyncTables) {
+  LocalSchema schema;
+  schema.tables["contact"] = {"no", "name"};
+  schema.tables["crmsync_journal"] = {"seq"};
+  const auto load = ParseMappingSet({
+      {"a.json", R"({"name": "a", "local": {"table": "crmsyncjournal", "key": "seq"},
+        "remote": {"entity_set": "notes", "key": "noteid"}, "fields": [{"local": "seq", "remote": "subject"}]})"},
+  });
+  ASSERT_TRUE(load.ok());
+  EXPECT_EQ(PathMessages(CheckLocalSchema(load.set, schema)),
+            std::vector<std::string>{"local.table: no table 'crmsyncjournal' in the local store"});
+}
+
 }  // namespace
 }  // namespace crmsync::mapping

@@ -134,6 +134,54 @@ TEST(MappingLoaderTest, ShapeProblems) {
   for (const auto& c : cases) Check(c);
 }
 
+// Names go into request URLs (entity sets, attributes, navigation
+// properties) and SQL (tables, columns) unquoted: only identifiers pass.
+TEST(MappingLoaderTest, NamesThatWouldReachAUrlOrSqlMustBeIdentifiers) {
+  constexpr const char* kOData =
+      "must be an OData identifier (letters, digits and '_', not starting with a digit), not ";
+  constexpr const char* kSql = "must be an SQL identifier (letters, digits and '_', not starting with a digit), not ";
+  const auto side = [](const std::string& local, const std::string& remote) {
+    return R"({"name": "m", "local": )" + local + R"(, "remote": )" + remote +
+           R"(, "fields": [{"local": "a", "remote": "a"}]})";
+  };
+  const std::vector<Case> cases = {
+      {"valid names with digits and underscores",
+       {{"m.json", side(R"({"table": "_t2", "key": ["Id", "line_no"]})",
+                        R"({"entity_set": "new_things2", "key": "new_thing2id", "match_on": ["a"]})")}},
+       {}},
+      {"entity set with a query",
+       {{"m.json", side(R"({"table": "t", "key": "id"})", R"({"entity_set": "contacts?$top=1", "key": "k"})")}},
+       {std::string("remote.entity_set: ") + kOData + "'contacts?$top=1'"}},
+      {"entity set with a path",
+       {{"m.json", side(R"({"table": "t", "key": "id"})", R"({"entity_set": "../accounts", "key": "k"})")}},
+       {std::string("remote.entity_set: ") + kOData + "'../accounts'"}},
+      {"empty and digit-first names",
+       {{"m.json",
+         side(R"({"table": "", "key": ["id", "2id"]})", R"({"entity_set": "e", "key": "", "match_on": ["a", "$a"]})")}},
+       {std::string("local.table: ") + kSql + "''", std::string("local.key[1]: ") + kSql + "'2id'",
+        std::string("remote.key: ") + kOData + "''", std::string("remote.match_on[1]: ") + kOData + "'$a'",
+        "remote.match_on[1]: '$a' is not mapped to a local column by any plain field; matching compares the two"}},
+      {"crmsync's own tables in any case",
+       {{"m.json", side(R"({"table": "CRMSync_Journal", "key": "seq"})", R"({"entity_set": "e", "key": "k"})")}},
+       {"local.table: 'CRMSync_Journal' is one of crmsync's own tables; a mapping cannot sync it"}},
+      {"a table merely starting with crmsync is fine",
+       {{"m.json", side(R"({"table": "crmsyncs", "key": "id"})", R"({"entity_set": "e", "key": "k"})")}},
+       {}},
+      {"fields: columns, attributes, navigation properties, remote_read",
+       {{"m.json", R"j({"name": "m", "local": {"table": "t", "key": "id", "filter": {"a b": 1}},
+           "remote": {"entity_set": "things", "key": "thingid"}, "fields": [{"local": "x;", "remote": "ok"},
+           {"local": "y", "remote": ["s1", "s 2"], "values": {"v": [1, 2]}}, {"local": "z", "remote": "nav/b", "lookup": "m"},
+           {"local": "w", "remote": "nav_c", "lookup": "m", "remote_read": "_c_value)"},
+           {"remote": "x'", "constant": 1, "direction": "to_remote"}]})j"}},
+       {std::string("local.filter[\"a b\"]: the column name ") + kSql + "'a b'",
+        std::string("fields[0].local: ") + kSql + "'x;'", std::string("fields[1].remote[1]: ") + kOData + "'s 2'",
+        std::string("fields[2].remote: ") + kOData + "'nav/b'",
+        std::string("fields[3].remote_read: ") + kOData + "'_c_value)'",
+        std::string("fields[4].remote: ") + kOData + "'x''"}},
+  };
+  for (const auto& c : cases) Check(c);
+}
+
 TEST(MappingLoaderTest, DirectionAndConstantProblems) {
   const std::vector<Case> cases = {
       {"field widens a to_remote mapping",
