@@ -44,7 +44,8 @@ Result<DataverseStack> MakeDataverseStack(const Config& config, Clock& clock, st
       dataverse::RequestBudget::Options{.max_parallelism = d.max_parallelism,
                                         .initial_parallelism = std::min(2, d.max_parallelism),
                                         .initial_batch_size = 10,
-                                        .max_batch_size = 200});
+                                        .max_batch_size = 200},
+      clock);
   stack.transport = std::make_unique<dataverse::Transport>(*stack.http, *stack.tokens, *stack.budget, clock,
                                                            BackoffPolicy{}, std::move(stop));
   dataverse::DataverseConnectorOptions options;

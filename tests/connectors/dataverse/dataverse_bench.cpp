@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                                    .algorithm = "PS256"};
   dataverse::OAuthTokenProvider tokens(*http, clock, cred);
   dataverse::RequestBudget budget(
-      {.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = max_batch});
+      {.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = max_batch}, clock);
   dataverse::Transport transport(*http, tokens, budget, clock);
   dataverse::DataverseConnectorOptions o;
   o.api = {(*emu)->base_url(), "v9.2"};

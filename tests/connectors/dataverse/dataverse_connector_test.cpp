@@ -43,8 +43,11 @@ class ConnectorFixture {
     credentials.token_url = emulator_->token_url();
     credentials.scope = emulator_->base_url() + "/.default";
     tokens_ = std::make_unique<OAuthTokenProvider>(*http_, clock_, credentials);
-    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{
-        .max_parallelism = max_parallelism, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100});
+    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{.max_parallelism = max_parallelism,
+                                                                     .initial_parallelism = 2,
+                                                                     .initial_batch_size = 10,
+                                                                     .max_batch_size = 100},
+                                              clock_);
     transport_ = std::make_unique<Transport>(*http_, *tokens_, *budget_, clock_,
                                              BackoffPolicy{std::chrono::milliseconds(20), std::chrono::seconds(1)});
     DataverseConnectorOptions o;

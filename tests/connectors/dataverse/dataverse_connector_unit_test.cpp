@@ -29,8 +29,8 @@ class DataverseConnectorUnitTest : public ::testing::Test {
 
   testing_support::FakeHttpClient http_;
   FixedToken tokens_;
-  RequestBudget budget_{{}};
   testing_support::FakeClock clock_;
+  RequestBudget budget_{{}, clock_};
   Transport transport_{http_, tokens_, budget_, clock_};
   std::unique_ptr<DataverseConnector> connector_;
 };
