@@ -407,6 +407,39 @@ TEST(DataverseConnectorTest, ThrottlingStormsAndOutagesEndInSuccess) {
   EXPECT_GE(f.transport().counters().retried, 3);
 }
 
+// --- Tables without change tracking -----------------------------------------
+
+TEST(DataverseConnectorTest, AnUntrackedTableFallsBackToTheWatermarkAndDeliversEachChangeOnce) {
+  EmulatorOptions options;
+  options.entities = json::array({{{"logical_name", "account"}, {"change_tracking", false}}});
+  ConnectorFixture f(options);
+  const json ids =
+      f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "A"}}, {{"name", "B"}}}}})["ids"];
+  const std::string a = ids[0];
+
+  // The tracked first read is refused (0x80072491); the connector reads by version instead.
+  auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
+  ASSERT_EQ(initial.size(), 2u);
+  ASSERT_EQ(cursor.rfind("watermark:", 0), 0u) << cursor;
+  for (const auto& c : initial) EXPECT_TRUE(c.modified_at.has_value()) << "modifiedon is always selected";
+
+  // Reading again at the same watermark re-reads its last version and drops it.
+  auto [none, same] = ReadAll(f.connector(), "accounts", cursor);
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(same, cursor);
+
+  // A record changed twice is delivered once, at its latest version; then never again.
+  f.Admin("PATCH", "records/accounts(" + a + ")", {{"name", "A once"}});
+  f.Admin("PATCH", "records/accounts(" + a + ")", {{"name", "A twice"}});
+  auto [changed, after] = ReadAll(f.connector(), "accounts", same);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].key, a);
+  EXPECT_EQ(changed[0].record.at("name"), Value::Text("A twice"));
+  auto [nothing, last] = ReadAll(f.connector(), "accounts", after);
+  EXPECT_TRUE(nothing.empty());
+  EXPECT_EQ(last, after);
+}
+
 TEST(DataverseConnectorTest, AFilteredReadReachesTheServer) {
   ConnectorFixture f;
   f.Admin("POST", "seed",
