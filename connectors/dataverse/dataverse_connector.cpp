@@ -757,6 +757,14 @@ void DataverseConnector::SendBatch(const std::vector<const Unit*>& run, std::vec
     const BatchResponseItem& answer = (*parsed)[u];
     if (!unit.changeset) {
       const PreparedOp& op = *unit.ops.front();
+      if (answer.parts.size() != 1) {
+        results[op.index] = {Internal("POST $batch: a single request was answered with " +
+                                      std::to_string(answer.parts.size()) + " responses"),
+                             op.op.key,
+                             "",
+                             {}};
+        continue;
+      }
       const BatchPartResponse& part = answer.parts.front();
       results[op.index] = Answered(op, part.status, part.headers, part.body, deadline);
       continue;
