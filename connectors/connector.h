@@ -49,8 +49,10 @@ struct Change {
 
 struct ReadRequest {
   std::string entity;  // local table or Dataverse entity set
-  // Remote: the primary key attribute ("accountid"), from the mapping; the
-  // connector never guesses it. Local: ignored (the table knows its key).
+  // Remote: the primary key attribute ("accountid"), from the mapping; when
+  // empty, the connector's configured key for the set, else the tree's one
+  // naming rule (common/entity_set_names.h). Local: ignored (the table
+  // knows its key).
   std::string key;
   std::vector<std::string> columns;  // the mapped columns only; keys are always returned
   // Remote: an OData $filter the records must pass (the mapping's

@@ -44,9 +44,12 @@ Result<DataverseStack> MakeDataverseStack(const Config& config, Clock& clock, st
       dataverse::RequestBudget::Options{.max_parallelism = d.max_parallelism,
                                         .initial_parallelism = std::min(2, d.max_parallelism),
                                         .initial_batch_size = 10,
-                                        .max_batch_size = 200});
-  stack.transport = std::make_unique<dataverse::Transport>(*stack.http, *stack.tokens, *stack.budget, clock,
-                                                           BackoffPolicy{}, std::move(stop));
+                                        .max_batch_size = 200},
+      clock);
+  // dataverse.timeout_s: the deadline of one request including its retries.
+  stack.transport =
+      std::make_unique<dataverse::Transport>(*stack.http, *stack.tokens, *stack.budget, clock, BackoffPolicy{},
+                                             std::move(stop), std::chrono::seconds(d.timeout_s));
   dataverse::DataverseConnectorOptions options;
   options.api = {d.url, d.api_version};
   options.page_size = d.page_size;

@@ -3,7 +3,9 @@
 // HTTP client -> token provider -> request budget -> transport -> connector.
 //
 // Secrets are read from their files here and live only inside the token
-// provider; nothing logs them.
+// provider; nothing logs them. Every piece reads time from the one Clock
+// given, and dataverse.timeout_s caps each request (retries included) in the
+// transport.
 #pragma once
 
 #include <memory>

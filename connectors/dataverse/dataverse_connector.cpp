@@ -1,17 +1,22 @@
 #include "connectors/dataverse/dataverse_connector.h"
 
 #include <algorithm>
-#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
-#include <thread>
-#include <tuple>
+#include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "common/entity_set_names.h"
+#include "connectors/dataverse/state_rules.h"
 
 namespace crmsync::dataverse {
 
 using connectors::Change;
 using connectors::ChangeBatch;
+using connectors::LookupRequest;
 using connectors::ReadRequest;
 using connectors::WriteOp;
 using connectors::WriteResult;
@@ -19,38 +24,10 @@ using connectors::WriteResult;
 namespace {
 
 constexpr std::string_view kWatermarkPrefix = "watermark:";
-
-const std::map<std::string, std::string>& StandardKeys() {
-  static const auto* keys = new std::map<std::string, std::string>{
-      {"accounts", "accountid"},
-      {"contacts", "contactid"},
-      {"systemusers", "systemuserid"},
-      {"opportunities", "opportunityid"},
-      {"salesorders", "salesorderid"},
-      {"salesorderdetails", "salesorderdetailid"},
-      {"transactioncurrencies", "transactioncurrencyid"},
-      {"pricelevels", "pricelevelid"},
-      {"products", "productid"},
-      {"uoms", "uomid"},
-      {"teams", "teamid"},
-      {"businessunits", "businessunitid"},
-  };
-  return *keys;
-}
-
-// W/"12345" -> 12345
-std::optional<long long> VersionFromEtag(const std::string& etag) {
-  std::string digits;
-  for (char c : etag) {
-    if (c >= '0' && c <= '9') digits += c;
-  }
-  if (digits.empty()) return std::nullopt;
-  try {
-    return std::stoll(digits);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
+constexpr std::string_view kLookupPrefix = "lookup:";
+constexpr std::size_t kMaxLookupValues = 100;
+constexpr std::size_t kMaxLookupUrl = 16 * 1024;  // Dataverse refuses GET URLs over 32 KB
+constexpr std::size_t kMaxBatchRequests = 1000;   // Dataverse's limit per $batch
 
 std::string KindName(WriteOp::Kind k) {
   switch (k) {
@@ -62,24 +39,117 @@ std::string KindName(WriteOp::Kind k) {
   return "?";
 }
 
+std::optional<long long> ParseCount(std::string_view text) {
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 0) return std::nullopt;
+  return n;
+}
+
+// The columns to $select: the caller's, plus modifiedon (newest_wins needs it).
+std::vector<std::string> WithModifiedOn(std::vector<std::string> columns) {
+  if (std::find(columns.begin(), columns.end(), "modifiedon") == columns.end()) columns.emplace_back("modifiedon");
+  return columns;
+}
+
+Status CheckColumns(const std::vector<std::string>& columns, std::string_view what) {
+  for (const auto& c : columns) CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(c, what));
+  return Status::Ok();
+}
+
+// The version of a record read in a watermark read: its ETag, else its versionnumber.
+std::optional<long long> VersionOf(const Change& change) {
+  if (auto v = VersionFromEtag(change.version)) return v;
+  const auto it = change.record.find("versionnumber");
+  if (it != change.record.end() && it->second.kind() == Value::Kind::kInteger) return it->second.as_integer();
+  return std::nullopt;
+}
+
+Record OnlyColumns(const Record& record, const std::vector<std::string>& names) {
+  Record out;
+  for (const auto& n : names) {
+    if (auto it = record.find(n); it != record.end()) out.emplace(n, it->second);
+  }
+  return out;
+}
+
+bool IsLookupValueAttribute(std::string_view attribute) {
+  return attribute.size() > 7 && attribute.front() == '_' && attribute.ends_with("_value");
+}
+
+std::string HeaderOf(const http::Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (http::HeaderNameEquals(k, name)) return v;
+  }
+  return {};
+}
+
 }  // namespace
 
-struct DataverseConnector::PreparedOp {
-  std::size_t index;  // position in the caller's ops
-  std::string entity;
-  WriteOp op;  // with the key filled in for creates
+// ---------------------------------------------------------------------------
+// Names and plumbing
+
+struct DataverseConnector::Watermark {
+  long long version = 0;
+  std::set<std::string> keys;  // delivered at `version`
+
+  static std::optional<Watermark> Parse(std::string_view cursor) {
+    std::string_view rest = cursor.substr(kWatermarkPrefix.size());
+    const auto colon = rest.find(':');
+    Watermark w;
+    const auto version = ParseCount(rest.substr(0, colon));
+    if (!version) return std::nullopt;
+    w.version = *version;
+    if (colon == std::string_view::npos) return w;
+    std::string_view keys = rest.substr(colon + 1);
+    while (!keys.empty()) {
+      const auto comma = keys.find(',');
+      auto guid = CanonicalGuid(keys.substr(0, comma));
+      if (!guid) return std::nullopt;
+      w.keys.insert(*guid);
+      keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
+    }
+    return w;
+  }
+
+  std::string Format() const {
+    std::string out = std::string(kWatermarkPrefix) + std::to_string(version);
+    char sep = ':';
+    for (const auto& k : keys) {
+      out += sep + k;
+      sep = ',';
+    }
+    return out;
+  }
+
+  // Takes `change` (read at or after `from`) into `batch` unless `from`
+  // delivered it already, and moves this watermark to it.
+  void Absorb(const Watermark& from, long long v, Change change, ChangeBatch& batch) {
+    if (v == from.version && from.keys.count(change.key) != 0) return;  // the overlap: already delivered
+    if (v > version) {
+      version = v;
+      keys.clear();
+    }
+    if (v == version) keys.insert(change.key);
+    batch.changes.push_back(std::move(change));
+  }
 };
 
 DataverseConnector::DataverseConnector(Transport& transport, DataverseConnectorOptions options)
-    : transport_(transport), options_(std::move(options)) {}
+    : transport_(transport),
+      options_(std::move(options)),
+      pool_(options_.write_workers > 0 ? options_.write_workers
+                                       : std::max(1, transport.budget().stats().parallelism_cap)) {}
+
+DataverseConnector::~DataverseConnector() = default;
 
 std::string DataverseConnector::PrimaryKeyOf(const std::string& entity_set) const {
   if (auto it = options_.primary_keys.find(entity_set); it != options_.primary_keys.end()) return it->second;
-  if (auto it = StandardKeys().find(entity_set); it != StandardKeys().end()) return it->second;
-  // Custom tables: the logical name is usually the set name without its plural "s".
-  std::string logical = entity_set;
-  if (!logical.empty() && logical.back() == 's') logical.pop_back();
-  return logical + "id";
+  return DefaultPrimaryKeyOfEntitySet(entity_set);
+}
+
+std::string DataverseConnector::KeyAttribute(const std::string& entity_set, const std::string& given) const {
+  return given.empty() ? PrimaryKeyOf(entity_set) : given;
 }
 
 Status DataverseConnector::CheckSameOrigin(const std::string& url) const {
@@ -90,55 +160,88 @@ Status DataverseConnector::CheckSameOrigin(const std::string& url) const {
   return Status::Ok();
 }
 
+Result<http::HttpResponse> DataverseConnector::Get(const std::string& url, const std::string& prefer,
+                                                   Deadline deadline) {
+  http::HttpRequest get{.method = "GET", .url = url, .headers = StandardHeaders(false), .body = ""};
+  get.headers.emplace_back("Prefer", prefer);
+  return transport_.Send(get, deadline);
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
 Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, Deadline deadline) {
-  const std::string key = PrimaryKeyOf(request.entity);
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(request.entity, "entity set"));
+  const std::string key = KeyAttribute(request.entity, request.key);
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(key, "key attribute"));
+  CRMSYNC_RETURN_IF_ERROR(CheckColumns(request.columns, "column"));
   const int page_size = std::clamp(std::min(options_.page_size, request.max_changes), 1, 5000);
+  const std::vector<std::string> select = WithModifiedOn(request.columns);
+
+  if (request.cursor.rfind(kWatermarkPrefix, 0) == 0) {
+    auto from = Watermark::Parse(request.cursor);
+    if (!from) return InvalidArgument("malformed watermark cursor '" + request.cursor.substr(0, 120) + "'");
+    return ReadWatermark(request, key, select, *from, page_size, deadline);
+  }
+  if (!request.filter.empty()) {
+    // Dataverse refuses $filter with change tracking: filtered reads use the watermark.
+    if (request.cursor.empty()) return ReadWatermark(request, key, select, Watermark{}, page_size, deadline);
+    return Status(StatusCode::kCursorExpired, "reading " + request.entity +
+                                                  ": the cursor is a change-tracking link, but the read now has a "
+                                                  "filter (which needs a watermark read)");
+  }
+  const bool replay = !request.cursor.empty();
   std::string url;
-  bool track = true;
-  std::optional<long long> watermark;
-  if (request.cursor.empty()) {
-    url = CollectionUrl(options_.api, request.entity, request.columns);
-  } else if (request.cursor.rfind(kWatermarkPrefix, 0) == 0) {
-    track = false;
-    try {
-      watermark = std::stoll(request.cursor.substr(kWatermarkPrefix.size()));
-    } catch (const std::exception&) {
-      return InvalidArgument("malformed watermark cursor '" + request.cursor + "'");
-    }
-    url = CollectionUrl(
-        options_.api, request.entity, request.columns,
-        {{"$filter", "versionnumber gt " + std::to_string(*watermark)}, {"$orderby", "versionnumber asc"}});
-  } else {
+  if (replay) {
     CRMSYNC_RETURN_IF_ERROR(CheckSameOrigin(request.cursor));
     url = request.cursor;
+  } else {
+    url = CollectionUrl(options_.api, request.entity, select);
   }
-  http::HttpRequest get{.method = "GET", .url = url, .headers = StandardHeaders(false), .body = ""};
-  get.headers.emplace_back("Prefer", ReadPreferValue(track, page_size));
-  CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response, transport_.Send(get, deadline));
-  if (response.status >= 400) return StatusFromResponse(response, "GET " + request.entity);
+  CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response, Get(url, ReadPreferValue(true, page_size), deadline));
+  if (response.status >= 400) {
+    Status status = StatusFromResponse(response, "GET " + request.entity);
+    if (!replay && (status.remote_code() == kChangeTrackingNotEnabled ||
+                    status.message().find("isn't enabled for change tracking") != std::string::npos)) {
+      // A table without change tracking: read it by version instead.
+      return ReadWatermark(request, key, select, Watermark{}, page_size, deadline);
+    }
+    if (replay && (response.status == 400 || status.code() == StatusCode::kCursorExpired)) {
+      // Dataverse no longer accepts the stored link (expired, or the table's
+      // metadata changed): the engine reconciles by key (R8).
+      Status expired(StatusCode::kCursorExpired, status.message());
+      expired.set_http_status(status.http_status());
+      if (!status.remote_code().empty()) expired.set_remote_code(status.remote_code());
+      return expired;
+    }
+    return status;
+  }
   auto page = ParsePage(response.body, key);
   if (!page.ok()) return page.status().WithContext("reading " + request.entity);
+  for (auto& c : page->changes) FillModifiedAt(c);
 
   ChangeBatch batch;
   // A first read that Dataverse did not track: the table has no change tracking.
-  const bool untracked_start = request.cursor.empty() && page->delta_link.empty() &&
+  const bool untracked_start = !replay && page->delta_link.empty() &&
                                response.Header("Preference-Applied").find("odata.track-changes") == std::string::npos;
-  if (untracked_start && !page->next_link.empty()) {
-    // Its pages come in key order, which no watermark can resume: read it
-    // again in version order instead.
-    batch.next_cursor = std::string(kWatermarkPrefix) + "0";
-    batch.more = true;
+  if (untracked_start) {
+    if (!page->next_link.empty()) {
+      // Its pages come in key order, which no watermark can resume: read it
+      // again in version order instead.
+      batch.next_cursor = Watermark{}.Format();
+      batch.more = true;
+      return batch;
+    }
+    Watermark next;
+    for (auto& c : page->changes) {
+      const auto v = VersionOf(c);
+      if (!v) return Internal("reading " + request.entity + ": record " + c.key + " came without a version");
+      next.Absorb(Watermark{}, *v, std::move(c), batch);
+    }
+    batch.next_cursor = next.Format();
     return batch;
   }
   batch.changes = std::move(page->changes);
-  if (!track || untracked_start) {
-    // Continue from the highest version seen (watermark pages are in version order).
-    long long high = watermark.value_or(0);
-    for (const auto& c : batch.changes) high = std::max(high, VersionFromEtag(c.version).value_or(0));
-    batch.next_cursor = std::string(kWatermarkPrefix) + std::to_string(high);
-    batch.more = !page->next_link.empty();
-    return batch;
-  }
   if (!page->next_link.empty()) {
     batch.next_cursor = page->next_link;
     batch.more = true;
@@ -151,26 +254,150 @@ Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, 
   return batch;
 }
 
-Result<std::optional<Change>> DataverseConnector::Fetch(const std::string& entity, const std::string& /*key_attribute*/,
+Result<ChangeBatch> DataverseConnector::ReadWatermark(const ReadRequest& request, const std::string& key,
+                                                      const std::vector<std::string>& select, const Watermark& from,
+                                                      int page_size, Deadline deadline) {
+  // `ge`, not `gt`: the read overlaps the last one at its highest version,
+  // and Absorb drops what that read delivered already.
+  std::string filter = "versionnumber ge " + ODataLiteral(Value::Integer(from.version));
+  if (!request.filter.empty()) filter = "(" + request.filter + ") and " + filter;
+  std::string url =
+      CollectionUrl(options_.api, request.entity, select, {{"$filter", filter}, {"$orderby", "versionnumber asc"}});
+  Watermark next = from;
+  ChangeBatch batch;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response, Get(url, ReadPreferValue(false, page_size), deadline));
+    if (response.status >= 400) return StatusFromResponse(response, "GET " + request.entity);
+    auto page = ParsePage(response.body, key);
+    if (!page.ok()) return page.status().WithContext("reading " + request.entity);
+    for (auto& c : page->changes) {
+      if (c.kind == Change::Kind::kDelete) continue;  // not expected without change tracking
+      FillModifiedAt(c);
+      const auto v = VersionOf(c);
+      if (!v) return Internal("reading " + request.entity + ": record " + c.key + " came without a version");
+      next.Absorb(from, *v, std::move(c), batch);
+    }
+    batch.more = !page->next_link.empty();
+    if (!batch.changes.empty() || !batch.more) break;
+    // A whole page of records delivered before (more than a page share one
+    // version): go on with its nextLink rather than ask for it again.
+    CRMSYNC_RETURN_IF_ERROR(CheckSameOrigin(page->next_link));
+    url = page->next_link;
+  }
+  batch.next_cursor = next.Format();
+  return batch;
+}
+
+Result<std::optional<Change>> DataverseConnector::Fetch(const std::string& entity, const std::string& key_attribute,
                                                         const std::string& key, const std::vector<std::string>& columns,
                                                         Deadline deadline) {
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(entity, "entity set"));
+  const std::string key_attr = KeyAttribute(entity, key_attribute);
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(key_attr, "key attribute"));
+  CRMSYNC_RETURN_IF_ERROR(CheckColumns(columns, "column"));
   auto guid = CanonicalGuid(key);
-  if (!guid) return InvalidArgument("'" + key + "' is not a Dataverse id (a GUID)");
-  http::HttpRequest get{.method = "GET",
-                        .url = EntityUrl(options_.api, entity, *guid, columns),
-                        .headers = StandardHeaders(false),
-                        .body = ""};
-  get.headers.emplace_back("Prefer", "odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"");
-  CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response, transport_.Send(get, deadline));
+  if (!guid) return InvalidArgument("'" + key.substr(0, 80) + "' is not a Dataverse id (a GUID)");
+  CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response,
+                           Get(EntityUrl(options_.api, entity, *guid, WithModifiedOn(columns)),
+                               "odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"", deadline));
   if (response.status == 404) return std::optional<Change>();
   if (response.status >= 400) return StatusFromResponse(response, "GET " + entity + "(" + *guid + ")");
-  auto change = ParseRecord(response.body, PrimaryKeyOf(entity));
+  auto change = ParseRecord(response.body, key_attr);
   if (!change.ok()) return change.status().WithContext("reading " + entity + "(" + *guid + ")");
+  FillModifiedAt(*change);
   return std::optional<Change>(std::move(change).value());
 }
 
-Result<ChangeBatch> DataverseConnector::Lookup(const connectors::LookupRequest& /*request*/, Deadline /*deadline*/) {
-  return Internal("DataverseConnector::Lookup is not implemented yet");
+Result<ChangeBatch> DataverseConnector::Lookup(const LookupRequest& request, Deadline deadline) {
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(request.entity, "entity set"));
+  const std::string key = KeyAttribute(request.entity, request.key);
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(key, "key attribute"));
+  CRMSYNC_RETURN_IF_ERROR(CheckColumns(request.columns, "column"));
+  if (!request.attribute.empty()) CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(request.attribute, "lookup attribute"));
+  if (request.values.empty()) return InvalidArgument("a lookup of " + request.entity + " needs at least one value");
+  const std::string attribute = request.attribute.empty() ? key : request.attribute;
+  const bool guids = attribute == key || IsLookupValueAttribute(attribute);
+  std::vector<std::string> terms;
+  terms.reserve(request.values.size());
+  for (const auto& v : request.values) {
+    std::string literal;
+    if (guids) {
+      auto guid = v.kind() == Value::Kind::kText ? ODataGuidLiteral(v.as_text()) : std::nullopt;
+      if (!guid) {
+        return InvalidArgument("looking up " + request.entity + " by " + attribute + ": '" +
+                               v.ToDisplayString().substr(0, 80) + "' is not a GUID");
+      }
+      literal = *guid;
+    } else {
+      literal = ODataLiteral(v);
+    }
+    terms.push_back(attribute + " eq " + literal);
+  }
+  const std::vector<std::string> select = WithModifiedOn(request.columns);
+  const auto chunk_url = [&](std::size_t first, std::size_t end) {
+    std::string any;
+    for (std::size_t i = first; i < end; ++i) any += (i > first ? " or " : "") + terms[i];
+    const std::string filter = request.filter.empty() ? any : "(" + request.filter + ") and (" + any + ")";
+    return CollectionUrl(options_.api, request.entity, select, {{"$filter", filter}});
+  };
+  // The values of one GET: as many as fit in 100 and kMaxLookupUrl, at least one.
+  const auto chunk_end = [&](std::size_t first) -> Result<std::size_t> {
+    std::size_t end = first + 1;
+    if (chunk_url(first, end).size() > kMaxLookupUrl) {
+      return InvalidArgument("looking up " + request.entity + ": value " + std::to_string(first) +
+                             " is too long for a URL");
+    }
+    while (end < terms.size() && end - first < kMaxLookupValues && chunk_url(first, end + 1).size() <= kMaxLookupUrl)
+      ++end;
+    return end;
+  };
+
+  std::size_t first = 0;
+  std::string link;
+  if (!request.cursor.empty()) {
+    // "lookup:<first>:<nextLink or empty>"
+    const std::string_view c = request.cursor;
+    const auto colon = c.find(':', kLookupPrefix.size());
+    const auto parsed = c.rfind(kLookupPrefix, 0) == 0 && colon != std::string_view::npos
+                            ? ParseCount(c.substr(kLookupPrefix.size(), colon - kLookupPrefix.size()))
+                            : std::nullopt;
+    if (!parsed || static_cast<std::size_t>(*parsed) > terms.size()) {
+      return InvalidArgument("malformed lookup cursor '" + request.cursor.substr(0, 120) + "'");
+    }
+    first = static_cast<std::size_t>(*parsed);
+    link = request.cursor.substr(colon + 1);
+    if (!link.empty()) CRMSYNC_RETURN_IF_ERROR(CheckSameOrigin(link));
+  }
+  const int page_size = std::clamp(std::min(options_.page_size, request.max_records), 1, 5000);
+  const auto cursor_at = [](std::size_t at, const std::string& next_link) {
+    return std::string(kLookupPrefix) + std::to_string(at) + ":" + next_link;
+  };
+  ChangeBatch batch;
+  while (first < terms.size()) {
+    CRMSYNC_ASSIGN_OR_RETURN(std::size_t end, chunk_end(first));
+    const std::string url = link.empty() ? chunk_url(first, end) : link;
+    CRMSYNC_ASSIGN_OR_RETURN(http::HttpResponse response, Get(url, ReadPreferValue(false, page_size), deadline));
+    if (response.status >= 400) return StatusFromResponse(response, "GET " + request.entity);
+    auto page = ParsePage(response.body, key);
+    if (!page.ok()) return page.status().WithContext("looking up " + request.entity);
+    for (auto& c : page->changes) {
+      if (c.kind != Change::Kind::kUpsert) continue;
+      FillModifiedAt(c);
+      batch.changes.push_back(std::move(c));
+    }
+    if (!page->next_link.empty()) {
+      CRMSYNC_RETURN_IF_ERROR(CheckSameOrigin(page->next_link));
+      batch.next_cursor = cursor_at(first, page->next_link);
+      batch.more = true;
+      return batch;
+    }
+    first = end;
+    link.clear();
+    if (!batch.changes.empty()) break;  // one page per call; empty chunks are skipped
+  }
+  batch.next_cursor = cursor_at(first, "");
+  batch.more = first < terms.size();
+  return batch;
 }
 
 Result<WhoAmIAnswer> DataverseConnector::WhoAmI(Deadline deadline) {
@@ -192,6 +419,40 @@ Result<WhoAmIAnswer> DataverseConnector::WhoAmI(Deadline deadline) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Writing
+
+// One op, checked and turned into its requests.
+struct DataverseConnector::PreparedOp {
+  std::size_t index = 0;  // position in the caller's ops
+  std::string entity;
+  std::string key_attr;
+  WriteOp op;  // key in canonical form
+  std::vector<BatchOperation> requests;
+  std::vector<WriteStep::Kind> kinds;  // of each request
+  // Several steps, or an action: version and record come from a read-back.
+  bool read_back_after = false;
+};
+
+// What goes to Dataverse as one piece: an ungrouped op of one request (a
+// plain request or $batch part), or a change set (a group, or an op of
+// several steps).
+struct DataverseConnector::Unit {
+  std::vector<const PreparedOp*> ops;
+  bool changeset = false;
+  std::size_t requests = 0;
+};
+
+// The units of one Write, shared by the pool tasks that send them.
+struct DataverseConnector::WriteJob {
+  std::vector<const Unit*> units;
+  std::vector<WriteResult>* results = nullptr;
+  std::mutex mutex;
+  std::condition_variable done;
+  std::size_t next = 0;     // the next unit to take
+  std::size_t running = 0;  // tasks not finished yet
+};
+
 http::Headers DataverseConnector::WriteHeaders() const {
   http::Headers h;
   if (!options_.suppress_duplicate_detection) h.emplace_back("MSCRM.SuppressDuplicateDetection", "false");
@@ -199,107 +460,271 @@ http::Headers DataverseConnector::WriteHeaders() const {
   return h;
 }
 
-BatchOperation DataverseConnector::BuildOperation(const std::string& entity, const WriteOp& op) const {
-  const std::string key_attr = PrimaryKeyOf(entity);
-  BatchOperation out;
-  out.headers = WriteHeaders();
-  switch (op.kind) {
-    case WriteOp::Kind::kCreate: {
-      Record fields = op.fields;
-      fields[key_attr] = Value::Text(op.key);  // the client-chosen id (R2)
-      out.method = "POST";
-      out.url = CollectionUrl(options_.api, entity, {key_attr});
-      out.headers.emplace_back("Prefer", "return=representation");
-      out.body = RecordBody(fields);
-      break;
-    }
-    case WriteOp::Kind::kUpdate:
-      out.method = "PATCH";
-      out.url = EntityUrl(options_.api, entity, op.key, {key_attr});
-      // Never create on update; with a version, only if nobody changed it since (R3).
-      out.headers.emplace_back("If-Match", op.expected_version.empty() ? "*" : op.expected_version);
-      out.headers.emplace_back("Prefer", "return=representation");
-      out.body = RecordBody(op.fields);
-      break;
-    case WriteOp::Kind::kUpsert:
-      // PATCH without If-Match creates or updates; key columns stay in the URL only.
-      out.method = "PATCH";
-      out.url = EntityUrl(options_.api, entity, op.key, {key_attr});
-      out.headers.emplace_back("Prefer", "return=representation");
-      out.body = RecordBody(op.fields);
-      break;
-    case WriteOp::Kind::kDelete:
-      out.method = "DELETE";
-      out.url = EntityUrl(options_.api, entity, op.key);
-      if (!op.expected_version.empty()) out.headers.emplace_back("If-Match", op.expected_version);
-      break;
+Result<DataverseConnector::PreparedOp> DataverseConnector::Prepare(const std::string& entity, const WriteOp& op,
+                                                                   std::size_t index) const {
+  PreparedOp p;
+  p.index = index;
+  p.entity = op.entity.empty() ? entity : op.entity;
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(p.entity, "entity set"));
+  p.key_attr = PrimaryKeyOf(p.entity);
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(p.key_attr, "key attribute"));
+  auto guid = CanonicalGuid(op.key);
+  if (!guid) {
+    // R2: the engine chooses the GUID and records it before sending; an op without one is its bug.
+    return InvalidArgument("'" + op.key.substr(0, 80) + "' is not a Dataverse id (a GUID): every remote " +
+                           KindName(op.kind) + " needs the GUID the engine chose");
   }
-  return out;
+  CRMSYNC_RETURN_IF_ERROR(CheckColumns(op.read_back, "read_back attribute"));
+  p.op = op;
+  p.op.key = *guid;
+  CRMSYNC_ASSIGN_OR_RETURN(std::vector<WriteStep> steps, PlanWrite(p.entity, p.op));
+
+  std::vector<std::string> select = {p.key_attr};
+  for (const auto& c : op.read_back) {
+    if (std::find(select.begin(), select.end(), c) == select.end()) select.push_back(c);
+  }
+  bool exists = false;  // an earlier step of this op created or matched the record
+  for (const auto& step : steps) {
+    BatchOperation out;
+    out.headers = WriteHeaders();
+    switch (step.kind) {
+      case WriteStep::Kind::kCreate: {
+        Record fields = step.fields;
+        fields[p.key_attr] = Value::Text(p.op.key);  // the client-chosen id (R2)
+        out.method = "POST";
+        out.url = CollectionUrl(options_.api, p.entity, select);
+        out.headers.emplace_back("Prefer", "return=representation");
+        out.body = RecordBody(fields);
+        break;
+      }
+      case WriteStep::Kind::kUpdate:
+        out.method = "PATCH";
+        out.url = EntityUrl(options_.api, p.entity, p.op.key, select);
+        // Never create on update; with a version, only if nobody changed it since (R3).
+        out.headers.emplace_back("If-Match", !exists && !p.op.expected_version.empty() ? p.op.expected_version : "*");
+        out.headers.emplace_back("Prefer", "return=representation");
+        out.body = RecordBody(step.fields);
+        break;
+      case WriteStep::Kind::kUpsert:
+        // PATCH without If-Match creates or updates; key columns stay in the URL only.
+        out.method = "PATCH";
+        out.url = EntityUrl(options_.api, p.entity, p.op.key, select);
+        if (!p.op.expected_version.empty()) out.headers.emplace_back("If-Match", p.op.expected_version);
+        out.headers.emplace_back("Prefer", "return=representation");
+        out.body = RecordBody(step.fields);
+        break;
+      case WriteStep::Kind::kDelete:
+        out.method = "DELETE";
+        out.url = EntityUrl(options_.api, p.entity, p.op.key);
+        if (!p.op.expected_version.empty()) out.headers.emplace_back("If-Match", p.op.expected_version);
+        break;
+      case WriteStep::Kind::kAction:
+        out.method = "POST";
+        out.url = options_.api.ApiBase() + step.action;
+        out.body = step.body;
+        p.read_back_after = true;
+        break;
+    }
+    exists = true;
+    p.requests.push_back(std::move(out));
+    p.kinds.push_back(step.kind);
+  }
+  if (p.requests.size() > 1) p.read_back_after = true;
+  return p;
 }
 
-WriteResult DataverseConnector::ResultFromResponse(const std::string& entity, const WriteOp& op, int status,
-                                                   const http::Headers& headers, const std::string& body,
-                                                   Deadline deadline) {
-  WriteResult result;
-  result.key = op.key;
-  const std::string what = KindName(op.kind) + " " + entity + "(" + op.key + ")";
-  if (status < 400) {
-    if (!body.empty()) {
-      auto record = ParseRecord(body, PrimaryKeyOf(entity));
-      if (record.ok()) result.version = record->version;
+Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& entity, std::span<const WriteOp> ops,
+                                                           Deadline deadline) {
+  std::vector<WriteResult> results(ops.size());
+  std::vector<PreparedOp> prepared;
+  prepared.reserve(ops.size());  // stable addresses for the units
+  std::vector<std::optional<Status>> invalid(ops.size());
+  std::vector<std::vector<std::size_t>> unit_ops;  // op indices per unit, in order
+  std::map<std::string, std::size_t> group_unit;
+  std::vector<std::size_t> prepared_of(ops.size(), ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    results[i].key = ops[i].key;
+    auto p = Prepare(entity, ops[i], i);
+    if (p.ok()) {
+      prepared_of[i] = prepared.size();
+      results[i].key = p->op.key;
+      prepared.push_back(std::move(p).value());
+    } else {
+      invalid[i] = p.status();
     }
-    if (result.version.empty()) {
-      for (const auto& [k, v] : headers) {
-        if (http::HeaderNameEquals(k, "ETag")) result.version = v;
+    if (ops[i].group.empty()) {
+      unit_ops.push_back({i});
+    } else {
+      auto [it, inserted] = group_unit.emplace(ops[i].group, unit_ops.size());
+      if (inserted) unit_ops.emplace_back();
+      unit_ops[it->second].push_back(i);
+    }
+  }
+
+  // A group is all or nothing, also before sending: one invalid op and none of it goes.
+  std::vector<Unit> units;
+  units.reserve(unit_ops.size());
+  for (const auto& members : unit_ops) {
+    const bool grouped = !ops[members.front()].group.empty();
+    std::size_t requests = 0;
+    bool any_invalid = false;
+    for (std::size_t i : members) {
+      any_invalid = any_invalid || invalid[i].has_value();
+      if (!invalid[i]) requests += prepared[prepared_of[i]].requests.size();
+    }
+    if (!any_invalid && requests > kMaxBatchRequests) {
+      for (std::size_t i : members) {
+        invalid[i] = InvalidArgument("group '" + ops[i].group + "' needs " + std::to_string(requests) +
+                                     " requests; one change set holds at most " + std::to_string(kMaxBatchRequests));
+      }
+      any_invalid = true;
+    }
+    if (any_invalid) {
+      for (std::size_t i : members) {
+        results[i].status = invalid[i] ? *invalid[i]
+                                       : Status(StatusCode::kAborted, "not sent: another operation of group '" +
+                                                                          ops[i].group + "' is invalid");
+      }
+      continue;
+    }
+    Unit unit;
+    for (std::size_t i : members) unit.ops.push_back(&prepared[prepared_of[i]]);
+    unit.requests = requests;
+    unit.changeset = grouped || requests > 1;
+    units.push_back(std::move(unit));
+  }
+  if (units.empty()) return results;
+
+  // Shared with the pool tasks, so it outlives the last one's final unlock.
+  auto job = std::make_shared<WriteJob>();
+  job->results = &results;
+  std::size_t total_requests = 0;
+  for (const auto& u : units) {
+    job->units.push_back(&u);
+    total_requests += u.requests;
+  }
+  // Enough tasks to keep the pool busy, no more than there are runs to send.
+  const std::size_t per_run =
+      options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
+  const std::size_t tasks =
+      std::clamp<std::size_t>((total_requests + per_run - 1) / per_run, 1,
+                              std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
+  job->running = tasks;
+  for (std::size_t t = 0; t < tasks; ++t) {
+    pool_.Submit([this, job, deadline] {
+      RunJob(*job, deadline);
+      std::lock_guard lock(job->mutex);
+      if (--job->running == 0) job->done.notify_all();
+    });
+  }
+  std::unique_lock lock(job->mutex);
+  job->done.wait(lock, [&] { return job->running == 0; });
+  return results;
+}
+
+void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
+  // Workers take the next run of units as they go, sized by the budget's
+  // batch size at that moment, so the size adapts within one call (a change
+  // set is never split).
+  for (;;) {
+    std::vector<const Unit*> run;
+    {
+      std::lock_guard lock(job.mutex);
+      const std::size_t limit =
+          std::min(kMaxBatchRequests,
+                   options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
+      std::size_t requests = 0;
+      while (job.next < job.units.size() && (run.empty() || requests + job.units[job.next]->requests <= limit)) {
+        requests += job.units[job.next]->requests;
+        run.push_back(job.units[job.next++]);
       }
     }
-    return result;
-  }
-  http::HttpResponse response{status, headers, body};
-  result.status = StatusFromResponse(response, what);
-  if (op.kind == WriteOp::Kind::kDelete && result.status.code() == StatusCode::kNotFound &&
-      op.expected_version.empty()) {
-    result.status = Status::Ok();  // already gone: a repeated delete is a success
-  } else if (op.kind == WriteOp::Kind::kCreate && result.status.code() == StatusCode::kAlreadyExists &&
-             result.status.remote_code() != kDuplicateDetected) {
-    // The id is ours and random: if a record holds it, an earlier attempt of
-    // this very create went through (its response was lost). Read it back.
-    auto existing = Fetch(entity, PrimaryKeyOf(entity), op.key, {PrimaryKeyOf(entity)}, deadline);
-    if (existing.ok() && existing->has_value()) {
-      result.status = Status::Ok();
-      result.version = (*existing)->version;
+    if (run.empty()) return;
+    if (run.size() == 1 && !run.front()->changeset) {
+      SendSingle(*run.front()->ops.front(), *job.results, deadline);
+    } else {
+      SendBatch(run, *job.results, deadline);
     }
   }
-  return result;
 }
 
-std::vector<WriteResult> DataverseConnector::SendSingle(const PreparedOp& op, Deadline deadline) {
-  const BatchOperation built = BuildOperation(op.entity, op.op);
+void DataverseConnector::SendSingle(const PreparedOp& op, std::vector<WriteResult>& results, Deadline deadline) {
+  const BatchOperation& built = op.requests.front();
   http::HttpRequest request{
       .method = built.method, .url = built.url, .headers = StandardHeaders(!built.body.empty()), .body = built.body};
   for (const auto& h : built.headers) request.headers.push_back(h);
   auto response = transport_.Send(request, deadline);
   if (!response.ok()) {
-    WriteResult r;
-    r.key = op.op.key;
-    r.status = response.status();
-    return {r};
+    results[op.index] = {response.status(), op.op.key, "", {}};
+    return;
   }
-  return {ResultFromResponse(op.entity, op.op, response->status, response->headers, response->body, deadline)};
+  results[op.index] = Answered(op, response->status, response->headers, response->body, deadline);
 }
 
-std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const std::vector<PreparedOp>*>& items,
-                                                       Deadline deadline) {
-  std::vector<BatchItem> batch_items;
-  std::size_t op_count = 0;
-  for (const auto* item : items) {
-    BatchItem b;
-    b.changeset = item->size() > 1 || !item->front().op.group.empty();
-    for (const auto& p : *item) b.operations.push_back(BuildOperation(p.entity, p.op));
-    op_count += item->size();
-    batch_items.push_back(std::move(b));
+void DataverseConnector::ReadBack(const PreparedOp& op, WriteResult& result, Deadline deadline) {
+  auto current = Fetch(op.entity, op.key_attr, op.op.key, op.op.read_back, deadline);
+  if (!current.ok() || !current->has_value()) return;  // written; its version stays unknown
+  result.version = (*current)->version;
+  result.record = OnlyColumns((*current)->record, op.op.read_back);
+}
+
+WriteResult DataverseConnector::Answered(const PreparedOp& op, int status, const http::Headers& headers,
+                                         const std::string& body, Deadline deadline) {
+  WriteResult result;
+  result.key = op.op.key;
+  if (status < 400) {
+    if (op.read_back_after) {
+      ReadBack(op, result, deadline);
+      return result;
+    }
+    if (!body.empty()) {
+      auto record = ParseRecord(body, op.key_attr);
+      if (record.ok()) {
+        result.version = record->version;
+        result.record = OnlyColumns(record->record, op.op.read_back);
+      }
+    }
+    if (result.version.empty()) result.version = HeaderOf(headers, "ETag");
+    return result;
   }
-  const BatchBody body = BuildBatch(batch_items, NewGuid());
+  const std::string what = KindName(op.op.kind) + " " + op.entity + "(" + op.op.key + ")";
+  result.status = StatusFromResponse(http::HttpResponse{status, headers, body}, what);
+  if (op.op.kind == WriteOp::Kind::kDelete && result.status.code() == StatusCode::kNotFound &&
+      op.op.expected_version.empty()) {
+    result.status = Status::Ok();  // already gone: a repeated delete is a success
+  } else if (op.kinds.front() == WriteStep::Kind::kCreate && result.status.code() == StatusCode::kAlreadyExists &&
+             result.status.remote_code() != kDuplicateDetected) {
+    // The id is ours and random: if a record holds it, an earlier attempt of
+    // this very create went through (its answer was lost). Read it back.
+    auto existing = Fetch(op.entity, op.key_attr, op.op.key, op.op.read_back, deadline);
+    if (!existing.ok()) {
+      // Transient stays transient: the engine tries again later (R7).
+      if (IsRetryable(existing.status())) result.status = existing.status().WithContext("reading back " + what);
+    } else if (existing->has_value()) {
+      result.status = Status::Ok();
+      result.version = (*existing)->version;
+      result.record = OnlyColumns((*existing)->record, op.op.read_back);
+    }
+  }
+  return result;
+}
+
+void DataverseConnector::SendBatch(const std::vector<const Unit*>& run, std::vector<WriteResult>& results,
+                                   Deadline deadline) {
+  std::vector<BatchItem> items;
+  std::vector<std::size_t> first_content_id;  // per unit; Content-IDs run 1..n across the batch's change sets
+  std::size_t content_id = 1;
+  for (const Unit* unit : run) {
+    BatchItem item;
+    item.changeset = unit->changeset;
+    for (const PreparedOp* op : unit->ops) {
+      for (const auto& r : op->requests) item.operations.push_back(r);
+    }
+    first_content_id.push_back(content_id);
+    if (item.changeset) content_id += item.operations.size();
+    items.push_back(std::move(item));
+  }
+  const BatchBody body = BuildBatch(items, NewGuid());
   http::HttpRequest request{.method = "POST",
                             .url = options_.api.ApiBase() + "$batch",
                             .headers = {{"Accept", "application/json"},
@@ -308,13 +733,10 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
                                         {"Content-Type", body.content_type},
                                         {"Prefer", "odata.continue-on-error"}},
                             .body = body.body};
-  std::vector<WriteResult> results;
-  results.reserve(op_count);
   const auto fail_all = [&](const Status& s) {
-    for (const auto* item : items) {
-      for (const auto& p : *item) results.push_back({s, p.op.key, "", {}});
+    for (const Unit* unit : run) {
+      for (const PreparedOp* op : unit->ops) results[op->index] = {s, op->op.key, "", {}};
     }
-    return results;
   };
   auto response = transport_.Send(request, deadline);
   if (!response.ok()) return fail_all(response.status());
@@ -323,150 +745,124 @@ std::vector<WriteResult> DataverseConnector::SendBatch(const std::vector<const s
     if (response->status >= 400) return fail_all(StatusFromResponse(*response, "POST $batch"));
     return fail_all(parsed.status().WithContext("POST $batch"));
   }
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const auto& ops = *items[i];
-    if (i >= parsed->size()) {
-      for (const auto& p : ops) {
-        results.push_back({Status(StatusCode::kAborted, "not processed: the batch stopped early"), p.op.key, "", {}});
+  for (std::size_t u = 0; u < run.size(); ++u) {
+    const Unit& unit = *run[u];
+    if (u >= parsed->size()) {
+      for (const PreparedOp* op : unit.ops) {
+        results[op->index] = {
+            Status(StatusCode::kAborted, "not processed: the batch stopped early"), op->op.key, "", {}};
       }
       continue;
     }
-    const BatchResponseItem& answer = (*parsed)[i];
-    if (answer.parts.size() == ops.size()) {
-      bool any_failed = false;
-      for (const auto& part : answer.parts) any_failed = any_failed || part.status >= 400;
-      if (!any_failed || ops.size() == 1) {
-        for (std::size_t k = 0; k < ops.size(); ++k) {
-          const auto& part = answer.parts[k];
-          results.push_back(
-              ResultFromResponse(ops[k].entity, ops[k].op, part.status, part.headers, part.body, deadline));
+    const BatchResponseItem& answer = (*parsed)[u];
+    if (!unit.changeset) {
+      const PreparedOp& op = *unit.ops.front();
+      if (answer.parts.size() != 1) {
+        results[op.index] = {Internal("POST $batch: a single request was answered with " +
+                                      std::to_string(answer.parts.size()) + " responses"),
+                             op.op.key,
+                             "",
+                             {}};
+        continue;
+      }
+      const BatchPartResponse& part = answer.parts.front();
+      results[op.index] = Answered(op, part.status, part.headers, part.body, deadline);
+      continue;
+    }
+    const bool all_ok =
+        answer.parts.size() == unit.requests && std::all_of(answer.parts.begin(), answer.parts.end(),
+                                                            [](const BatchPartResponse& p) { return p.status < 400; });
+    if (!all_ok) {
+      SettleFailedChangeSet(unit, first_content_id[u], answer, results, deadline);
+      continue;
+    }
+    std::size_t k = 0;
+    for (const PreparedOp* op : unit.ops) {
+      // An op of one request is described by its answer; one of several reads itself back.
+      const BatchPartResponse& part = answer.parts[k];
+      results[op->index] = Answered(*op, part.status, part.headers, part.body, deadline);
+      k += op->requests.size();
+    }
+  }
+}
+
+void DataverseConnector::SettleFailedChangeSet(const Unit& unit, std::size_t first_content_id,
+                                               const BatchResponseItem& answer, std::vector<WriteResult>& results,
+                                               Deadline deadline) {
+  // A failed change set answers with one part, the request that failed; the
+  // rest was rolled back. Its Content-ID says which op and step it was.
+  const BatchPartResponse* failed = nullptr;
+  for (const auto& part : answer.parts) {
+    if (part.status >= 400) {
+      failed = &part;
+      break;
+    }
+  }
+  const PreparedOp* failing = nullptr;
+  std::size_t failing_step = 0;
+  if (failed != nullptr) {
+    const auto id = ParseCount(failed->content_id);
+    if (id && static_cast<std::size_t>(*id) >= first_content_id) {
+      std::size_t offset = static_cast<std::size_t>(*id) - first_content_id;
+      for (const PreparedOp* op : unit.ops) {
+        if (offset < op->requests.size()) {
+          failing = op;
+          failing_step = offset;
+          break;
         }
-        continue;
-      }
-    }
-    // A failed change set: one part, the operation that failed; the rest were rolled back.
-    const BatchPartResponse* failed = nullptr;
-    for (const auto& part : answer.parts) {
-      if (part.status >= 400) failed = &part;
-    }
-    std::size_t failed_index = ops.size();
-    if (failed != nullptr && !failed->content_id.empty()) {
-      // Content-IDs are numbered across the batch: find this change set's first id.
-      std::size_t first_id = 1;
-      for (std::size_t j = 0; j < i; ++j) {
-        if (batch_items[j].changeset) first_id += batch_items[j].operations.size();
-      }
-      try {
-        const std::size_t id = static_cast<std::size_t>(std::stoul(failed->content_id));
-        if (id >= first_id && id < first_id + ops.size()) failed_index = id - first_id;
-      } catch (const std::exception&) {
-      }
-    }
-    bool retry_singly = false;
-    for (std::size_t k = 0; k < ops.size(); ++k) {
-      if (k == failed_index && failed != nullptr) {
-        WriteResult r =
-            ResultFromResponse(ops[k].entity, ops[k].op, failed->status, failed->headers, failed->body, deadline);
-        // A repeated change set whose create already exists committed before:
-        // settle it operation by operation (each is idempotent).
-        retry_singly = r.status.ok();
-        results.push_back(r);
-      } else {
-        results.push_back({Status(StatusCode::kAborted, "rolled back: another operation of its change set failed"),
-                           ops[k].op.key,
-                           "",
-                           {}});
-      }
-    }
-    if (retry_singly) {
-      results.resize(results.size() - ops.size());
-      for (const auto& p : ops) {
-        auto single = SendSingle(p, deadline);
-        results.push_back(single.front());
+        offset -= op->requests.size();
       }
     }
   }
-  return results;
-}
-
-std::vector<WriteResult> DataverseConnector::SendItems(const std::vector<std::vector<PreparedOp>>& items,
-                                                       Deadline deadline) {
-  // Workers take the next run of items as they go, sized by the budget's
-  // batch size at that moment, so the size adapts within one call (a change
-  // set is never split).
-  std::vector<std::vector<WriteResult>> item_results(items.size());
-  std::mutex mutex;
-  std::size_t next = 0;
-  const auto take = [&]() -> std::pair<std::size_t, std::size_t> {
-    std::lock_guard lock(mutex);
-    const std::size_t first = next;
-    const std::size_t limit =
-        options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
-    std::size_t ops = 0;
-    while (next < items.size() && (next == first || ops + items[next].size() <= limit)) ops += items[next++].size();
-    return {first, next};
-  };
-  const auto worker = [&] {
-    for (auto [first, last] = take(); first < last; std::tie(first, last) = take()) {
-      if (last - first == 1 && items[first].size() == 1 && items[first].front().op.group.empty()) {
-        item_results[first] = SendSingle(items[first].front(), deadline);
-        continue;
-      }
-      std::vector<const std::vector<PreparedOp>*> run;
-      for (std::size_t i = first; i < last; ++i) run.push_back(&items[i]);
-      std::vector<WriteResult> flat = SendBatch(run, deadline);
-      std::size_t k = 0;
-      for (std::size_t i = first; i < last; ++i) {
-        for (std::size_t j = 0; j < items[i].size(); ++j) item_results[i].push_back(std::move(flat[k++]));
-      }
+  const auto abort_others = [&](const PreparedOp* except) {
+    for (const PreparedOp* op : unit.ops) {
+      if (op == except) continue;
+      results[op->index] = {
+          Status(StatusCode::kAborted, "rolled back: another operation of its change set failed"), op->op.key, "", {}};
     }
   };
-  // The budget caps requests in flight; these threads only keep it busy.
-  std::size_t total_ops = 0;
-  for (const auto& item : items) total_ops += item.size();
-  const std::size_t cap = static_cast<std::size_t>(std::max(1, transport_.budget().stats().parallelism_cap));
-  const std::size_t threads = std::max<std::size_t>(1, std::min(cap, (total_ops + 9) / 10));
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  std::vector<WriteResult> flat;
-  for (auto& r : item_results) {
-    for (auto& w : r) flat.push_back(std::move(w));
-  }
-  return flat;
-}
-
-Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& entity, std::span<const WriteOp> ops,
-                                                           Deadline deadline) {
-  // Validate first: a bad key is the caller's bug for that op only.
-  std::vector<WriteResult> results(ops.size());
-  std::vector<std::vector<PreparedOp>> items;
-  std::map<std::string, std::size_t> group_item;
-  std::vector<std::size_t> order;  // op indices in item order
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    PreparedOp p{i, ops[i].entity.empty() ? entity : ops[i].entity, ops[i]};
-    if (p.op.kind == WriteOp::Kind::kCreate && p.op.key.empty()) p.op.key = NewGuid();
-    auto guid = CanonicalGuid(p.op.key);
-    if (!guid) {
-      results[i] = {InvalidArgument("'" + p.op.key + "' is not a Dataverse id (a GUID)"), p.op.key, "", {}};
-      continue;
+  if (failed == nullptr || failing == nullptr) {
+    // Dataverse did not say which request failed: every op carries the failure.
+    const Status s =
+        failed != nullptr
+            ? StatusFromResponse(http::HttpResponse{failed->status, failed->headers, failed->body}, "change set")
+            : Status(StatusCode::kInternal, "change set answered with " + std::to_string(answer.parts.size()) + " of " +
+                                                std::to_string(unit.requests) + " responses");
+    for (const PreparedOp* op : unit.ops) {
+      results[op->index] = {
+          s.WithContext("its change set failed (the failing request is unknown)"), op->op.key, "", {}};
     }
-    p.op.key = *guid;
-    if (!p.op.group.empty()) {
-      auto [it, inserted] = group_item.emplace(p.op.group, items.size());
-      if (inserted) items.emplace_back();
-      items[it->second].push_back(std::move(p));
-    } else {
-      items.push_back({std::move(p)});
+    return;
+  }
+  const std::string what = KindName(failing->op.kind) + " " + failing->entity + "(" + failing->op.key + ")";
+  Status status = StatusFromResponse(http::HttpResponse{failed->status, failed->headers, failed->body}, what);
+  if (failing->kinds[failing_step] == WriteStep::Kind::kCreate && status.code() == StatusCode::kAlreadyExists &&
+      status.remote_code() != kDuplicateDetected) {
+    // One of this change set's own creates already exists. Its GUID is ours
+    // and random, and a change set is all or nothing: if that record is
+    // there, an earlier attempt of this same request committed the whole
+    // set (the transport resent it after a lost answer). Then every op of
+    // it is done; report them ok rather than roll forward op by op.
+    auto existing = Fetch(failing->entity, failing->key_attr, failing->op.key, failing->op.read_back, deadline);
+    if (!existing.ok()) {
+      if (IsRetryable(existing.status())) status = existing.status().WithContext("reading back " + what);
+    } else if (existing->has_value()) {
+      for (const PreparedOp* op : unit.ops) {
+        WriteResult r;
+        r.key = op->op.key;
+        if (op == failing) {
+          r.version = (*existing)->version;
+          r.record = OnlyColumns((*existing)->record, op->op.read_back);
+        } else if (op->op.kind != WriteOp::Kind::kDelete) {
+          ReadBack(*op, r, deadline);
+        }
+        results[op->index] = std::move(r);
+      }
+      return;
     }
   }
-  std::vector<WriteResult> sent = SendItems(items, deadline);
-  std::size_t k = 0;
-  for (const auto& item : items) {
-    for (const auto& p : item) results[p.index] = std::move(sent[k++]);
-  }
-  return results;
+  results[failing->index] = {status, failing->op.key, "", {}};
+  abort_others(failing);
 }
 
 }  // namespace crmsync::dataverse

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/time_format.h"
 #include "common/url.h"
 #include "common/value_json.h"
 
@@ -33,7 +34,46 @@ http::Headers StandardHeaders(bool has_body) {
 }
 
 std::string EncodeQueryValue(std::string_view value) {
-  return PercentEncode(value, "-._~,()'$:/*");
+  return PercentEncode(value, "-._~()'*");
+}
+
+bool IsODataIdentifier(std::string_view name) {
+  if (name.empty()) return false;
+  const auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!alpha(name.front())) return false;
+  for (char c : name) {
+    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+Status CheckIdentifier(std::string_view name, std::string_view what) {
+  if (IsODataIdentifier(name)) return Status::Ok();
+  return InvalidArgument(std::string(what) + " '" + std::string(name.substr(0, 80)) +
+                         "' is not an OData identifier ([A-Za-z_][A-Za-z0-9_]*)");
+}
+
+std::string ODataLiteral(const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::kNull: return "null";
+    case Value::Kind::kBool: return value.as_bool() ? "true" : "false";
+    case Value::Kind::kInteger:
+    case Value::Kind::kDecimal: return value.NumberText();
+    case Value::Kind::kText: {
+      std::string out = "'";
+      for (char c : value.as_text()) {
+        out += c;
+        if (c == '\'') out += '\'';  // SQUOTE-in-string = SQUOTE SQUOTE
+      }
+      out += '\'';
+      return out;
+    }
+  }
+  return "null";
+}
+
+std::optional<std::string> ODataGuidLiteral(std::string_view text) {
+  return CanonicalGuid(text);
 }
 
 std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set, const std::vector<std::string>& select,
@@ -183,6 +223,21 @@ Result<connectors::Change> ParseRecord(std::string_view body, std::string_view p
     return InvalidArgument(std::string("response is not JSON: ") + e.what());
   }
   return ChangeFromObject(doc, primary_key);
+}
+
+void FillModifiedAt(connectors::Change& change) {
+  const auto it = change.record.find("modifiedon");
+  if (it == change.record.end() || it->second.kind() != Value::Kind::kText) return;
+  change.modified_at = ParseUtc(it->second.as_text());
+}
+
+std::optional<long long> VersionFromEtag(std::string_view etag) {
+  std::string digits;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  if (digits.empty() || digits.size() > 18) return std::nullopt;
+  return std::stoll(digits);  // at most 18 digits: cannot throw
 }
 
 std::string RecordBody(const Record& fields) {

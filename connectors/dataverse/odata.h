@@ -29,11 +29,30 @@ struct ApiEndpoint {
 http::Headers StandardHeaders(bool has_body);
 
 // Percent-encodes a query option value: unreserved characters stay, as do
-// the characters OData puts in expressions (',', '(', ')', '\'', '$', ':', '/').
+// '(', ')', '\'' and '*' (the OData expression syntax); everything else is
+// encoded, including the characters Dataverse asks to encode inside literals
+// (+ & $ , / : ; = ? @ # % and every non-ASCII byte, as UTF-8).
 std::string EncodeQueryValue(std::string_view value);
 
+// True when `name` is an OData identifier as crmsync uses them for entity
+// sets and attributes: [A-Za-z_][A-Za-z0-9_]* (so "_parentcustomerid_value").
+bool IsODataIdentifier(std::string_view name);
+// kInvalidArgument naming `what` ("entity set", "column") unless `name` is
+// an identifier. Names that fail never reach a URL.
+Status CheckIdentifier(std::string_view name, std::string_view what);
+
+// The one builder of OData literals (OData ABNF, dataverse-web-api.md 4.1)
+// for every literal crmsync puts in a URL: null; true/false; integers and
+// decimals bare in canonical form; text in single quotes with every
+// embedded quote doubled ("O'Bryan" -> 'O''Bryan'). The result is URL text
+// before encoding: CollectionUrl encodes the whole option value once.
+std::string ODataLiteral(const Value& value);
+// A GUID literal (bare, lower case); nullopt when `text` is not a GUID.
+std::optional<std::string> ODataGuidLiteral(std::string_view text);
+
 // "{base}contacts?$select=a,b" (columns joined in the given order); extra
-// query options ("$filter", "...") are appended encoded.
+// query options ("$filter", "...") are appended encoded. Callers check
+// names with CheckIdentifier first.
 std::string CollectionUrl(const ApiEndpoint& api, std::string_view entity_set, const std::vector<std::string>& select,
                           const std::vector<std::pair<std::string, std::string>>& options = {});
 
@@ -69,6 +88,13 @@ Result<Page> ParsePage(std::string_view body, std::string_view primary_key);
 // Parses a single-record body (GET by key, or return=representation).
 Result<connectors::Change> ParseRecord(std::string_view body, std::string_view primary_key);
 
+// Sets change.modified_at from its "modifiedon" value (UTC text), when the
+// record has one that parses; leaves it unset otherwise.
+void FillModifiedAt(connectors::Change& change);
+
+// The versionnumber in an ETag (W/"12345" -> 12345); nullopt when there is none.
+std::optional<long long> VersionFromEtag(std::string_view etag);
+
 // Builds the JSON body of a create or update from mapped fields.
 std::string RecordBody(const Record& fields);
 
@@ -89,6 +115,7 @@ inline constexpr std::string_view kDuplicateRecord = "0x80040237";
 inline constexpr std::string_view kDuplicateRecordEntityKey = "0x80060892";
 inline constexpr std::string_view kConcurrencyVersionMismatch = "0x80060882";
 inline constexpr std::string_view kExpiredVersionStamp = "0x80044352";
+inline constexpr std::string_view kChangeTrackingNotEnabled = "0x80072491";  // ChangeTrackingNotEnabledForEntity
 inline constexpr std::string_view kSqlDeadlock = "0x80044150";
 inline constexpr std::string_view kSqlTimeout = "0x80044151";
 inline constexpr std::string_view kDuplicateDetected = "0x80040333";

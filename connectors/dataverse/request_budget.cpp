@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "connectors/dataverse/deadline_wait.h"
 #include "connectors/dataverse/odata.h"
 
 namespace crmsync::dataverse {
 
-RequestBudget::RequestBudget(Options options)
+RequestBudget::RequestBudget(Options options, Clock& clock)
     : options_(options),
+      clock_(clock),
       limit_(std::clamp(options.initial_parallelism, 1, std::max(1, options.max_parallelism))),
       cap_(std::max(1, options.max_parallelism)),
       batch_size_(std::clamp(options.initial_batch_size, 1, std::max(1, options.max_batch_size))) {}
@@ -20,18 +22,25 @@ Result<RequestBudget::Permit> RequestBudget::Acquire(Deadline deadline, const st
   std::unique_lock lock(mutex_);
   for (;;) {
     if (stop.stop_requested()) return Status(StatusCode::kCancelled, "stopping");
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= paused_until_ && in_flight_ < limit_) break;
-    if (deadline.Expired()) {
-      return Status(StatusCode::kTimeout, now < paused_until_ ? "deadline passed while Dataverse throttled us"
-                                                              : "deadline passed waiting for a request slot");
+    const auto now = clock_.SteadyNow();
+    if (now < paused_until_) {
+      const auto pause = std::chrono::ceil<std::chrono::milliseconds>(paused_until_ - now);
+      if (deadline.Remaining() < pause) {
+        return Status(StatusCode::kTimeout, "the deadline passes while Dataverse throttled us (a pause of " +
+                                                std::to_string(pause.count()) + " ms)");
+      }
+      // Sleep on the clock without the lock: releases and other workers go on.
+      lock.unlock();
+      const bool woke = clock_.SleepFor(pause, stop);
+      lock.lock();
+      if (!woke) return Status(StatusCode::kCancelled, "stopping");
+      continue;  // the pause may have been extended meanwhile
     }
-    auto wake = deadline.when();
-    if (now < paused_until_) wake = std::min(wake, paused_until_);
-    // Wake on a release or a limit change (the generation moves), a stop,
-    // the end of a pause, or the deadline.
+    if (in_flight_ < limit_) break;
+    if (deadline.Expired()) return Status(StatusCode::kTimeout, "deadline passed waiting for a request slot");
+    // Wake on a release or a limit change (the generation moves), a stop or the deadline.
     const std::uint64_t seen = generation_;
-    cv_.wait_until(lock, stop, wake, [&] { return generation_ != seen; });
+    WaitUntil(cv_, lock, stop, deadline, [&] { return generation_ != seen; });
   }
   ++in_flight_;
   ++stats_.requests;
@@ -65,7 +74,7 @@ void RequestBudget::RecordThrottled(std::optional<std::chrono::milliseconds> ret
   ++stats_.throttled;
   successes_in_round_ = 0;
   const auto wait = retry_after.value_or(std::chrono::seconds(5));
-  paused_until_ = std::max(paused_until_, std::chrono::steady_clock::now() + wait);
+  paused_until_ = std::max(paused_until_, clock_.SteadyNow() + wait);
   limit_ = std::max(1, limit_ / 2);
   if (dataverse_code == kThrottledExecutionTime || dataverse_code.empty()) batch_size_ = std::max(1, batch_size_ / 2);
 }

@@ -9,6 +9,12 @@
 // - Batch size: starts at Microsoft's suggested 10, doubles after a round of
 //   successes up to the cap, halves when the execution-time limit trips.
 //
+// Time: every pause, deadline and wait is in the injected Clock's time. A
+// pause is waited out with Clock::SleepFor (a test's FakeClock moves on
+// instead of waiting); a wait for a free slot is woken by the release, and
+// its deadline is read on the deadline's own clock (deadline_wait.h).
+//
+// Ownership: borrows the clock, which must outlive the budget.
 // Thread-safety: all members are safe from any thread.
 #pragma once
 
@@ -20,6 +26,7 @@
 #include <stop_token>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/deadline.h"
 #include "common/result.h"
 
@@ -43,7 +50,7 @@ class RequestBudget {
     int batch_size = 0;
   };
 
-  explicit RequestBudget(Options options);
+  RequestBudget(Options options, Clock& clock);
 
   // A slot for one request; released when destroyed.
   class Permit {
@@ -60,7 +67,8 @@ class RequestBudget {
     RequestBudget* budget_;
   };
 
-  // Waits for a free slot outside any pause. kTimeout at the deadline,
+  // Waits for a free slot outside any pause. kTimeout at the deadline (at
+  // once when a pause outlasts it: waiting would only delay the answer),
   // kCancelled when `stop` is requested.
   Result<Permit> Acquire(Deadline deadline, const std::stop_token& stop = {});
 
@@ -78,6 +86,7 @@ class RequestBudget {
   void Release();
 
   const Options options_;
+  Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable_any cv_;
   int in_flight_ = 0;
@@ -85,8 +94,8 @@ class RequestBudget {
   int cap_;
   int batch_size_;
   int successes_in_round_ = 0;
-  std::uint64_t generation_ = 0;  // bumped whenever a waiter may now proceed
-  std::chrono::steady_clock::time_point paused_until_{};
+  std::uint64_t generation_ = 0;                          // bumped whenever a waiter may now proceed
+  std::chrono::steady_clock::time_point paused_until_{};  // on clock_'s steady time
   Stats stats_;
 };
 

@@ -6,12 +6,16 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "common/url.h"
+#include "connectors/dataverse/deadline_wait.h"
 #include "connectors/dataverse/odata.h"
 
 namespace crmsync::dataverse {
@@ -132,13 +136,105 @@ Result<std::string> BuildClientAssertion(const OAuthCredentials& credentials, st
   return signing_input + "." + Base64Url(signature);
 }
 
+Result<TokenAnswer> ParseTokenResponse(const http::HttpResponse& response, std::string_view token_url) {
+  const int http_status = response.status;
+  const StatusCode failure_code = http_status == 429   ? StatusCode::kThrottled
+                                  : http_status >= 500 ? StatusCode::kUnavailable
+                                                       : StatusCode::kUnauthenticated;
+  const auto fail = [&](StatusCode code, const std::string& message) {
+    Status s(code, message);
+    s.set_http_status(http_status);
+    if (auto ra = RetryAfter(response)) s.set_retry_after(*ra);
+    return s;
+  };
+  const std::string answered =
+      "token endpoint " + std::string(token_url) + " answered HTTP " + std::to_string(http_status);
+  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return fail(failure_code, answered + " without JSON");
+  if (!doc.is_object())
+    return fail(failure_code, answered + " with " + JsonTypeName(doc) + " instead of a JSON object");
+
+  const auto string_member = [&](const char* name) -> std::optional<std::string> {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  const auto error = doc.find("error");
+  const std::optional<std::string> token = string_member("access_token");
+  if (http_status == 200 && error == doc.end() && token && !token->empty()) {
+    // expires_in is an integer, or a string in older endpoints; anything else
+    // keeps the documented default lifetime.
+    long long expires_in = 3599;
+    if (const auto e = doc.find("expires_in"); e != doc.end()) {
+      if (e->is_number_integer()) {
+        expires_in = e->get<long long>();
+      } else if (e->is_number_float()) {
+        expires_in = static_cast<long long>(e->get<double>());
+      } else if (e->is_string()) {
+        try {
+          expires_in = std::stoll(e->get<std::string>());
+        } catch (const std::exception&) {
+        }
+      }
+    }
+    // At least a second, at most a day: a token is never cached for longer.
+    return TokenAnswer{*token, std::clamp<long long>(expires_in, 1, 24 * 3600)};
+  }
+  if (error == doc.end()) {
+    if (http_status == 200) {
+      const auto t = doc.find("access_token");
+      return fail(StatusCode::kUnauthenticated,
+                  answered + (t == doc.end() ? " without an access_token"
+                                             : " with an access_token that is " + JsonTypeName(*t) +
+                                                   (t->is_string() ? " (empty)" : ", not a string")));
+    }
+    return fail(failure_code, answered + " without an OAuth error");
+  }
+  if (!error->is_string()) {
+    return fail(failure_code, answered + " with an OAuth \"error\" that is " + JsonTypeName(*error) + ", not a string");
+  }
+  const std::string code_text = error->get<std::string>();
+  std::string description = string_member("error_description").value_or("");
+  description = description.substr(0, description.find_first_of("\r\n"));
+  StatusCode code = failure_code;
+  if (code_text == "temporarily_unavailable") code = StatusCode::kUnavailable;
+  Status s = fail(code, "token request rejected: " + code_text + (description.empty() ? "" : ": " + description));
+  s.set_remote_code(code_text);
+  return s;
+}
+
 OAuthTokenProvider::OAuthTokenProvider(http::HttpClient& http, const Clock& clock, OAuthCredentials credentials)
     : http_(http), clock_(clock), credentials_(std::move(credentials)) {}
 
 Result<std::string> OAuthTokenProvider::AccessToken(Deadline deadline) {
-  std::lock_guard lock(mutex_);
-  if (!token_.empty() && clock_.SteadyNow() < refresh_at_) return token_;
-  return Fetch(deadline);
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (!token_.empty() && clock_.SteadyNow() < refresh_at_) return token_;
+    if (!refreshing_) break;
+    // Another caller is refreshing: wait for it within our own deadline.
+    const std::uint64_t seen = refresh_generation_;
+    if (!WaitUntil(refreshed_, lock, std::stop_token(), deadline, [&] { return refresh_generation_ != seen; })) {
+      return Status(StatusCode::kTimeout, "deadline passed waiting for a token refresh by another worker");
+    }
+    if (!last_refresh_.ok()) return last_refresh_;  // that refresh failed: its answer is ours too
+  }
+  refreshing_ = true;
+  lock.unlock();
+  auto fetched = Request(deadline);
+  lock.lock();
+  refreshing_ = false;
+  ++refresh_generation_;
+  refreshed_.notify_all();
+  if (!fetched.ok()) {
+    last_refresh_ = fetched.status();
+    return fetched.status();
+  }
+  last_refresh_ = Status::Ok();
+  token_ = std::move(fetched->value);
+  const auto margin = std::min<std::chrono::seconds>(kRefreshMargin, fetched->lifetime / 2);
+  refresh_at_ = clock_.SteadyNow() + fetched->lifetime - margin;
+  ++fetched_;
+  return token_;
 }
 
 void OAuthTokenProvider::Invalidate(const std::string& token) {
@@ -151,7 +247,7 @@ int OAuthTokenProvider::tokens_fetched() const {
   return fetched_;
 }
 
-Result<std::string> OAuthTokenProvider::Fetch(Deadline deadline) {
+Result<OAuthTokenProvider::Token> OAuthTokenProvider::Request(Deadline deadline) {
   std::string form = "grant_type=client_credentials&client_id=" + FormEncode(credentials_.client_id) +
                      "&scope=" + FormEncode(credentials_.scope);
   if (!credentials_.client_secret.empty()) {
@@ -168,47 +264,8 @@ Result<std::string> OAuthTokenProvider::Fetch(Deadline deadline) {
       .body = std::move(form)};
   auto response = http_.Send(request, deadline);
   if (!response.ok()) return response.status().WithContext("token request to " + credentials_.token_url);
-
-  json doc;
-  try {
-    doc = json::parse(response->body);
-  } catch (const json::exception&) {
-    Status s(response->status >= 500 ? StatusCode::kUnavailable : StatusCode::kUnauthenticated,
-             "token endpoint " + credentials_.token_url + " answered HTTP " + std::to_string(response->status) +
-                 " without JSON");
-    return s.set_http_status(response->status);
-  }
-  if (response->status != 200 || !doc.contains("access_token")) {
-    const std::string error = doc.value("error", std::string("unknown_error"));
-    std::string description = doc.value("error_description", std::string());
-    description = description.substr(0, description.find_first_of("\r\n"));
-    StatusCode code = StatusCode::kUnauthenticated;
-    if (error == "temporarily_unavailable" || response->status >= 500) code = StatusCode::kUnavailable;
-    if (response->status == 429) code = StatusCode::kThrottled;
-    Status s(code, "token request rejected: " + error + (description.empty() ? "" : ": " + description));
-    s.set_remote_code(error).set_http_status(response->status);
-    if (auto ra = RetryAfter(*response)) s.set_retry_after(*ra);
-    return s;
-  }
-  // expires_in is an integer, or a string in older endpoints.
-  long long expires_in = 3599;
-  if (const auto& e = doc["expires_in"]; e.is_number_integer()) {
-    expires_in = e.get<long long>();
-  } else if (e.is_string()) {
-    try {
-      expires_in = std::stoll(e.get<std::string>());
-    } catch (const std::exception&) {
-    }
-  }
-  if (!doc["access_token"].is_string() || doc["access_token"].get<std::string>().empty()) {
-    return Status(StatusCode::kUnauthenticated, "token endpoint returned an empty access_token");
-  }
-  token_ = doc["access_token"].get<std::string>();
-  const auto lifetime = std::chrono::seconds(std::max<long long>(expires_in, 1));
-  const auto margin = std::min<std::chrono::seconds>(kRefreshMargin, lifetime / 2);
-  refresh_at_ = clock_.SteadyNow() + lifetime - margin;
-  ++fetched_;
-  return token_;
+  CRMSYNC_ASSIGN_OR_RETURN(TokenAnswer answer, ParseTokenResponse(*response, credentials_.token_url));
+  return Token{std::move(answer.access_token), std::chrono::seconds(answer.expires_in)};
 }
 
 }  // namespace crmsync::dataverse

@@ -3,8 +3,16 @@
 // secret or a certificate (a signed JWT client assertion, RS256 or PS256).
 //
 // The token is cached until shortly before it expires and shared by every
-// worker; only one refresh runs at a time (the others wait for it). A 401
-// from the API invalidates the token it was sent with.
+// worker. Only one refresh runs at a time: the first caller that needs a new
+// token requests it (without holding the provider's lock across HTTP); the
+// others wait for that refresh within their own deadline (kTimeout when it
+// passes first) and then take its token, or its error. A 401 from the API
+// invalidates the token it was sent with.
+//
+// Every answer of the token endpoint becomes a Status, never an exception:
+// malformed JSON, JSON that is not an object, members of odd types.
+// kUnauthenticated for 4xx and for a 200 without a usable token,
+// kUnavailable for 5xx (and Entra's temporarily_unavailable), kThrottled for 429.
 //
 // Secrets: the client secret, the private key and the assertion never reach
 // a log line or a Status message; token errors carry only Entra's error code
@@ -14,6 +22,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -55,16 +65,33 @@ class OAuthTokenProvider final : public TokenSource {
   int tokens_fetched() const;
 
  private:
-  Result<std::string> Fetch(Deadline deadline);
+  struct Token {
+    std::string value;
+    std::chrono::seconds lifetime;
+  };
+  // One HTTP token request and its answer; runs without mutex_.
+  Result<Token> Request(Deadline deadline);
 
   http::HttpClient& http_;
   const Clock& clock_;
   const OAuthCredentials credentials_;
-  mutable std::mutex mutex_;  // held during a refresh: one refresh at a time
+  mutable std::mutex mutex_;  // guards the members below; never held across HTTP
+  std::condition_variable_any refreshed_;
+  bool refreshing_ = false;               // a caller is requesting a token now
+  std::uint64_t refresh_generation_ = 0;  // bumped when a refresh ends
+  Status last_refresh_;                   // how the latest refresh ended
   std::string token_;
   std::chrono::steady_clock::time_point refresh_at_{};
   int fetched_ = 0;
 };
+
+// The token endpoint's answer as a token and its lifetime in seconds, or the
+// Status it means (exposed for tests). `token_url` names the endpoint in messages.
+struct TokenAnswer {
+  std::string access_token;
+  long long expires_in = 0;
+};
+Result<TokenAnswer> ParseTokenResponse(const http::HttpResponse& response, std::string_view token_url);
 
 // base64url without padding (RFC 7515).
 std::string Base64Url(std::string_view bytes);

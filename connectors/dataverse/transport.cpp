@@ -7,8 +7,14 @@
 namespace crmsync::dataverse {
 
 Transport::Transport(http::HttpClient& http, TokenSource& tokens, RequestBudget& budget, Clock& clock,
-                     BackoffPolicy backoff, std::stop_token stop)
-    : http_(http), tokens_(tokens), budget_(budget), clock_(clock), backoff_(backoff), stop_(std::move(stop)) {}
+                     BackoffPolicy backoff, std::stop_token stop, std::chrono::milliseconds request_timeout)
+    : http_(http),
+      tokens_(tokens),
+      budget_(budget),
+      clock_(clock),
+      backoff_(backoff),
+      stop_(std::move(stop)),
+      request_timeout_(request_timeout) {}
 
 double Transport::Random01() {
   std::lock_guard lock(rng_mutex_);
@@ -69,7 +75,10 @@ Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline
   return out;
 }
 
-Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Deadline deadline) {
+Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Deadline caller_deadline) {
+  const Deadline deadline = request_timeout_.count() > 0
+                                ? Deadline::Earliest(caller_deadline, Deadline::After(clock_, request_timeout_))
+                                : caller_deadline;
   bool reauthenticated = false;
   int attempt = 0;
   for (;;) {

@@ -6,6 +6,12 @@
 // retried; callers see either a final response or a Status whose
 // IsRetryable() tells the engine whether a later pass may succeed.
 //
+// Deadlines: each request's deadline is the earlier of the caller's and
+// `request_timeout` from when Send is called (the config's
+// dataverse.timeout_s: one request including its retries); zero = no cap.
+// Both are read on one clock: callers make their deadlines from the clock
+// the transport was given (the composition root owns one).
+//
 // Thread-safety: Send is safe from any thread; the budget and the token
 // source are shared.
 #pragma once
@@ -33,7 +39,8 @@ struct TransportCounters {
 class Transport {
  public:
   Transport(http::HttpClient& http, TokenSource& tokens, RequestBudget& budget, Clock& clock,
-            BackoffPolicy backoff = {}, std::stop_token stop = {});
+            BackoffPolicy backoff = {}, std::stop_token stop = {},
+            std::chrono::milliseconds request_timeout = std::chrono::milliseconds(0));
 
   // The final response (any status that is not worth retrying, 2xx included),
   // or a Status when no response could be had within the deadline.
@@ -58,6 +65,7 @@ class Transport {
   Clock& clock_;
   const BackoffPolicy backoff_;
   const std::stop_token stop_;
+  const std::chrono::milliseconds request_timeout_;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::atomic<std::int64_t> sent_{0}, retried_{0}, throttled_{0}, reauthenticated_{0};

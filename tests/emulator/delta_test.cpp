@@ -182,5 +182,36 @@ TEST_F(DeltaRetentionTest, TokensOlderThanRetentionExpire) {
   EXPECT_TRUE(WaitFor([&] { return ErrorCode(client().Api("GET", link)) == "0x80044352"; }, std::chrono::seconds(5)));
 }
 
+// An entity's change tracking is switched off in the config file's "entities".
+class UntrackedAccountsTest : public DeltaTest {
+ protected:
+  EmulatorOptions Options() override {
+    EmulatorOptions o;
+    const Status loaded = LoadConfigText(R"({"entities": [{"logical_name": "account", "change_tracking": false}]})", o);
+    EXPECT_TRUE(loaded.ok()) << loaded.ToString();
+    return o;
+  }
+};
+
+TEST_F(UntrackedAccountsTest, ATrackedReadIsRefusedAsDataverseDoes) {
+  Create("accounts", {{"name", "Untracked"}});
+  Response r = Track("accounts?$select=name");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorCode(r), "0x80072491");
+  EXPECT_EQ(ErrorMessage(r), "Entity account isn't enabled for change tracking.");
+  // Plain reads, and other tables, are unaffected.
+  EXPECT_EQ(client().Api("GET", "accounts?$select=name").status, 200);
+  EXPECT_EQ(Track("contacts?$select=fullname").status, 200);
+  // $metadata no longer announces change tracking for the set.
+  Response metadata = client().Api("GET", "$metadata?annotations=true");
+  ASSERT_EQ(metadata.status, 200);
+  const auto line = [&](const std::string& set) {
+    const auto at = metadata.body.find("<EntitySet Name=\"" + set + "\"");
+    return at == std::string::npos ? std::string() : metadata.body.substr(at, metadata.body.find('\n', at) - at);
+  };
+  EXPECT_EQ(line("accounts").find("ChangeTracking"), std::string::npos) << line("accounts");
+  EXPECT_NE(line("contacts").find("ChangeTracking"), std::string::npos) << line("contacts");
+}
+
 }  // namespace
 }  // namespace crmsync::emulator::testing

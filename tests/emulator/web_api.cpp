@@ -570,8 +570,9 @@ HttpResponse WebApi::GetCollection(const EntityDef& entity, const HttpRequest& r
   const bool tracking = PreferHas(prefer, "odata.track-changes") || q.deltatoken.has_value();
   if (tracking) {
     if (!entity.change_tracking) {
+      // ChangeTrackingNotEnabledForEntity, as Dataverse words it.
       return ErrorResponse(
-          ApiError(400, "0x80040203", "Change tracking is not enabled for the entity '" + entity.logical_name + "'."));
+          ApiError(400, "0x80072491", "Entity " + entity.logical_name + " isn't enabled for change tracking."));
     }
     const QueryParam* bad = nullptr;
     const auto params = ParseQuery(request.Query());

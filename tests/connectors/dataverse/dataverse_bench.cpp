@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                                    .algorithm = "PS256"};
   dataverse::OAuthTokenProvider tokens(*http, clock, cred);
   dataverse::RequestBudget budget(
-      {.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = max_batch});
+      {.max_parallelism = 16, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = max_batch}, clock);
   dataverse::Transport transport(*http, tokens, budget, clock);
   dataverse::DataverseConnectorOptions o;
   o.api = {(*emu)->base_url(), "v9.2"};
@@ -94,12 +94,12 @@ int main(int argc, char** argv) {
     for (int i = done; i < std::min(records, done + chunk); ++i) {
       connectors::WriteOp op;
       op.kind = connectors::WriteOp::Kind::kCreate;
+      op.key = dataverse::NewGuid();  // the engine's GUID (R2)
       op.fields["name"] = Value::Text("Bench company " + std::to_string(i));
       op.fields["telephone1"] = Value::Text("+44 20 7946 " + std::to_string(1000 + i % 9000));
       ops.push_back(std::move(op));
     }
-    auto result = connector.Write("accounts", ops,
-                                  Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::minutes(10)));
+    auto result = connector.Write("accounts", ops, Deadline::After(clock, std::chrono::minutes(10)));
     if (!result.ok()) {
       std::cerr << "write failed: " << result.status().ToString() << "\n";
       return 1;

@@ -43,8 +43,11 @@ class ConnectorFixture {
     credentials.token_url = emulator_->token_url();
     credentials.scope = emulator_->base_url() + "/.default";
     tokens_ = std::make_unique<OAuthTokenProvider>(*http_, clock_, credentials);
-    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{
-        .max_parallelism = max_parallelism, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100});
+    budget_ = std::make_unique<RequestBudget>(RequestBudget::Options{.max_parallelism = max_parallelism,
+                                                                     .initial_parallelism = 2,
+                                                                     .initial_batch_size = 10,
+                                                                     .max_batch_size = 100},
+                                              clock_);
     transport_ = std::make_unique<Transport>(*http_, *tokens_, *budget_, clock_,
                                              BackoffPolicy{std::chrono::milliseconds(20), std::chrono::seconds(1)});
     DataverseConnectorOptions o;
@@ -90,7 +93,8 @@ class ConnectorFixture {
   std::unique_ptr<DataverseConnector> connector_;
 };
 
-WriteOp Create(std::string name, std::string key = "") {
+// A create as the engine sends it: with the GUID it chose (R2).
+WriteOp Create(std::string name, std::string key = NewGuid()) {
   WriteOp op;
   op.kind = WriteOp::Kind::kCreate;
   op.key = std::move(key);
@@ -358,7 +362,9 @@ TEST(DataverseConnectorTest, AFailingChangeSetRollsBackTheWholeOrder) {
   good_line.fields["isproductoverridden"] = Value::Bool(true);
   good_line.fields["productdescription"] = Value::Text("Consulting day");
   good_line.fields["quantity"] = Value::Integer(2);
+  good_line.key = NewGuid();
   WriteOp bad_line = good_line;
+  bad_line.key = NewGuid();
   bad_line.fields["productdescription"] = Value::Text(std::string(600, 'x'));  // longer than 500
 
   std::vector<WriteOp> ops = {header, good_line, bad_line};
@@ -399,6 +405,267 @@ TEST(DataverseConnectorTest, ThrottlingStormsAndOutagesEndInSuccess) {
   EXPECT_EQ(f.Dump("accounts").size(), 300u);
   EXPECT_GT(f.transport().counters().throttled, 0);
   EXPECT_GE(f.transport().counters().retried, 3);
+}
+
+// --- Tables without change tracking -----------------------------------------
+
+TEST(DataverseConnectorTest, AnUntrackedTableFallsBackToTheWatermarkAndDeliversEachChangeOnce) {
+  EmulatorOptions options;
+  options.entities = json::array({{{"logical_name", "account"}, {"change_tracking", false}}});
+  ConnectorFixture f(options);
+  const json ids =
+      f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "A"}}, {{"name", "B"}}}}})["ids"];
+  const std::string a = ids[0];
+
+  // The tracked first read is refused (0x80072491); the connector reads by version instead.
+  auto [initial, cursor] = ReadAll(f.connector(), "accounts", "");
+  ASSERT_EQ(initial.size(), 2u);
+  ASSERT_EQ(cursor.rfind("watermark:", 0), 0u) << cursor;
+  for (const auto& c : initial) EXPECT_TRUE(c.modified_at.has_value()) << "modifiedon is always selected";
+
+  // Reading again at the same watermark re-reads its last version and drops it.
+  auto [none, same] = ReadAll(f.connector(), "accounts", cursor);
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(same, cursor);
+
+  // A record changed twice is delivered once, at its latest version; then never again.
+  f.Admin("PATCH", "records/accounts(" + a + ")", {{"name", "A once"}});
+  f.Admin("PATCH", "records/accounts(" + a + ")", {{"name", "A twice"}});
+  auto [changed, after] = ReadAll(f.connector(), "accounts", same);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].key, a);
+  EXPECT_EQ(changed[0].record.at("name"), Value::Text("A twice"));
+  auto [nothing, last] = ReadAll(f.connector(), "accounts", after);
+  EXPECT_TRUE(nothing.empty());
+  EXPECT_EQ(last, after);
+}
+
+TEST(DataverseConnectorTest, AFilteredReadReachesTheServer) {
+  ConnectorFixture f;
+  f.Admin("POST", "seed",
+          {{"entity_set", "accounts"}, {"records", {{{"name", "Keep 1"}}, {{"name", "Skip"}}, {{"name", "Keep 2"}}}}});
+  std::vector<Change> all;
+  std::string cursor;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto batch = f.connector().ReadChanges({.entity = "accounts",
+                                            .key = "accountid",
+                                            .columns = {"name"},
+                                            .filter = "startswith(name,'Keep')",
+                                            .cursor = cursor,
+                                            .max_changes = 1},
+                                           Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    for (auto& c : batch->changes) all.push_back(std::move(c));
+    cursor = batch->next_cursor;
+    if (!batch->more) break;
+  }
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& c : all) EXPECT_EQ(c.record.at("name").as_text().rfind("Keep", 0), 0u);
+}
+
+// --- Lookups -----------------------------------------------------------------
+
+TEST(DataverseConnectorTest, LookupFindsRecordsCaseInsensitivelyAcrossPagesAndChunks) {
+  ConnectorFixture f;
+  json records = json::array();
+  for (int i = 0; i < 200; ++i) records.push_back({{"name", "Company " + std::to_string(i)}});
+  records.push_back({{"name", "O'Bryan & Sons #1 100%"}});
+  records.push_back({{"name", "Zo\u00eb Caf\u00e9"}});
+  f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", records}});
+
+  connectors::LookupRequest request;
+  request.entity = "accounts";
+  request.key = "accountid";
+  request.columns = {"name"};
+  request.attribute = "name";
+  for (int i = 0; i < 150; ++i) request.values.push_back(Value::Text("COMPANY " + std::to_string(i)));
+  request.values.push_back(Value::Text("o'bryan & SONS #1 100%"));
+  request.values.push_back(Value::Text("Zo\u00eb Caf\u00e9"));
+  request.values.push_back(Value::Text("Nobody"));
+  request.filter = "statecode eq 0";
+  request.max_records = 40;
+  std::set<std::string> names;
+  int calls = 0;
+  for (;;) {
+    auto batch = f.connector().Lookup(request, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ++calls;
+    ASSERT_LE(batch->changes.size(), 40u) << "memory bounded by a page";
+    for (const auto& c : batch->changes) {
+      EXPECT_TRUE(names.insert(c.record.at("name").as_text()).second) << "duplicate " << c.key;
+      EXPECT_TRUE(c.modified_at.has_value());
+    }
+    request.cursor = batch->next_cursor;
+    if (!batch->more) break;
+  }
+  EXPECT_EQ(names.size(), 152u);
+  EXPECT_EQ(names.count("Company 149"), 1u);
+  EXPECT_EQ(names.count("Company 150"), 0u);
+  EXPECT_EQ(names.count("O'Bryan & Sons #1 100%"), 1u);
+  EXPECT_EQ(names.count("Zo\u00eb Caf\u00e9"), 1u);
+  // 153 values in chunks of 100 and 53; 100 matches in pages of 40, 40, 20, then 52 in 40, 12.
+  EXPECT_EQ(calls, 5);
+
+  // By key: the empty attribute.
+  const json some = f.Dump("accounts");
+  connectors::LookupRequest by_key;
+  by_key.entity = "accounts";
+  by_key.columns = {"name"};
+  by_key.values = {Value::Text(some[0]["accountid"].get<std::string>()),
+                   Value::Text(some[1]["accountid"].get<std::string>()), Value::Text(NewGuid())};
+  auto found = f.connector().Lookup(by_key, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->changes.size(), 2u);
+  EXPECT_FALSE(found->more);
+}
+
+// --- Writes ------------------------------------------------------------------
+
+TEST(DataverseConnectorTest, WriteResultsCarryTheRecordAsDataverseStoredIt) {
+  ConnectorFixture f;
+  const json contact =
+      f.Admin("POST", "seed", {{"entity_set", "contacts"}, {"records", {{{"lastname", "Anderson"}}}}})["ids"];
+  WriteOp create = Create("With a contact");
+  create.fields["primarycontactid@odata.bind"] = Value::Text("/contacts(" + contact[0].get<std::string>() + ")");
+  create.read_back = {"name", "_primarycontactid_value"};
+  WriteOp grouped = Create("In a group");
+  grouped.group = "g";
+  grouped.read_back = {"name"};
+  std::vector<WriteOp> ops = {create, grouped};
+  auto written =
+      f.connector().Write("accounts", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+  ASSERT_TRUE(written.ok());
+  ASSERT_TRUE((*written)[0].status.ok()) << (*written)[0].status.ToString();
+  ASSERT_TRUE((*written)[1].status.ok()) << (*written)[1].status.ToString();
+  EXPECT_EQ((*written)[0].record.at("_primarycontactid_value"), Value::Text(contact[0].get<std::string>()));
+  EXPECT_EQ((*written)[0].record.at("name"), Value::Text("With a contact"));
+  EXPECT_EQ((*written)[1].record, (Record{{"name", Value::Text("In a group")}}));
+  EXPECT_FALSE((*written)[0].version.empty());
+  EXPECT_FALSE((*written)[1].version.empty());
+}
+
+TEST(DataverseConnectorTest, AGroupRepeatedAfterItCommittedIsOkWithoutDuplicates) {
+  ConnectorFixture f;
+  const json account = f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "Buyer"}}}}})["ids"];
+  const std::string order_id = NewGuid();
+  WriteOp header;
+  header.kind = WriteOp::Kind::kCreate;
+  header.key = order_id;
+  header.group = "order-1";
+  header.fields["name"] = Value::Text("Web order 1002");
+  header.fields["customerid_account@odata.bind"] = Value::Text("/accounts(" + account[0].get<std::string>() + ")");
+  WriteOp line;
+  line.kind = WriteOp::Kind::kCreate;
+  line.entity = "salesorderdetails";
+  line.key = NewGuid();
+  line.group = "order-1";
+  line.fields["salesorderid@odata.bind"] = Value::Text("/salesorders(" + order_id + ")");
+  line.fields["isproductoverridden"] = Value::Bool(true);
+  line.fields["productdescription"] = Value::Text("Consulting day");
+  line.fields["quantity"] = Value::Integer(2);
+  std::vector<WriteOp> ops = {header, line};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto result =
+        f.connector().Write("salesorders", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+    ASSERT_TRUE(result.ok());
+    for (const auto& r : *result) EXPECT_TRUE(r.status.ok()) << "attempt " << attempt << ": " << r.status.ToString();
+    EXPECT_FALSE((*result)[0].version.empty()) << "read back by key";
+  }
+  EXPECT_EQ(f.Dump("salesorders").size(), 1u);
+  EXPECT_EQ(f.Dump("salesorderdetails").size(), 1u);
+}
+
+// --- Opportunities -------------------------------------------------------------
+
+TEST(DataverseConnectorTest, OpportunitiesAreClosedAndReopenedTheWayDataverseWants) {
+  ConnectorFixture f;
+  const json account = f.Admin("POST", "seed", {{"entity_set", "accounts"}, {"records", {{{"name", "Buyer"}}}}})["ids"];
+  const auto write = [&](const WriteOp& op) {
+    std::vector<WriteOp> ops = {op};
+    auto result =
+        f.connector().Write("opportunities", ops, Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+    EXPECT_TRUE(result.ok());
+    return result.ok() ? (*result)[0] : connectors::WriteResult{};
+  };
+  const auto stored = [&](const std::string& id) {
+    for (const auto& r : f.Dump("opportunities")) {
+      if (r["opportunityid"] == id) return r;
+    }
+    return json();
+  };
+
+  // Created won: POST without the state columns, then WinOpportunity, in one change set.
+  WriteOp create = Create("Big deal");
+  create.fields["customerid_account@odata.bind"] = Value::Text("/accounts(" + account[0].get<std::string>() + ")");
+  create.fields["statecode"] = Value::Integer(1);
+  create.read_back = {"name", "statecode", "statuscode"};
+  const std::string id = create.key;
+  auto created = write(create);
+  ASSERT_TRUE(created.status.ok()) << created.status.ToString();
+  EXPECT_EQ(stored(id)["statecode"], 1);
+  EXPECT_EQ(stored(id)["statuscode"], 3);
+  EXPECT_EQ(created.record.at("statuscode"), Value::Integer(3)) << "read back after the action";
+  EXPECT_FALSE(created.version.empty());
+
+  // Reopened with a new name: the reopen PATCH first, then the fields.
+  WriteOp reopen;
+  reopen.kind = WriteOp::Kind::kUpdate;
+  reopen.key = id;
+  reopen.expected_version = created.version;
+  reopen.fields["statecode"] = Value::Integer(0);
+  reopen.fields["name"] = Value::Text("Big deal, again");
+  auto reopened = write(reopen);
+  ASSERT_TRUE(reopened.status.ok()) << reopened.status.ToString();
+  EXPECT_EQ(stored(id)["statecode"], 0);
+  EXPECT_EQ(stored(id)["statuscode"], 1);
+  EXPECT_EQ(stored(id)["name"], "Big deal, again");
+
+  // Lost (out-sold) with a last edit: the fields, then LoseOpportunity with Status 5.
+  WriteOp lose;
+  lose.kind = WriteOp::Kind::kUpdate;
+  lose.key = id;
+  lose.expected_version = reopened.version;
+  lose.fields["statuscode"] = Value::Integer(5);
+  lose.fields["description"] = Value::Text("Out-sold by a competitor");
+  auto lost = write(lose);
+  ASSERT_TRUE(lost.status.ok()) << lost.status.ToString();
+  EXPECT_EQ(stored(id)["statecode"], 2);
+  EXPECT_EQ(stored(id)["statuscode"], 5);
+  EXPECT_EQ(stored(id)["description"], "Out-sold by a competitor");
+
+  // A close whose field edit Dataverse refuses leaves everything as it was (one change set).
+  WriteOp reopen_on_hold;
+  reopen_on_hold.kind = WriteOp::Kind::kUpdate;
+  reopen_on_hold.key = id;
+  reopen_on_hold.fields["statuscode"] = Value::Integer(2);
+  ASSERT_TRUE(write(reopen_on_hold).status.ok());
+  EXPECT_EQ(stored(id)["statecode"], 0);
+  EXPECT_EQ(stored(id)["statuscode"], 2);
+  WriteOp bad_win;
+  bad_win.kind = WriteOp::Kind::kUpdate;
+  bad_win.key = id;
+  bad_win.fields["statecode"] = Value::Integer(1);
+  bad_win.fields["name"] = Value::Text(std::string(400, 'x'));  // longer than 300
+  auto refused = write(bad_win);
+  EXPECT_EQ(refused.status.code(), StatusCode::kInvalidArgument) << refused.status.ToString();
+  EXPECT_EQ(stored(id)["statecode"], 0) << "the action was rolled back with the PATCH";
+
+  // A stale version stops the close before the action (R3).
+  WriteOp stale;
+  stale.kind = WriteOp::Kind::kUpdate;
+  stale.key = id;
+  stale.expected_version = created.version;
+  stale.fields["statecode"] = Value::Integer(1);
+  EXPECT_EQ(write(stale).status.code(), StatusCode::kConflict);
+  EXPECT_EQ(stored(id)["statecode"], 0);
+
+  // A state Dataverse does not have is refused before anything is sent.
+  WriteOp impossible;
+  impossible.kind = WriteOp::Kind::kUpdate;
+  impossible.key = id;
+  impossible.fields["statecode"] = Value::Integer(1);
+  impossible.fields["statuscode"] = Value::Integer(4);
+  EXPECT_EQ(write(impossible).status.code(), StatusCode::kInvalidArgument);
 }
 
 TEST(DataverseConnectorTest, HttpsWithATestCa) {

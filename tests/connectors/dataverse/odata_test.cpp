@@ -184,5 +184,48 @@ TEST(ODataTest, RecordBodyKeepsBindsAndNulls) {
       R"js({"firstname":"Nancy","jobtitle":null,"parentcustomerid_account@odata.bind":"/accounts(78914942-34cb-ed11-b596-0022481d68cd)","priceperunit":950})js");
 }
 
+TEST(ODataLiteralTest, TextIsQuotedWithEmbeddedQuotesDoubled) {
+  EXPECT_EQ(ODataLiteral(Value::Text("O'Bryan")), "'O''Bryan'");
+  EXPECT_EQ(ODataLiteral(Value::Text("''")), "''''''");
+  EXPECT_EQ(ODataLiteral(Value::Text("")), "''");
+  EXPECT_EQ(ODataLiteral(Value::Text("a & b # c % d")), "'a & b # c % d'");
+  EXPECT_EQ(ODataLiteral(Value::Text("Zo\u00eb \u65e5\u672c")), "'Zo\u00eb \u65e5\u672c'");
+}
+
+TEST(ODataLiteralTest, NumbersBooleansNullAndGuidsAreBare) {
+  EXPECT_EQ(ODataLiteral(Value::Integer(-42)), "-42");
+  EXPECT_EQ(ODataLiteral(*Value::Decimal("950.50")), "950.5");
+  EXPECT_EQ(ODataLiteral(Value::Bool(true)), "true");
+  EXPECT_EQ(ODataLiteral(Value::Bool(false)), "false");
+  EXPECT_EQ(ODataLiteral(Value::Null()), "null");
+  EXPECT_EQ(ODataGuidLiteral("{72BF4D48-34CB-ED11-B596-0022481D68CD}"), "72bf4d48-34cb-ed11-b596-0022481d68cd");
+  EXPECT_FALSE(ODataGuidLiteral("72bf4d48' or 1 eq 1").has_value());
+}
+
+TEST(ODataLiteralTest, LiteralsAreUrlEncodedOnceInTheFilter) {
+  const auto url = [](const Value& v) {
+    return CollectionUrl(kApi, "accounts", {"name"}, {{"$filter", "name eq " + ODataLiteral(v)}});
+  };
+  const std::string base = "https://contoso.crm4.dynamics.com/api/data/v9.2/accounts?$select=name&$filter=name%20eq%20";
+  EXPECT_EQ(url(Value::Text("O'Bryan")), base + "'O''Bryan'");
+  EXPECT_EQ(url(Value::Text("A&B")), base + "'A%26B'");
+  EXPECT_EQ(url(Value::Text("#1")), base + "'%231'");
+  EXPECT_EQ(url(Value::Text("100%")), base + "'100%25'");
+  EXPECT_EQ(url(Value::Text("a+b=c?d@e;f,g/h:i$j")), base + "'a%2Bb%3Dc%3Fd%40e%3Bf%2Cg%2Fh%3Ai%24j'");
+  EXPECT_EQ(url(Value::Text("Zo\u00eb")), base + "'Zo%C3%AB'");
+  EXPECT_EQ(url(Value::Text("\u65e5")), base + "'%E6%97%A5'");
+}
+
+TEST(ODataLiteralTest, OnlyODataIdentifiersAreNames) {
+  for (const char* good : {"accounts", "new_widgets", "_parentcustomerid_value", "A1", "_"}) {
+    EXPECT_TRUE(IsODataIdentifier(good)) << good;
+  }
+  for (const char* bad : {"", "1accounts", "accounts?x=1", "name eq 'x'", "a/b", "a-b", "a.b", "\u00e9t\u00e9", "a b",
+                          "accounts(00000000-0000-0000-0000-000000000001)", "a%20b", "a&b"}) {
+    EXPECT_FALSE(IsODataIdentifier(bad)) << bad;
+    EXPECT_EQ(CheckIdentifier(bad, "column").code(), StatusCode::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace crmsync::dataverse

@@ -1,18 +1,24 @@
+// RequestBudget on a FakeClock: pauses and deadlines move with the fake
+// time, so nothing here waits in real time for a timer.
 #include "connectors/dataverse/request_budget.h"
-#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <thread>
 
+#include "tests/support/fake_clock.h"
+
 namespace crmsync::dataverse {
 namespace {
 
 using std::chrono::milliseconds;
+using testing_support::FakeClock;
 
 TEST(RequestBudgetTest, GrowsAfterRoundsOfSuccessUpToTheCap) {
-  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 1, .initial_batch_size = 10, .max_batch_size = 40});
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 1, .initial_batch_size = 10, .max_batch_size = 40},
+                  clock);
   EXPECT_EQ(b.parallelism(), 1);
   EXPECT_EQ(b.batch_size(), 10);
   b.RecordSuccess();
@@ -28,7 +34,9 @@ TEST(RequestBudgetTest, GrowsAfterRoundsOfSuccessUpToTheCap) {
 }
 
 TEST(RequestBudgetTest, ThrottlingHalvesAndDopHintCaps) {
-  RequestBudget b({.max_parallelism = 8, .initial_parallelism = 8, .initial_batch_size = 40, .max_batch_size = 100});
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 8, .initial_parallelism = 8, .initial_batch_size = 40, .max_batch_size = 100},
+                  clock);
   b.RecordThrottled(milliseconds(1), "0x80072322");
   EXPECT_EQ(b.parallelism(), 4);
   EXPECT_EQ(b.batch_size(), 40) << "a request-count 429 does not shrink batches";
@@ -43,51 +51,78 @@ TEST(RequestBudgetTest, ThrottlingHalvesAndDopHintCaps) {
 }
 
 TEST(RequestBudgetTest, NeverMoreInFlightThanTheLimit) {
-  RequestBudget b({.max_parallelism = 2, .initial_parallelism = 2, .initial_batch_size = 1, .max_batch_size = 1});
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 2, .initial_parallelism = 2, .initial_batch_size = 1, .max_batch_size = 1},
+                  clock);
   auto p1 = b.Acquire(Deadline::Never());
   auto p2 = b.Acquire(Deadline::Never());
   ASSERT_TRUE(p1.ok() && p2.ok());
-  auto p3 = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), milliseconds(50)));
+  // Both slots are taken and the fake deadline has already passed: no wait.
+  const auto deadline = Deadline::After(clock, milliseconds(50));
+  clock.Advance(milliseconds(50));
+  auto p3 = b.Acquire(deadline);
   ASSERT_FALSE(p3.ok());
   EXPECT_EQ(p3.status().code(), StatusCode::kTimeout);
-  // Releasing a slot lets a waiter in.
-  std::thread release([&] { auto drop = std::move(p1).value(); });
-  release.join();
-  auto p4 = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
+  // Releasing a slot lets the next one in.
+  { auto drop = std::move(p1).value(); }
+  auto p4 = b.Acquire(Deadline::After(clock, std::chrono::seconds(10)));
   EXPECT_TRUE(p4.ok());
 }
 
-TEST(RequestBudgetTest, AReleaseWakesAWaiterAtOnce) {
-  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1});
-  std::optional<RequestBudget::Permit> held;
-  held.emplace(std::move(b.Acquire(Deadline::Never())).value());
-  std::thread releaser([&] {
-    std::this_thread::sleep_for(milliseconds(50));  // let the waiter block first
-    held.reset();
-  });
-  const auto start = std::chrono::steady_clock::now();
-  auto waited = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(20)));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  releaser.join();
-  ASSERT_TRUE(waited.ok());
-  // Woken by the release, not by the 20 s deadline.
-  EXPECT_LT(elapsed, std::chrono::seconds(10));
+TEST(RequestBudgetTest, AWaiterForASlotGivesUpWhenTheFakeDeadlinePasses) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1},
+                  clock);
+  auto held = b.Acquire(Deadline::Never());
+  ASSERT_TRUE(held.ok());
+  std::optional<Result<RequestBudget::Permit>> waited;
+  const auto deadline = Deadline::After(clock, std::chrono::hours(1));
+  std::thread waiter([&] { waited.emplace(b.Acquire(deadline)); });
+  // The waiter blocks until the fake time passes its deadline (whether it
+  // started waiting before or after this line).
+  clock.Advance(std::chrono::hours(2));
+  waiter.join();
+  ASSERT_TRUE(waited.has_value());
+  ASSERT_FALSE(waited->ok());
+  EXPECT_EQ(waited->status().code(), StatusCode::kTimeout);
 }
 
-TEST(RequestBudgetTest, APausePausesEveryoneUntilRetryAfter) {
-  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 1, .max_batch_size = 1});
-  b.RecordThrottled(milliseconds(300), "0x80072322");
-  const auto start = std::chrono::steady_clock::now();
-  auto blocked = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), milliseconds(50)));
+TEST(RequestBudgetTest, AReleaseWakesAWaiter) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1},
+                  clock);
+  std::optional<RequestBudget::Permit> held;
+  held.emplace(std::move(b.Acquire(Deadline::Never())).value());
+  // No deadline at all: only the release can let the waiter in.
+  std::thread releaser([&] { held.reset(); });
+  auto waited = b.Acquire(Deadline::Never());
+  releaser.join();
+  EXPECT_TRUE(waited.ok());
+}
+
+TEST(RequestBudgetTest, APauseIsWaitedOutOnTheClockForRetryAfter) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 1, .max_batch_size = 1},
+                  clock);
+  const auto start = clock.SteadyNow();
+  b.RecordThrottled(std::chrono::seconds(300), "0x80072322");
+  // A deadline before the pause ends fails at once, without waiting.
+  auto blocked = b.Acquire(Deadline::After(clock, std::chrono::seconds(10)));
   ASSERT_FALSE(blocked.ok());
-  EXPECT_NE(blocked.status().message().find("throttled"), std::string::npos);
-  auto later = b.Acquire(Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
+  EXPECT_EQ(blocked.status().code(), StatusCode::kTimeout);
+  EXPECT_NE(blocked.status().message().find("throttled"), std::string::npos) << blocked.status().message();
+  EXPECT_TRUE(clock.sleeps().empty());
+  // A later deadline sleeps out the pause on the clock (no real waiting).
+  auto later = b.Acquire(Deadline::After(clock, std::chrono::seconds(600)));
   ASSERT_TRUE(later.ok());
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(300));
+  EXPECT_EQ(clock.sleeps(), (std::vector<milliseconds>{std::chrono::seconds(300)}));
+  EXPECT_EQ(clock.SteadyNow() - start, std::chrono::seconds(300));
 }
 
 TEST(RequestBudgetTest, StopWakesWaiters) {
-  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1});
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 1, .initial_parallelism = 1, .initial_batch_size = 1, .max_batch_size = 1},
+                  clock);
   auto held = b.Acquire(Deadline::Never());
   std::stop_source stop;
   std::thread stopper([&] { stop.request_stop(); });

@@ -8,6 +8,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/fake_clock.h"
@@ -174,6 +179,162 @@ TEST(TokenProviderTest, ErrorsNameEntraCodeButNeverTheSecret) {
   auto busy = tokens.AccessToken(Deadline::Never());
   ASSERT_FALSE(busy.ok());
   EXPECT_TRUE(IsRetryable(busy.status()));
+}
+
+OAuthCredentials SecretCredentials() {
+  return OAuthCredentials{.token_url = "https://login.example/t/oauth2/v2.0/token",
+                          .client_id = "cid",
+                          .scope = "s",
+                          .client_secret = "TOP-SECRET-VALUE",
+                          .certificate_pem = "",
+                          .private_key_pem = "",
+                          .algorithm = "PS256"};
+}
+
+// Answers that are valid JSON but not what OAuth promises used to throw from
+// nlohmann::json::value() and end the process.
+TEST(TokenProviderTest, MalformedAnswersBecomeStatusesNotCrashes) {
+  struct Case {
+    int status;
+    std::string body;
+    StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {200, "[]", StatusCode::kUnauthenticated},
+      {200, R"("x")", StatusCode::kUnauthenticated},
+      {200, R"({"error": 5})", StatusCode::kUnauthenticated},
+      {200, "42", StatusCode::kUnauthenticated},
+      {200, "null", StatusCode::kUnauthenticated},
+      {200, R"({"access_token": 5})", StatusCode::kUnauthenticated},
+      {200, R"({"access_token": ""})", StatusCode::kUnauthenticated},
+      {200, R"({"token_type": "Bearer"})", StatusCode::kUnauthenticated},
+      {400, R"({"error": ["invalid_client"], "error_description": 7})", StatusCode::kUnauthenticated},
+      {400, R"({"error": "invalid_client", "error_description": {"x": 1}})", StatusCode::kUnauthenticated},
+      {401, "[1,2]", StatusCode::kUnauthenticated},
+      {503, "[]", StatusCode::kUnavailable},
+      {500, R"({"error": null})", StatusCode::kUnavailable},
+      {502, "<html>bad gateway</html>", StatusCode::kUnavailable},
+      {429, R"({"error": 5})", StatusCode::kThrottled},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.status) + " " + c.body);
+    testing_support::FakeHttpClient http;
+    testing_support::FakeClock clock;
+    http.replies = {Json(c.status, c.body)};
+    OAuthTokenProvider tokens(http, clock, SecretCredentials());
+    auto token = tokens.AccessToken(Deadline::Never());
+    ASSERT_FALSE(token.ok());
+    EXPECT_EQ(token.status().code(), c.code) << token.status().ToString();
+    EXPECT_EQ(token.status().http_status(), c.status);
+    EXPECT_EQ(token.status().message().find('\n'), std::string::npos) << "one line";
+    if (token.status().remote_code().empty()) {
+      // Without an OAuth error code, the message names who answered so oddly.
+      EXPECT_NE(token.status().message().find("login.example"), std::string::npos) << token.status().message();
+    }
+  }
+}
+
+TEST(TokenProviderTest, OddlyTypedOptionalMembersKeepTheToken) {
+  for (const std::string body :
+       {R"({"access_token":"t","expires_in":{}})", R"({"access_token":"t","expires_in":"soon"})",
+        R"({"access_token":"t","expires_in":3599.5,"token_type":7})", R"({"access_token":"t","expires_in":-5})"}) {
+    SCOPED_TRACE(body);
+    testing_support::FakeHttpClient http;
+    testing_support::FakeClock clock;
+    http.replies = {Json(200, body)};
+    OAuthTokenProvider tokens(http, clock, SecretCredentials());
+    auto token = tokens.AccessToken(Deadline::Never());
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    EXPECT_EQ(*token, "t");
+  }
+}
+
+// An HttpClient whose first Send blocks until the test lets it answer.
+class GateHttpClient final : public http::HttpClient {
+ public:
+  Result<http::HttpResponse> Send(const http::HttpRequest&, Deadline) override {
+    std::unique_lock lock(mutex_);
+    ++sends_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    return Json(200, R"({"access_token":"shared","expires_in":3599})");
+  }
+  void WaitForSend() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return sends_ > 0; });
+  }
+  void Open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int sends() {
+    std::lock_guard lock(mutex_);
+    return sends_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int sends_ = 0;
+  bool open_ = false;
+};
+
+TEST(TokenProviderTest, AWaiterHonoursItsOwnDeadlineWhileAnotherRefreshes) {
+  GateHttpClient http;
+  testing_support::FakeClock clock;
+  OAuthTokenProvider tokens(http, clock, SecretCredentials());
+  auto refresher = std::async(std::launch::async, [&] { return tokens.AccessToken(Deadline::Never()); });
+  http.WaitForSend();  // the refresh is on the wire and will stay there
+  const auto deadline = Deadline::After(clock, std::chrono::seconds(5));
+  auto waiter = std::async(std::launch::async, [&] { return tokens.AccessToken(deadline); });
+  clock.Advance(std::chrono::seconds(10));
+  // The waiter answers although the refresh is still blocked in HTTP (a
+  // provider that held its lock across HTTP would keep it waiting).
+  const bool answered = waiter.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  http.Open();
+  ASSERT_TRUE(answered);
+  auto waited = waiter.get();
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.status().code(), StatusCode::kTimeout) << waited.status().ToString();
+  auto refreshed = refresher.get();
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status().ToString();
+  EXPECT_EQ(*refreshed, "shared");
+}
+
+TEST(TokenProviderTest, WaitersTakeTheTokenOfTheOneRefresh) {
+  GateHttpClient http;
+  testing_support::FakeClock clock;
+  OAuthTokenProvider tokens(http, clock, SecretCredentials());
+  auto refresher = std::async(std::launch::async, [&] { return tokens.AccessToken(Deadline::Never()); });
+  http.WaitForSend();
+  std::vector<std::future<Result<std::string>>> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.push_back(std::async(std::launch::async, [&] { return tokens.AccessToken(Deadline::Never()); }));
+  }
+  http.Open();
+  EXPECT_EQ(*refresher.get(), "shared");
+  for (auto& w : waiters) {
+    auto token = w.get();
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    EXPECT_EQ(*token, "shared");
+  }
+  EXPECT_EQ(http.sends(), 1) << "one refresh at a time, shared by every waiter";
+  EXPECT_EQ(tokens.tokens_fetched(), 1);
+}
+
+TEST(TokenProviderTest, AFailedRefreshIsNotCached) {
+  testing_support::FakeHttpClient http;
+  testing_support::FakeClock clock;
+  http.replies = {Json(401, R"({"error":"invalid_client","error_description":"AADSTS7000215: bad secret"})")};
+  OAuthTokenProvider tokens(http, clock, SecretCredentials());
+  auto first = tokens.AccessToken(Deadline::Never());
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().remote_code(), "invalid_client");
+  // A later call tries again (a refresh that failed is not cached).
+  http.replies = {Json(200, R"({"access_token":"t","expires_in":3599})")};
+  auto second = tokens.AccessToken(Deadline::Never());
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
 }
 
 }  // namespace

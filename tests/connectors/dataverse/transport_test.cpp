@@ -1,7 +1,8 @@
 #include "connectors/dataverse/transport.h"
-#include "tests/support/real_clock.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/real_clock.h"
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_http_client.h"
@@ -30,13 +31,16 @@ http::HttpResponse Reply(int status, std::string body = "", http::Headers header
 }
 
 struct Fixture {
+  explicit Fixture(std::chrono::milliseconds request_timeout = std::chrono::milliseconds(0))
+      : transport{
+            http, tokens,         budget, clock, BackoffPolicy{std::chrono::milliseconds(100), std::chrono::seconds(2)},
+            {},   request_timeout} {}
   testing_support::FakeHttpClient http;
   CountingTokens tokens;
-  RequestBudget budget{
-      {.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}};
   testing_support::FakeClock clock;
-  Transport transport{http, tokens, budget, clock,
-                      BackoffPolicy{std::chrono::milliseconds(100), std::chrono::seconds(2)}};
+  RequestBudget budget{
+      {.max_parallelism = 4, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 100}, clock};
+  Transport transport;
   http::HttpRequest request{.method = "GET", .url = "https://o/api/data/v9.2/WhoAmI", .headers = {}, .body = ""};
 };
 
@@ -100,12 +104,13 @@ TEST(TransportTest, A429PausesTheWholeBudgetForRetryAfter) {
   Fixture f;
   f.http.replies = {Reply(429, R"({"error":{"code":"0x80072322","message":"limit"}})", {{"Retry-After", "1"}}),
                     Reply(200, "done")};
-  const auto start = std::chrono::steady_clock::now();
-  auto r =
-      f.transport.Send(f.request, Deadline::After(::crmsync::testing_support::RealClock(), std::chrono::seconds(10)));
+  const auto start = f.clock.SteadyNow();
+  auto r = f.transport.Send(f.request, Deadline::After(f.clock, std::chrono::seconds(10)));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body, "done");
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000)) << "Retry-After was honoured";
+  // Retry-After was honoured in the clock's time: one pause of a second, no real wait.
+  EXPECT_EQ(f.clock.sleeps(), (std::vector<std::chrono::milliseconds>{std::chrono::seconds(1)}));
+  EXPECT_EQ(f.clock.SteadyNow() - start, std::chrono::seconds(1));
   EXPECT_EQ(f.transport.counters().throttled, 1);
   EXPECT_EQ(f.budget.stats().throttled, 1);
 }
@@ -118,6 +123,27 @@ TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(IsRetryable(r.status())) << r.status().ToString();
   EXPECT_LT(f.transport.counters().sent, 50);
+}
+
+TEST(TransportTest, TheRequestTimeoutCapsEveryRequestIncludingItsRetries) {
+  // dataverse.timeout_s = 10: a request that keeps failing gives up after
+  // ten seconds of (fake) time although the caller set no deadline.
+  Fixture f(std::chrono::seconds(10));
+  for (int i = 0; i < 1000; ++i) f.http.replies.push_back(Reply(503));
+  const auto start = f.clock.SteadyNow();
+  auto r = f.transport.Send(f.request, Deadline::Never());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsRetryable(r.status())) << r.status().ToString();
+  EXPECT_LE(f.clock.SteadyNow() - start, std::chrono::seconds(10));
+  EXPECT_GT(f.transport.counters().sent, 1) << "retried within the cap";
+  EXPECT_LT(f.transport.counters().sent, 1000);
+  // The caller's earlier deadline still wins over the cap.
+  Fixture g(std::chrono::seconds(10));
+  for (int i = 0; i < 1000; ++i) g.http.replies.push_back(Reply(503));
+  const auto g_start = g.clock.SteadyNow();
+  auto early = g.transport.Send(g.request, Deadline::After(g.clock, std::chrono::seconds(1)));
+  ASSERT_FALSE(early.ok());
+  EXPECT_LE(g.clock.SteadyNow() - g_start, std::chrono::seconds(1));
 }
 
 TEST(TransportTest, TransportErrorsThatAreNotTransientAreFinal) {
