@@ -23,6 +23,7 @@ sync::EngineOptions EngineOptionsFrom(const Config& config) {
   sync::EngineOptions o;
   o.mass_delete_max_share = config.mass_delete_max_share;
   o.mass_delete_max_count = config.mass_delete_max_count;
+  o.mass_delete_min_count = config.mass_delete_min_count;
   return o;
 }
 
