@@ -53,7 +53,7 @@ constexpr ColumnSpec kContactColumns[] = {
 };
 
 constexpr ColumnSpec kSalespersonColumns[] = {
-    {.name = "code", .required = true, .not_null = true, .help = "salesperson code (given by hand)"},
+    {.name = "code", .not_null = true, .help = "salesperson code; default: the next number of the SALESPERSON series"},
     {.name = "name", .required = true, .not_null = true, .help = "name"},
     {.name = "email", .help = "e-mail address (matches the Dataverse user)"},
     {.name = "phone", .help = "phone number"},

@@ -1,5 +1,7 @@
 #include "mapping/mapper.h"
 
+#include <algorithm>
+
 #include "mapping/value_conversion.h"
 
 namespace crmsync::mapping {
@@ -90,6 +92,14 @@ class Mapper {
           out_.fields[target.nav + "@odata.bind"] = Value::Text("/" + target.entity_set + "(" + **id + ")");
           return;
         }
+      }
+      if (std::none_of(f.lookup.begin(), f.lookup.end(), [](const LookupTarget& t) { return t.creates_remote; })) {
+        // Only Dataverse creates these parents (salespeople are its users):
+        // an uncoupled one never arrives, so leave the field to Dataverse.
+        Issue(f, FieldIssue::Kind::kNotApplicable,
+              "'" + key + "' is not coupled to a Dataverse record in " + TargetNames(f) +
+                  ", which only reads from Dataverse; left for Dataverse to set");
+        return;
       }
       Issue(f, FieldIssue::Kind::kWaitingForParent,
             "waiting for parent: '" + key + "' is not coupled yet in " + TargetNames(f) + "");

@@ -91,6 +91,10 @@ struct LookupTarget {
   std::string nav;           // single-valued navigation property ("parentcustomerid_account")
   std::string entity_set;    // the target mapping's entity set (filled at set load)
   std::string logical_name;  // its logical name ("account"), to match lookuplogicalname annotations
+  // The target mapping can create Dataverse records (its direction includes
+  // to_remote). When none of a lookup's targets can, a local key that is not
+  // coupled will never be: the field is left out instead of waiting forever.
+  bool creates_remote = true;
 };
 
 struct FieldMapping {

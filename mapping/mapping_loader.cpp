@@ -828,6 +828,7 @@ class SetLinker {
         continue;
       }
       t.entity_set = target->remote.entity_set;
+      t.creates_remote = IncludesToRemote(target->direction);
       t.logical_name = LogicalNameOfEntitySet(t.entity_set);
       if (target->local.key.size() > 1) {
         Problem(m, lp,

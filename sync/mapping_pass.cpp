@@ -1072,7 +1072,10 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
       for (const auto& c : remote_base_) now.try_emplace(c, Value());
     }
     std::vector<FieldChange> fields;
-    for (const auto& [name, value] : predicted) fields.push_back({name, Get(before, name), Get(now, name)});
+    for (const auto& [name, value] : predicted) {
+      if (p.create && Get(now, name).is_null()) continue;  // a create shows what it sets
+      fields.push_back({name, Get(before, name), Get(now, name)});
+    }
     Change current;
     current.key = item.remote_id;
     current.record = now;
@@ -1139,6 +1142,7 @@ void MappingPass::ApplyLocal(PlannedOp& p, const WriteResult& r) {
     }
     std::vector<FieldChange> fields;
     for (const auto& [name, value] : p.op.fields) {
+      if (p.create && Canonical(Get(now, name)).is_null()) continue;  // a create shows what it sets
       fields.push_back({name, Canonical(Get(before, name)), Canonical(Get(now, name))});
     }
     const std::string key = r.key.empty() ? p.op.key : r.key;

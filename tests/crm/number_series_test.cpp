@@ -66,6 +66,10 @@ TEST_F(NumberSeriesTest, NewRecordsTakeTheNextNumberOfTheirSeries) {
   ASSERT_TRUE(so.ok()) << so.status().ToString();
   EXPECT_EQ(*so, "SO000001");
   EXPECT_EQ(QueryText(store_->db(), "SELECT last_no_used FROM number_series WHERE code = 'CONTACT'"), "CT000002");
+  // Salespeople too (schema v3): a Dataverse user arriving without a code gets one.
+  auto sp = store_->Add(Table::kSalesperson, {{"name", Value::Text("Dana Lee")}});
+  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+  EXPECT_EQ(*sp, "SP0001");
 }
 
 TEST_F(NumberSeriesTest, ARecordMayBringItsOwnNumberAndTheSeriesSkipsIt) {

@@ -94,7 +94,7 @@ TEST_F(StoreTest, ValidationMessagesNameTheFieldAndValue) {
             "status 'shipped' is not one of open, released, pending_approval, pending_prepayment");
   EXPECT_EQ(AddError(Table::kSalesOrderLine, {{"order_no", T("SO000404")}, {"description", T("x")}}),
             "order_no: sales order 'SO000404' does not exist");
-  EXPECT_EQ(AddError(Table::kSalesperson, {{"name", T("No Code")}}), "code is required");
+  EXPECT_EQ(AddError(Table::kSalesperson, {{"name", T("")}}), "name is required");
   EXPECT_EQ(AddError(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Again")}}),
             "salesperson 'JR' already exists");
   EXPECT_EQ(AddError(Table::kContact, {{"type", T("company")}, {"name", T("X")}, {"modified_at", T("2020-01-01")}}),
