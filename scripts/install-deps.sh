@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libcpprest-dev libboost-dev libssl-dev
   nlohmann-json3-dev libsqlite3-dev libsystemd-dev libcli11-dev libspdlog-dev
-  openssl sqlite3 systemd ca-certificates clang-format
+  openssl sqlite3 systemd ca-certificates clang-format curl
   # clang-tidy 14; the package also brings run-clang-tidy (scripts/clang-tidy.sh)
   clang-tidy
 )
