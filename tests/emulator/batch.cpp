@@ -270,7 +270,7 @@ HttpResponse BatchProcessor::Handle(const HttpRequest& request, RequestContext& 
     }
     const std::string cs_boundary = "changesetresponse_" + ids_.Next();
     std::string cs;
-    api_.BeginChangeSet();
+    auto changeset_lock = api_.BeginChangeSet();
     ctx.holds_write_lock = true;
     std::vector<std::string> new_ids;
     bool cs_failed = false;
@@ -285,7 +285,7 @@ HttpResponse BatchProcessor::Handle(const HttpRequest& request, RequestContext& 
       cs += "--" + cs_boundary + "\r\n" + SerializePart(r, op.content_id);
     }
     ctx.holds_write_lock = false;
-    api_.EndChangeSet(!cs_failed);
+    api_.EndChangeSet(!cs_failed, std::move(changeset_lock));
     if (cs_failed) {
       for (const auto& id : new_ids) ctx.content_ids.erase(id);
     }

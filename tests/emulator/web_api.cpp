@@ -257,19 +257,19 @@ void WebApi::ExpireChangeTracking() {
   store_.ExpireChangeTracking();
 }
 
-void WebApi::BeginChangeSet() {
-  changeset_lock_ = std::unique_lock<std::shared_mutex>(store_.mutex());
+std::unique_lock<std::shared_mutex> WebApi::BeginChangeSet() {
+  std::unique_lock<std::shared_mutex> lock(store_.mutex());
   store_.BeginUndo();
+  return lock;
 }
 
-void WebApi::EndChangeSet(bool commit) {
+void WebApi::EndChangeSet(bool commit, std::unique_lock<std::shared_mutex> lock) {
   if (commit) {
     store_.CommitUndo();
   } else {
     store_.RollbackUndo();
   }
-  changeset_lock_.unlock();
-  changeset_lock_ = std::unique_lock<std::shared_mutex>();
+  lock.unlock();
 }
 
 void WebApi::PurgeLocked() {

@@ -76,9 +76,12 @@ class WebApi {
   static HttpResponse ErrorResponse(const Status& status);
   static HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body);
 
-  // Begins/ends a $batch change set: holds the unique store lock with an undo log.
-  void BeginChangeSet();
-  void EndChangeSet(bool commit);
+  // Begins/ends a $batch change set: the returned unique store lock is held
+  // (by the caller, for this one change set) until EndChangeSet, with an undo
+  // log. The lock belongs to the request, never to the WebApi: two batches
+  // with change sets may be in flight on two connections.
+  [[nodiscard]] std::unique_lock<std::shared_mutex> BeginChangeSet();
+  void EndChangeSet(bool commit, std::unique_lock<std::shared_mutex> lock);
 
  private:
   struct KeySpec {
@@ -141,7 +144,6 @@ class WebApi {
   GuidSource& ids_;
   ApiSettings settings_;
   Store store_;
-  std::unique_lock<std::shared_mutex> changeset_lock_;
   std::mutex users_mu_;
   std::map<std::string, std::string> app_users_;  // client id -> systemuserid
   std::string business_unit_id_;
