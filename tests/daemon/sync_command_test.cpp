@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -380,6 +381,30 @@ TEST_F(SyncCommandTest, AnExpiredDeltaTokenReconcilesWithoutCreating) {
   for (const auto& m : r["mappings"]) EXPECT_EQ(m["counts"]["inserted"], 0) << m.dump();
   EXPECT_EQ(Dump("accounts").size(), accounts);
   EXPECT_EQ(LocalRows(crm::Table::kContact).size(), contacts);
+}
+
+TEST_F(SyncCommandTest, AnOpportunityWonLocallyIsClosedWithWinOpportunity) {
+  SyncJson();
+  const auto opportunities = LocalRows(crm::Table::kOpportunity);
+  ASSERT_GE(opportunities.size(), 2u);
+  const std::string won = opportunities[0].at("no").ToDisplayString();
+  const std::string lost = opportunities[1].at("no").ToDisplayString();
+  ASSERT_EQ(Crmsync({"crm", "opportunity", "update", won, "--status", "won"}).exit_code, 0);
+  ASSERT_EQ(Crmsync({"crm", "opportunity", "update", lost, "--status", "lost"}).exit_code, 0);
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  const json counters = Admin("GET", "/_admin/counters");
+  std::map<std::string, std::pair<int, int>> states;  // name -> (statecode, statuscode)
+  for (const auto& o : Dump("opportunities"))
+    states[o.value("name", "")] = {o.value("statecode", -1), o.value("statuscode", -1)};
+  EXPECT_EQ(states[opportunities[0].at("description").ToDisplayString()], std::make_pair(1, 3)) << counters.dump();
+  EXPECT_EQ(states[opportunities[1].at("description").ToDisplayString()], std::make_pair(2, 4));
+  // And the echo of the close costs nothing.
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+  auto store = Local();
+  EXPECT_EQ(store.Get(crm::Table::kOpportunity, won)->at("status"), Value::Text("won"));
 }
 
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
