@@ -60,6 +60,9 @@ struct CursorState {
   std::string cursor{};
   std::int64_t full_epoch = 0;
   std::string updated_at{};  // when it last moved (read only; set by the store)
+  // The version of the mapping the cursor was made with: a Dataverse delta
+  // link carries the $select of its time, so a changed mapping reads anew.
+  std::string mapping_version{};
 };
 
 // A Dataverse create in flight (R2): recorded, with the GUID crmsync chose,

@@ -423,23 +423,27 @@ Result<std::vector<Coupling>> SqliteStateStore::ListCouplings(const std::string&
 
 Result<CursorState> SqliteStateStore::Cursor(const std::string& mapping, Side side) {
   CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st, Statement("SELECT cursor, full_epoch, updated_at FROM cursor WHERE mapping = ? AND side = ?"));
+      auto* st,
+      Statement("SELECT cursor, full_epoch, updated_at, mapping_version FROM cursor WHERE mapping = ? AND side = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, SideText(side));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return CursorState{};
-  return CursorState{st->ColumnText(0), st->ColumnInt(1), st->ColumnText(2)};
+  return CursorState{st->ColumnText(0), st->ColumnInt(1), st->ColumnText(2), st->ColumnText(3)};
 }
 
 Status SqliteStateStore::SetCursor(const std::string& mapping, Side side, const CursorState& cursor) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("INSERT INTO cursor (mapping, side, cursor, full_epoch, updated_at) "
-                                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (mapping, side) DO UPDATE SET "
-                                               "cursor = excluded.cursor, full_epoch = excluded.full_epoch, "
-                                               "updated_at = excluded.updated_at"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("INSERT INTO cursor (mapping, side, cursor, full_epoch, mapping_version, "
+                                     "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, side) DO "
+                                     "UPDATE SET cursor = excluded.cursor, full_epoch = excluded.full_epoch, "
+                                     "mapping_version = excluded.mapping_version, "
+                                     "updated_at = excluded.updated_at"));
   st->Bind(1, std::string_view(mapping))
       .Bind(2, SideText(side))
       .Bind(3, std::string_view(cursor.cursor))
       .Bind(4, cursor.full_epoch)
-      .Bind(5, Now());
+      .Bind(5, std::string_view(cursor.mapping_version))
+      .Bind(6, Now());
   return st->Run();
 }
 

@@ -360,6 +360,13 @@ Status MappingPass::ReadSide(Side side) {
   connectors::Connector& connector = side == Side::kLocal ? engine_.local_ : engine_.remote_;
   CRMSYNC_ASSIGN_OR_RETURN(CursorState cs, store.Cursor(m_.name, side));
   if (engine_.options_.full) cs = CursorState{};
+  if (side == Side::kRemote && !cs.cursor.empty() && cs.mapping_version != m_.version) {
+    // The delta link asks for the columns of the mapping as it was: read
+    // everything with the new columns and reconcile by key (nothing is
+    // created twice; new fields fill in).
+    spdlog::info("{}: the mapping changed since its Dataverse cursor was made; reading Dataverse in full", m_.name);
+    cs = CursorState{};
+  }
   const auto new_epoch = [&]() -> Result<std::int64_t> {
     if (engine_.options_.dry_run) return std::int64_t{1} << 60;  // nothing is marked: seen keys are kept in memory
     return store.NextEpoch();
@@ -387,13 +394,17 @@ Status MappingPass::ReadSide(Side side) {
                      batch.status().message());
         cs = CursorState{};
         CRMSYNC_ASSIGN_OR_RETURN(cs.full_epoch, new_epoch());
+        cs.mapping_version = m_.version;
         if (!engine_.options_.dry_run) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, cs));
         continue;
       }
       return batch.status().WithContext("reading " + std::string(state::SideName(side)) + " changes of " + m_.name);
     }
     read += static_cast<std::int64_t>(batch->changes.size());
-    const CursorState next{batch->next_cursor, cs.full_epoch};
+    CursorState next;
+    next.cursor = batch->next_cursor;
+    next.full_epoch = cs.full_epoch;
+    next.mapping_version = m_.version;
     CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(batch->changes), next, cs.full_epoch));
     if (incomplete_) {
       return Status(
@@ -429,6 +440,7 @@ Status MappingPass::ReadSide(Side side) {
       for (const auto& c : unseen) CRMSYNC_RETURN_IF_ERROR(DeleteSeen(side, c));
     }
     cs.full_epoch = 0;
+    cs.mapping_version = m_.version;
     CRMSYNC_RETURN_IF_ERROR(Commit(cs, side));
     if (side == Side::kRemote) remote_fully_read_ = true;
   }

@@ -27,6 +27,7 @@ CREATE TABLE cursor (
   side TEXT NOT NULL CHECK (side IN ('local', 'remote')),
   cursor TEXT NOT NULL DEFAULT '',
   full_epoch INTEGER NOT NULL DEFAULT 0,
+  mapping_version TEXT NOT NULL DEFAULT '',
   updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   PRIMARY KEY (mapping, side)
 );

@@ -26,7 +26,8 @@ constexpr const char* kId1 = "00000000-0000-0000-0000-000000000001";
 constexpr const char* kId2 = "00000000-0000-0000-0000-000000000002";
 constexpr const char* kId3 = "00000000-0000-0000-0000-000000000003";
 
-std::string People(const std::string& conflict, const std::string& on_delete = "propagate") {
+std::string People(const std::string& conflict, const std::string& on_delete = "propagate",
+                   const std::string& extra_field = "") {
   return R"({"name": "people", "local": {"table": "person", "key": "no"},
     "remote": {"entity_set": "contacts", "key": "contactid", "match_on": ["emailaddress1"]},
     "depends_on": ["companies"], "conflict": ")" +
@@ -36,7 +37,8 @@ std::string People(const std::string& conflict, const std::string& on_delete = "
       {"local": "surname", "remote": "lastname"},
       {"local": "email", "remote": "emailaddress1"},
       {"local": "phone", "remote": "telephone1"},
-      {"local": "company_no", "remote": "parentcustomerid_account", "lookup": "companies"}]})";
+      {"local": "company_no", "remote": "parentcustomerid_account", "lookup": "companies"})" +
+         extra_field + "]}";
 }
 
 constexpr const char* kCompanies = R"({"name": "companies", "local": {"table": "company", "key": "no"},
@@ -47,9 +49,10 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { Load("newest_wins"); }
 
-  void Load(const std::string& conflict, const std::string& on_delete = "propagate") {
-    auto load =
-        mapping::ParseMappingSet({{"companies.json", kCompanies}, {"people.json", People(conflict, on_delete)}});
+  void Load(const std::string& conflict, const std::string& on_delete = "propagate",
+            const std::string& extra_field = "") {
+    auto load = mapping::ParseMappingSet(
+        {{"companies.json", kCompanies}, {"people.json", People(conflict, on_delete, extra_field)}});
     ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
     set_ = std::move(load.set);
     if (!store_) {
@@ -427,6 +430,20 @@ TEST_F(EngineTest, ALocalRowWhoseCouplingWasLostIsFoundByItsOrigin) {
   EXPECT_EQ(local_.Count("person"), 1u);
   EXPECT_EQ(remote_.Count("contacts"), 1u);
   EXPECT_EQ(LocalKeyOf("people", kId1), bob);
+}
+
+TEST_F(EngineTest, AChangedMappingReadsDataverseAgainWithItsNewFields) {
+  const std::string id = SyncedPerson();
+  remote_.Put("contacts", id, {{"jobtitle", T("CFO")}});  // not mapped yet
+  Sync();
+  EXPECT_EQ(L("P1", "job_title"), Value());
+  // The admin maps the job title: the cursor was made for the old columns.
+  Load("newest_wins", "propagate", R"(, {"local": "job_title", "remote": "jobtitle"})");
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem());
+  EXPECT_EQ(L("P1", "job_title"), T("CFO")) << "the new field is read for records that did not change since";
+  EXPECT_EQ(Of(r, "people").counts.inserted, 0) << "reconciled, not created again";
+  EXPECT_EQ(remote_.Count("contacts"), 1u);
 }
 
 TEST_F(EngineTest, ADryRunWritesNothingAndPlansWhatSyncThenDoes) {
