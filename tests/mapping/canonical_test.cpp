@@ -149,7 +149,12 @@ TEST_P(EchoTest, ALocalWriteReadBackFromDataverseEqualsItsPredictedBase) {
 }
 
 TEST_P(EchoTest, ARemoteWriteReadBackFromTheLocalStoreEqualsWhatWasWritten) {
-  if (GetParam().remote.empty()) GTEST_SKIP() << "one-way to Dataverse";
+  if (GetParam().remote.empty()) {
+    // A one-way field to Dataverse writes nothing locally: there is no echo to compare.
+    const MappedRecord none = MapToLocal(M(), {{"x", Value::Bool(false)}}, resolver_);
+    EXPECT_TRUE(none.fields.empty());
+    return;
+  }
   const MappedRecord written = MapToLocal(M(), GetParam().remote, resolver_);
   ASSERT_TRUE(written.ok());
   const Record stored = LocalStores(written.fields, BoolColumns());
