@@ -432,6 +432,43 @@ TEST_F(EngineTest, ALocalRowWhoseCouplingWasLostIsFoundByItsOrigin) {
   EXPECT_EQ(LocalKeyOf("people", kId1), bob);
 }
 
+TEST_F(EngineTest, ADeleteOnOneSideLosesToAnEditOnTheOther) {
+  const std::string id = SyncedPerson();
+  local_.Erase("person", "P1");
+  remote_.Put("contacts", id, {{"telephone1", T("999")}});
+  EngineOptions options;
+  options.mass_delete_min_count = 0;
+  options.mass_delete_max_share = 1.0;
+  const RunReport r = Sync(options);
+  EXPECT_NE(remote_.Get("contacts", id), nullptr) << "the edited record is not deleted (R1)";
+  ASSERT_EQ(local_.Count("person"), 1u) << "and it comes back where it was deleted";
+  const std::string back = LocalKeyOf("people", id);
+  ASSERT_FALSE(back.empty());
+  EXPECT_EQ(L(back, "phone"), T("999"));
+  EXPECT_EQ(Of(r, "people").counts.deleted, 0);
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 1);
+}
+
+TEST_F(EngineTest, CoupleByMatchCouplesWithoutWriting) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  local_.Put("person", "P2", {{"first_name", T("Bo")}, {"email", T("bo@example.com")}});
+  remote_.Put("contacts", kId1, {{"firstname", T("Ann")}, {"emailaddress1", T("Ann@Example.com")}});
+  Engine engine(set_, *store_, local_, local_, remote_, clock_);
+  auto report = engine.CoupleByMatch("people");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->counts.coupled, 1);
+  EXPECT_EQ(RemoteIdOf("people", "P1"), kId1);
+  EXPECT_EQ(RemoteIdOf("people", "P2"), "") << "no match: nothing is created by couple --match";
+  EXPECT_EQ(remote_.writes(), 0);
+  EXPECT_EQ(local_.writes(), 0);
+  ASSERT_TRUE(engine.Uncouple("people", "P1").ok());
+  EXPECT_EQ(RemoteIdOf("people", "P1"), "");
+  EXPECT_EQ(engine.Uncouple("people", "P1").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(engine.Couple("people", "P1", kId1).ok());
+  EXPECT_EQ(RemoteIdOf("people", "P1"), kId1);
+  EXPECT_EQ(engine.Couple("people", "P2", kId1).code(), StatusCode::kAlreadyExists) << "one record, one coupling";
+}
+
 TEST_F(EngineTest, AChangedMappingReadsDataverseAgainWithItsNewFields) {
   const std::string id = SyncedPerson();
   remote_.Put("contacts", id, {{"jobtitle", T("CFO")}});  // not mapped yet
