@@ -29,7 +29,7 @@ struct SyncOptions {
   bool full = false;
   bool allow_mass_delete = false;
   bool json = false;
-  bool progress = true;
+  bool no_progress = false;
 };
 
 // One line on a terminal, rewritten after every page; nothing elsewhere.
@@ -169,7 +169,7 @@ void Run(const SyncOptions& options, bool dry_run, CommandContext& context) {
   engine_options.allow_mass_delete = options.allow_mass_delete;
   auto engine = stack->MakeEngine(engine_options);
   TerminalProgress progress;
-  if (options.progress && !options.json && ::isatty(STDERR_FILENO) == 1) engine->set_progress(&progress);
+  if (!options.no_progress && !options.json && ::isatty(STDERR_FILENO) == 1) engine->set_progress(&progress);
   auto report = engine->Run(options.mappings);
   if (!report.ok()) {
     std::cerr << "crmsync " << (dry_run ? "plan" : "sync") << ": " << report.status().message() << "\n";
@@ -205,7 +205,7 @@ void AddSyncCommand(CLI::App& app, CommandContext& context) {
   AddShared(sync, options);
   sync->add_flag("--allow-mass-delete", options->allow_mass_delete,
                  "apply deletes even beyond sync.mass_delete_max_share / _max_count");
-  sync->add_flag("!--no-progress", options->progress, "no progress line on a terminal");
+  sync->add_flag("--no-progress", options->no_progress, "no progress line, even on a terminal");
   sync->callback([options, &context] { Run(*options, false, context); });
 
   auto plan_options = std::make_shared<SyncOptions>();
