@@ -6,6 +6,7 @@
 // Thread-safety: as the implementing connector's header says.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,11 @@ class ChangeJournal {
   // `origin_id`, or nullopt.
   virtual Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
                                                           Deadline deadline) = 0;
+  // How many records of `entity` a reader at `cursor` has yet to read: the
+  // distinct keys journalled after it, or during a full read (and from "")
+  // the table's rows, an upper bound. For `status` and metrics.
+  virtual Result<std::int64_t> PendingChanges(const std::string& entity, const std::string& cursor,
+                                              Deadline deadline) = 0;
 };
 
 }  // namespace crmsync::connectors

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/value_json.h"
+#include "connectors/local/local_connector.h"
 #include "daemon/cli.h"
 #include "daemon/sync_stack.h"
 
@@ -90,6 +91,9 @@ void RunStatus(bool as_json, CommandContext& context) {
   if (!stack) return;
   state::StateStore& store = *stack->store;
   const auto holder = state::InstanceLock::Holder(config->state_database);
+  // Pending local changes come from the journal; status still answers without the local store.
+  auto journal = local::LocalConnector::Open(config->local_database);
+  const SystemClock clock;
   json mappings = json::array();
   for (const auto& m : stack->mappings.set.mappings()) {
     json j = {{"mapping", m.name}, {"version", m.version}};
@@ -109,6 +113,12 @@ void RunStatus(bool as_json, CommandContext& context) {
     j["last_run"] = runs->empty() ? json(nullptr) : JobJson(runs->front());
     j["last_success_at"] = *success ? json((*success)->finished_at) : json(nullptr);
     j["coupled"] = *coupled;
+    j["pending_local_changes"] = nullptr;
+    if (journal.ok()) {
+      auto pending_local =
+          (*journal)->PendingChanges(m.local.table, local->cursor, Deadline::After(clock, std::chrono::seconds(30)));
+      if (pending_local.ok()) j["pending_local_changes"] = *pending_local;
+    }
     j["failed"] = failures->size();
     j["conflicts"] = conflicts->size();
     j["waiting_for_parent"] = waiting->size();
@@ -137,11 +147,14 @@ void RunStatus(bool as_json, CommandContext& context) {
                std::to_string(c["modified"].get<long long>()) + " updated, " +
                std::to_string(c["deleted"].get<long long>()) + " deleted";
     }
-    std::printf("%-20s %-9s %-24s %8lld %7zu %9zu %8zu %6zu  %s\n", j["mapping"].get<std::string>().c_str(),
+    const std::string pending =
+        j["pending_local_changes"].is_null() ? "-" : std::to_string(j["pending_local_changes"].get<long long>());
+    std::printf("%-20s %-9s %-24s %8lld %8s %7zu %9zu %8zu %6zu  %s\n", j["mapping"].get<std::string>().c_str(),
                 run.is_null() ? "never" : run["outcome"].get<std::string>().c_str(),
                 j["last_success_at"].is_null() ? "-" : j["last_success_at"].get<std::string>().c_str(),
-                j["coupled"].get<long long>(), j["failed"].get<std::size_t>(), j["conflicts"].get<std::size_t>(),
-                j["waiting_for_parent"].get<std::size_t>(), j["deletes_held"].get<std::size_t>(), counts.c_str());
+                j["coupled"].get<long long>(), pending.c_str(), j["failed"].get<std::size_t>(),
+                j["conflicts"].get<std::size_t>(), j["waiting_for_parent"].get<std::size_t>(),
+                j["deletes_held"].get<std::size_t>(), counts.c_str());
   }
 }
 

@@ -733,4 +733,14 @@ Result<std::optional<std::string>> LocalConnector::FindByOrigin(const std::strin
   return std::optional<std::string>(st.ColumnText(0));
 }
 
+Result<std::int64_t> LocalConnector::PendingChanges(const std::string& entity, const std::string& cursor,
+                                                    Deadline deadline) {
+  CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
+  CRMSYNC_ASSIGN_OR_RETURN(Cursor parsed, ParseCursor(cursor));
+  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  if (parsed.full) return QueryInt(db, "SELECT count(*) FROM " + crm::QuoteName(spec->name));
+  return QueryInt(db, "SELECT count(DISTINCT key) FROM crmsync_journal WHERE table_name = ? AND seq > ?",
+                  {Value::Text(std::string(spec->name)), Value::Integer(parsed.seq)});
+}
+
 }  // namespace crmsync::local

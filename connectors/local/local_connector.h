@@ -123,6 +123,7 @@ class LocalConnector : public connectors::Connector, public connectors::ChangeJo
   // `origin_id`, or nullopt (R2 recovery).
   Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
                                                   Deadline deadline) override;
+  Result<std::int64_t> PendingChanges(const std::string& entity, const std::string& cursor, Deadline deadline) override;
 
   const std::string& path() const { return path_; }
 

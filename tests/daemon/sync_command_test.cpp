@@ -417,6 +417,15 @@ TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   for (const auto& m : s["mappings"]) {
     EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
     EXPECT_FALSE(m["last_success_at"].is_null());
+    EXPECT_EQ(m["pending_local_changes"], 0) << m.dump();
+  }
+  // A local edit is pending for the mapping it belongs to until the next pass.
+  ASSERT_EQ(Crmsync({"crm", "contact", "update", "CT000003", "--phone", "1"}).exit_code, 0);
+  const json after_edit = json::parse(Crmsync({"status", "--json"}).out);
+  for (const auto& m : after_edit["mappings"]) {
+    if (m["mapping"] == "contacts" || m["mapping"] == "accounts") {
+      EXPECT_EQ(m["pending_local_changes"], 1) << m.dump();  // both read the contact table's journal
+    }
   }
   auto log = Crmsync({"log", "--json"});
   ASSERT_EQ(log.exit_code, 0);

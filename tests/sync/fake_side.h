@@ -180,6 +180,12 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     acknowledged.erase(reader);
     return Status::Ok();
   }
+  Result<std::int64_t> PendingChanges(const std::string& entity, const std::string& cursor, Deadline) override {
+    const std::int64_t after = cursor.empty() ? 0 : std::stoll(cursor);
+    std::int64_t n = 0;
+    for (const auto& [key, row] : rows_[entity]) n += row.version > after ? 1 : 0;
+    return n;
+  }
   Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
                                                   Deadline) override {
     for (const auto& [key, row] : rows_[entity]) {
