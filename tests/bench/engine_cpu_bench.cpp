@@ -1,7 +1,7 @@
 // engine_cpu_bench: crmsync's own CPU outside HTTP, per record. A benchmark,
 // not a test: it prints a table and the command that reproduces it.
 //
-//   engine_cpu_bench [--records 20000] [--runs 3] [--changed-pct 1] [--phase all|push|idle|change]
+//   engine_cpu_bench [--records 20000] [--runs 3] [--changed-pct 1] [--phase all|push|echo|idle|change]
 //
 // sync::Engine runs in this process with the default mappings
 // (systemd/mappings.d), the real local connector over a local store of N
@@ -10,7 +10,10 @@
 // per phase with CLOCK_PROCESS_CPUTIME_ID (user + system, every thread),
 // less the CPU spent inside the in-memory side:
 //   push    the initial pass: N creates in Dataverse, N couplings;
-//   idle    a pass with nothing changed;
+//   echo    the pass after it: nothing changed by anyone, but Dataverse's
+//           changes since the push's cursor are the N records it created,
+//           which the engine must recognise as its own (R4) and skip;
+//   idle    the pass after that: nothing to read;
 //   change  a pass after --changed-pct % of the records changed, half in the
 //           local store and half in Dataverse (as a user would).
 // Filling the store and making the changes is not measured.
@@ -112,7 +115,7 @@ int Main(int argc, char** argv) {
       phase = argv[i + 1];
     } else {
       std::cerr
-          << "usage: engine_cpu_bench [--records N] [--runs N] [--changed-pct P] [--phase all|push|idle|change]\n";
+          << "usage: engine_cpu_bench [--records N] [--runs N] [--changed-pct P] [--phase all|push|echo|idle|change]\n";
       return 2;
     }
   }
@@ -122,7 +125,8 @@ int Main(int argc, char** argv) {
       "engine_cpu_bench: %d person contacts, %d runs, %d changed (%.1f%%) in the change pass (load before: "
       "%.2f)\n",
       records, runs, changed, changed_pct, LoadAverage());
-  std::vector<double> push_us, idle_us, change_us, change_per_changed_us, push_side, push_wall, idle_wall, change_wall;
+  std::vector<double> push_us, echo_us, idle_us, change_us, change_per_changed_us, push_side, push_wall, echo_wall,
+      idle_wall, change_wall;
   for (int run = 1; run <= runs; ++run) {
     testing_support::TempDir dir;
     const std::string crm_db = dir.path() + "/crm.db";
@@ -152,6 +156,13 @@ int Main(int argc, char** argv) {
     std::printf("  run %d push:   %.3f s CPU (in-memory side %.3f s), %.3f s wall, %lld written\n", run, push.cpu_s,
                 push.side_s, push.wall_s, static_cast<long long>(push.written));
     if (phase == "push") continue;
+
+    const PhaseResult echo = b.Pass(records, 0);
+    echo_us.push_back(echo.cpu_s * 1e6 / records);
+    echo_wall.push_back(echo.wall_s);
+    std::printf("  run %d echo:   %.3f s CPU (in-memory side %.3f s), %.3f s wall, %lld written\n", run, echo.cpu_s,
+                echo.side_s, echo.wall_s, static_cast<long long>(echo.written));
+    if (phase == "echo") continue;
 
     const PhaseResult idle = b.Pass(records, 0);
     idle_us.push_back(idle.cpu_s * 1e6 / records);
@@ -204,7 +215,12 @@ int Main(int argc, char** argv) {
   std::printf(
       "| pass | CPU µs per record (of N) | CPU µs per changed record | wall s |\n| --- | ---: | ---: | ---: |\n");
   std::printf("| initial push of N | %.1f | %.1f | %.2f |\n", Median(push_us), Median(push_us), Median(push_wall));
-  if (!idle_us.empty()) std::printf("| idle pass | %.2f | - | %.2f |\n", Median(idle_us), Median(idle_wall));
+  if (!echo_us.empty()) {
+    std::printf("| next pass: N echoes of the push read back, no write | %.2f | - | %.2f |\n", Median(echo_us),
+                Median(echo_wall));
+  }
+  if (!idle_us.empty())
+    std::printf("| idle pass: nothing to read | %.2f | - | %.2f |\n", Median(idle_us), Median(idle_wall));
   if (!change_us.empty()) {
     std::printf("| pass with %d changed | %.2f | %.1f | %.2f |\n", changed, Median(change_us),
                 Median(change_per_changed_us), Median(change_wall));

@@ -455,11 +455,13 @@ int Idle(const Options& o, const std::string& command) {
   std::printf("idle: %d person contacts%s, no latency (load before: %.2f)\n", records,
               o.accounts > 0 ? (" and " + std::to_string(o.accounts) + " company contacts").c_str() : "",
               LoadAverage());
+  rig.ResetCounters();
   const Measured first = rig.Crmsync({"sync", "--json"}, scratch.path());
   CheckSync(first, "initial sync");
   std::printf("  initial sync: %.2f s wall (%.2f s user, %.2f s sys), %lld contacts and %lld accounts in Dataverse\n",
               first.wall_s, first.user_s, first.sys_s, static_cast<long long>(rig.Count("contacts")),
               static_cast<long long>(rig.Count("accounts")));
+  PrintCounters(rig.Counters());
   struct Row {
     Measured m;
     json counters;
