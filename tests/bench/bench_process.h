@@ -1,0 +1,42 @@
+// Helpers of the benchmarks in tests/bench: run a program to completion
+// and measure it as a whole process (wall time, CPU, peak RSS from
+// wait4's rusage, which is the child's own and not a maximum over earlier
+// children), and small statistics over repeated runs.
+//
+// Thread-safety: free functions; RunMeasured blocks the calling thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace crmsync::bench {
+
+struct Measured {
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;
+  double wall_s = 0;
+  double user_s = 0;
+  double sys_s = 0;
+  long max_rss_kb = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (argv[0] a path) with `env` entries ("NAME=value") added to
+// the environment and `stdin_text` on its stdin; stdout and stderr go to
+// files under `scratch_dir` and are read back. Kills the child after
+// `timeout_s` seconds (exit_code -1, signal SIGKILL).
+Measured RunMeasured(const std::vector<std::string>& argv, const std::string& scratch_dir,
+                     const std::vector<std::string>& env = {}, const std::string& stdin_text = "",
+                     double timeout_s = 900);
+
+// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+double Median(std::vector<double> values);
+
+// The 1-minute load average, to say when the machine was busy.
+double LoadAverage();
+
+// argv joined with spaces, for printing the reproducing command.
+std::string CommandLine(int argc, char** argv);
+
+}  // namespace crmsync::bench

@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// The benchmark's peer for `crmsync sync`: an initial load of contacts into
+// Dataverse (or the dataverse-emulator) written with the npm client
+// dynamics-web-api, the way a careful script would do it:
+//   - client-credentials token from the Entra (or emulator) token endpoint,
+//     cached and handed to the library through config.onTokenRefresh;
+//   - creates in change sets of --batch-size inside $batch requests
+//     (--change-sets 0: the same creates as independent parts of the $batch);
+//   - as many batches in flight as the server's x-ms-dop-hint (read from a
+//     WhoAmI answer) unless --parallel says otherwise;
+//   - a 429 waits out Retry-After and sends the same batch again (a change
+//     set is atomic, so a throttled one wrote nothing).
+// It only writes: no reads of what already exists, no state kept.
+//
+//   node loader.js --url http://127.0.0.1:PORT --tenant T --client-id ID --client-secret S
+//                  --input contacts.json [--batch-size 100] [--parallel N] [--change-sets 1|0]
+//
+// contacts.json: a JSON array of Dataverse contact bodies ({"firstname":..}).
+// Prints one JSON line: {"records","seconds","requests","throttled","parallel","batch_size"}.
+// Exit 0 when every record was created, 1 otherwise, 2 on bad usage.
+"use strict";
+
+const fs = require("fs");
+const { DynamicsWebApi } = require("dynamics-web-api");
+
+function parseArgs(argv) {
+  const args = { batchSize: 100, parallel: 0, changeSets: true };
+  for (let i = 2; i < argv.length; i += 2) {
+    const name = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    switch (name) {
+      case "--url": args.url = value.replace(/\/+$/, ""); break;
+      case "--tenant": args.tenant = value; break;
+      case "--client-id": args.clientId = value; break;
+      case "--client-secret": args.clientSecret = value; break;
+      case "--input": args.input = value; break;
+      case "--batch-size": args.batchSize = Number(value); break;
+      case "--parallel": args.parallel = Number(value); break;
+      case "--change-sets": args.changeSets = value !== "0" && value !== "false"; break;
+      default: throw new Error(`unknown option ${name}`);
+    }
+  }
+  for (const k of ["url", "tenant", "clientId", "clientSecret", "input"]) {
+    if (!args[k]) throw new Error(`missing --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`);
+  }
+  return args;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Client credentials, cached until a minute before expiry; one fetch at a time.
+function makeTokenSource(args, counters) {
+  let token = null;
+  let expiresAt = 0;
+  let pending = null;
+  const fetchToken = async () => {
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: args.clientId,
+      client_secret: args.clientSecret,
+      scope: `${args.url}/.default`,
+    });
+    counters.requests++;
+    const res = await fetch(`${args.url}/${args.tenant}/oauth2/v2.0/token`, { method: "POST", body });
+    const json = await res.json();
+    if (!res.ok || !json.access_token) throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(json)}`);
+    token = json.access_token;
+    expiresAt = Date.now() + (Number(json.expires_in) - 60) * 1000;
+    return token;
+  };
+  return async () => {
+    if (token && Date.now() < expiresAt) return token;
+    if (!pending) pending = fetchToken().finally(() => { pending = null; });
+    return pending;
+  };
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv);
+  } catch (e) {
+    console.error(`loader: ${e.message}`);
+    return 2;
+  }
+  const contacts = JSON.parse(fs.readFileSync(args.input, "utf8"));
+  const counters = { requests: 0, throttled: 0 };
+  const getToken = makeTokenSource(args, counters);
+  const config = { serverUrl: `${args.url}/`, dataApi: { version: "9.2" }, onTokenRefresh: getToken };
+
+  const start = process.hrtime.bigint();
+  let parallel = args.parallel;
+  if (!(parallel > 0)) {
+    // dynamics-web-api does not hand out response headers; read x-ms-dop-hint with one plain WhoAmI.
+    counters.requests++;
+    const res = await fetch(`${args.url}/api/data/v9.2/WhoAmI`, {
+      headers: { Authorization: `Bearer ${await getToken()}`, Accept: "application/json" },
+    });
+    await res.text();
+    parallel = Number(res.headers.get("x-ms-dop-hint")) || 1;
+  }
+
+  const batches = [];
+  for (let i = 0; i < contacts.length; i += args.batchSize) batches.push(contacts.slice(i, i + args.batchSize));
+  let next = 0;
+  let created = 0;
+  let failed = 0;
+
+  // One worker per batch in flight; each has its own client (a batch is built on the instance).
+  const worker = async () => {
+    const api = new DynamicsWebApi(config);
+    for (;;) {
+      const index = next++;
+      if (index >= batches.length) return;
+      for (;;) {
+        api.startBatch();
+        for (const data of batches[index]) {
+          api.create({ collection: "contacts", data, inChangeSet: args.changeSets });
+        }
+        counters.requests++;
+        try {
+          const answers = await api.executeBatch();
+          created += answers.filter((a) => !(a instanceof Error)).length;
+          failed += answers.filter((a) => a instanceof Error).length;
+          break;
+        } catch (e) {
+          const err = Array.isArray(e) ? e[0] : e;
+          if (err && err.status === 429) {
+            counters.throttled++;
+            const headers = err.headers || {};
+            const retryAfter = Number(headers["retry-after"] ?? headers["Retry-After"] ?? 1);
+            await sleep(Math.max(0, retryAfter) * 1000);
+            continue;
+          }
+          console.error(`loader: batch ${index} failed: ${err && err.message ? err.message : JSON.stringify(e)}`);
+          failed += batches[index].length;
+          break;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(
+    JSON.stringify({
+      records: created,
+      failed,
+      seconds,
+      requests: counters.requests,
+      throttled: counters.throttled,
+      parallel,
+      batch_size: args.batchSize,
+      change_sets: args.changeSets,
+    }),
+  );
+  return failed === 0 && created === contacts.length ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`loader: ${e && e.stack ? e.stack : e}`);
+    process.exit(1);
+  },
+);
