@@ -43,6 +43,57 @@ Result<Value> ValueFromJson(const nlohmann::json& json) {
   }
 }
 
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;  // UTF-8 passes through, as nlohmann writes it
+        }
+    }
+  }
+  out += '"';
+}
+
+void AppendJsonValue(std::string& out, const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::kNull: out += "null"; return;
+    case Value::Kind::kBool: out += value.as_bool() ? "true" : "false"; return;
+    case Value::Kind::kInteger: out += std::to_string(value.as_integer()); return;
+    case Value::Kind::kDecimal: out += ValueToJson(value).dump(); return;  // rare: keep one number formatter
+    case Value::Kind::kText: AppendJsonString(out, value.as_text()); return;
+  }
+}
+
+std::string RecordToJsonText(const Record& record, bool skip_nulls) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, value] : record) {
+    if (skip_nulls && value.is_null()) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, name);
+    out += ':';
+    AppendJsonValue(out, value);
+  }
+  out += '}';
+  return out;
+}
+
 nlohmann::json RecordToJson(const Record& record) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : record) out[name] = ValueToJson(value);

@@ -5,8 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <nlohmann/json.hpp>
-
 namespace crmsync::state {
 
 std::string Sha256Hex(std::string_view data) {
@@ -24,10 +22,20 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 std::string AuditRowHash(const AuditEntry& e) {
-  const nlohmann::json content =
-      nlohmann::json::array({e.seq, e.at, e.run_id, e.mapping, e.mapping_version, e.action, e.side, e.local_key,
-                             e.remote_id, e.fields, e.outcome, e.prev_hash});
-  return Sha256Hex(content.dump());
+  std::string content;
+  content.reserve(256 + e.fields.size());
+  const auto put = [&](std::string_view field) {
+    content += std::to_string(field.size());
+    content += ':';
+    content += field;
+    content += ',';
+  };
+  put(std::to_string(e.seq));
+  for (const std::string* f : {&e.at, &e.run_id, &e.mapping, &e.mapping_version, &e.action, &e.side, &e.local_key,
+                               &e.remote_id, &e.fields, &e.outcome, &e.prev_hash}) {
+    put(*f);
+  }
+  return Sha256Hex(content);
 }
 
 std::string SensitiveDigest(std::string_view display_text) {

@@ -4,10 +4,12 @@
 // computes hashes on append and checks them on verify, and an exported file
 // carries prev_hash and hash on every row so it can be checked on its own.
 //
-// What is hashed: the hex of SHA-256 over the compact JSON array
-// [seq, at, run_id, mapping, mapping_version, action, side, local_key,
-//  remote_id, fields, outcome, prev_hash] (strings as JSON strings, seq a
-// number). The first row's prev_hash is 64 zeros.
+// What is hashed: the hex of SHA-256 over the row's fields in this order -
+// seq (decimal), at, run_id, mapping, mapping_version, action, side,
+// local_key, remote_id, fields, outcome, prev_hash - each written as its
+// length in bytes, a colon, the bytes and a comma (a netstring: no field can
+// run into the next). The first row's prev_hash is 64 zeros. An auditor can
+// recompute it with any SHA-256 tool from an export.
 //
 // Thread-safety: pure functions.
 #pragma once

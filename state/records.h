@@ -52,6 +52,15 @@ struct Coupling {
 };
 std::string_view CouplingStatusName(Coupling::Status status);
 
+// A coupling without its bases.
+struct CouplingHead {
+  std::string local_key{};
+  std::string remote_id{};
+  std::string local_version{};
+  std::string remote_version{};
+  Coupling::Status status = Coupling::Status::kActive;
+};
+
 // Where a side's change stream stands for one mapping. `full_epoch` is
 // non-zero while a full read of that side (first read, --full, or keyed
 // reconciliation after an expired cursor) is in progress: couplings it has

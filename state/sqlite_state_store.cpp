@@ -63,8 +63,9 @@ Status Migrate(SqliteDb& db) {
   return Status::Ok();
 }
 
+// Bases are stored without their null members (readers take absent as null).
 std::string RecordText(const Record& r) {
-  return RecordToJson(r).dump();
+  return RecordToJsonText(r, true);
 }
 
 Result<Record> RecordFromText(const std::string& text, std::string_view what) {
@@ -351,34 +352,61 @@ Result<std::optional<Coupling>> SqliteStateStore::CouplingByRemote(const std::st
 }
 
 Status SqliteStateStore::PutCoupling(const Coupling& c) {
-  // A record coupled anew under another key replaces the old coupling of its remote id.
+  const auto upsert = [&]() -> Status {
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto* st,
+        Statement("INSERT INTO coupling (mapping, local_key, remote_id, base_local, base_remote, local_version, "
+                  "remote_version, status, local_seen, remote_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                  "?) ON CONFLICT (mapping, local_key) DO UPDATE SET remote_id = excluded.remote_id, "
+                  "base_local = excluded.base_local, base_remote = excluded.base_remote, "
+                  "local_version = excluded.local_version, remote_version = excluded.remote_version, "
+                  "status = excluded.status, local_seen = excluded.local_seen, remote_seen = excluded.remote_seen, "
+                  "updated_at = excluded.updated_at"));
+    st->Bind(1, std::string_view(c.mapping))
+        .Bind(2, std::string_view(c.local_key))
+        .Bind(3, std::string_view(c.remote_id))
+        .Bind(4, RecordText(c.base_local))
+        .Bind(5, RecordText(c.base_remote))
+        .Bind(6, std::string_view(c.local_version))
+        .Bind(7, std::string_view(c.remote_version))
+        .Bind(8, CouplingStatusName(c.status))
+        .Bind(9, c.local_seen)
+        .Bind(10, c.remote_seen)
+        .Bind(11, Now());
+    return st->Run();
+  };
+  Status s = upsert();
+  if (s.code() != StatusCode::kAlreadyExists) return s;
+  // The remote record was coupled to another local key: this coupling replaces that one.
   CRMSYNC_ASSIGN_OR_RETURN(auto* clear,
                            Statement("DELETE FROM coupling WHERE mapping = ? AND remote_id = ? AND local_key <> ?"));
   clear->Bind(1, std::string_view(c.mapping))
       .Bind(2, std::string_view(c.remote_id))
       .Bind(3, std::string_view(c.local_key));
   CRMSYNC_RETURN_IF_ERROR(clear->Run());
+  return upsert();
+}
+
+Result<std::optional<CouplingHead>> SqliteStateStore::CouplingHeadBy(const std::string& mapping, Side side,
+                                                                     const std::string& key) {
   CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st,
-      Statement("INSERT INTO coupling (mapping, local_key, remote_id, base_local, base_remote, local_version, "
-                "remote_version, status, local_seen, remote_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (mapping, local_key) DO UPDATE SET remote_id = excluded.remote_id, "
-                "base_local = excluded.base_local, base_remote = excluded.base_remote, "
-                "local_version = excluded.local_version, remote_version = excluded.remote_version, "
-                "status = excluded.status, local_seen = excluded.local_seen, remote_seen = excluded.remote_seen, "
-                "updated_at = excluded.updated_at"));
-  st->Bind(1, std::string_view(c.mapping))
-      .Bind(2, std::string_view(c.local_key))
-      .Bind(3, std::string_view(c.remote_id))
-      .Bind(4, RecordText(c.base_local))
-      .Bind(5, RecordText(c.base_remote))
-      .Bind(6, std::string_view(c.local_version))
-      .Bind(7, std::string_view(c.remote_version))
-      .Bind(8, CouplingStatusName(c.status))
-      .Bind(9, c.local_seen)
-      .Bind(10, c.remote_seen)
-      .Bind(11, Now());
-  return st->Run();
+      auto* st, Statement(side == Side::kLocal
+                              ? "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
+                                "WHERE mapping = ? AND local_key = ?"
+                              : "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
+                                "WHERE mapping = ? AND remote_id = ?"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<CouplingHead>();
+  CouplingHead h;
+  h.local_key = st->ColumnText(0);
+  h.remote_id = st->ColumnText(1);
+  h.local_version = st->ColumnText(2);
+  h.remote_version = st->ColumnText(3);
+  const auto status = ParseCouplingStatus(st->ColumnText(4));
+  if (!status) return Status(StatusCode::kCorrupt, "coupling " + mapping + "/" + h.local_key + " has a bad status");
+  h.status = *status;
+  return std::optional<CouplingHead>(std::move(h));
 }
 
 Status SqliteStateStore::DeleteCoupling(const std::string& mapping, const std::string& local_key) {
@@ -509,6 +537,47 @@ Status SqliteStateStore::PutIntent(const Intent& i) {
       .Bind(3, std::string_view(i.remote_id))
       .Bind(4, RecordText(i.base_local))
       .Bind(5, i.created_at.empty() ? Now() : i.created_at);
+  return st->Run();
+}
+
+Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
+  if (intents.empty()) return Status::Ok();
+  // One statement for a page of creates.
+  std::string rows = "[";
+  for (std::size_t i = 0; i < intents.size(); ++i) {
+    const Intent& it = intents[i];
+    if (i > 0) rows += ',';
+    rows += '[';
+    AppendJsonString(rows, it.mapping);
+    rows += ',';
+    AppendJsonString(rows, it.local_key);
+    rows += ',';
+    AppendJsonString(rows, it.remote_id);
+    rows += ',';
+    AppendJsonString(rows, RecordText(it.base_local));
+    rows += ']';
+  }
+  rows += ']';
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at) "
+                                     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) "
+                                     "WHERE true ON CONFLICT (mapping, local_key) DO UPDATE SET "
+                                     "remote_id = excluded.remote_id, base_local = excluded.base_local"));
+  st->Bind(1, Now()).Bind(2, std::string_view(rows));
+  return st->Run();
+}
+
+Status SqliteStateStore::DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
+  if (local_keys.empty()) return Status::Ok();
+  std::string keys = "[";
+  for (std::size_t i = 0; i < local_keys.size(); ++i) {
+    if (i > 0) keys += ',';
+    AppendJsonString(keys, local_keys[i]);
+  }
+  keys += ']';
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key IN "
+                                               "(SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
   return st->Run();
 }
 

@@ -30,6 +30,8 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<Coupling>> CouplingByLocal(const std::string& mapping, const std::string& local_key) override;
   Result<std::optional<Coupling>> CouplingByRemote(const std::string& mapping, const std::string& remote_id) override;
   Status PutCoupling(const Coupling& coupling) override;
+  Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
+                                                     const std::string& key) override;
   Status DeleteCoupling(const std::string& mapping, const std::string& local_key) override;
   Result<std::int64_t> CountCouplings(const std::string& mapping) override;
   Result<std::vector<Coupling>> UnseenCouplings(const std::string& mapping, Side side, std::int64_t epoch,
@@ -46,6 +48,8 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<Intent>> Intents(const std::string& mapping) override;
   Status PutIntent(const Intent& intent) override;
   Status DeleteIntent(const std::string& mapping, const std::string& local_key) override;
+  Status PutIntents(const std::vector<Intent>& intents) override;
+  Status DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) override;
 
   Result<std::int64_t> UpsertConflict(const Conflict& conflict) override;
   Result<std::optional<Conflict>> OpenConflict(const std::string& mapping, const std::string& local_key) override;

@@ -73,6 +73,10 @@ class StateStore {
   virtual Result<std::optional<Coupling>> CouplingByRemote(const std::string& mapping,
                                                            const std::string& remote_id) = 0;
   virtual Status PutCoupling(const Coupling& coupling) = 0;  // insert or replace, keyed by (mapping, local_key)
+  // A coupling's keys, versions and status without its bases (cheap: how a
+  // pass recognises its own writes coming back, R4), by `side`'s key.
+  virtual Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
+                                                             const std::string& key) = 0;
   virtual Status DeleteCoupling(const std::string& mapping, const std::string& local_key) = 0;
   virtual Result<std::int64_t> CountCouplings(const std::string& mapping) = 0;
   // Couplings of `mapping` whose `side` was not seen by full read `epoch`,
@@ -95,6 +99,9 @@ class StateStore {
   virtual Result<std::vector<Intent>> Intents(const std::string& mapping) = 0;
   virtual Status PutIntent(const Intent& intent) = 0;
   virtual Status DeleteIntent(const std::string& mapping, const std::string& local_key) = 0;
+  // The same for a page at once.
+  virtual Status PutIntents(const std::vector<Intent>& intents) = 0;
+  virtual Status DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) = 0;
 
   // --- conflicts
   // Opens a conflict, or updates the open one of the same record (one open

@@ -122,8 +122,9 @@ bool MappingPass::IsSensitive(Side side, const std::string& name) const {
 void MappingPass::Audit(const std::string& action, Side side, const std::string& local_key,
                         const std::string& remote_id, const std::vector<FieldChange>& fields,
                         const std::string& outcome, const std::string& note) {
-  nlohmann::json changes = nlohmann::json::object();
+  // {"field": {"new": ..., "old": ...}, ..., "@note": "..."}: members in name order, as a json object writes them.
   std::vector<FieldChange> shown;
+  shown.reserve(fields.size());
   for (const auto& f : fields) {
     FieldChange c = f;
     if (IsSensitive(side, f.name)) {
@@ -133,10 +134,29 @@ void MappingPass::Audit(const std::string& action, Side side, const std::string&
       c.new_value =
           f.new_value.is_null() ? Value() : Value::Text(state::SensitiveDigest(f.new_value.ToDisplayString()));
     }
-    changes[c.name] = {{"old", ValueToJson(c.old_value)}, {"new", ValueToJson(c.new_value)}};
     shown.push_back(std::move(c));
   }
-  if (!note.empty()) changes["@note"] = note;
+  std::vector<std::pair<std::string_view, const FieldChange*>> ordered;
+  ordered.reserve(shown.size() + 1);
+  for (const auto& c : shown) ordered.emplace_back(c.name, &c);
+  if (!note.empty()) ordered.emplace_back("@note", nullptr);
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string changes = "{";
+  for (const auto& [name, c] : ordered) {
+    if (changes.size() > 1) changes += ',';
+    AppendJsonString(changes, name);
+    changes += ':';
+    if (c == nullptr) {
+      AppendJsonString(changes, note);
+      continue;
+    }
+    changes += "{\"new\":";
+    AppendJsonValue(changes, c->new_value);
+    changes += ",\"old\":";
+    AppendJsonValue(changes, c->old_value);
+    changes += '}';
+  }
+  changes += '}';
   state::AuditEntry e;
   e.run_id = run_id_;
   e.mapping = m_.name;
@@ -145,7 +165,7 @@ void MappingPass::Audit(const std::string& action, Side side, const std::string&
   e.side = std::string(state::SideName(side));
   e.local_key = local_key;
   e.remote_id = remote_id;
-  e.fields = changes.dump();
+  e.fields = std::move(changes);
   e.outcome = outcome;
   effects_.audit.push_back(std::move(e));
   if (engine_.options_.dry_run && outcome == "ok") {
@@ -488,6 +508,15 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
   std::vector<Item*> unmatched;
   for (auto& item : items) {
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[1].insert(item.remote_id);
+    if (epoch == 0 && !item.remote->version.empty()) {
+      // Most changes read back are our own writes (R4): tell them by version, before reading any base.
+      CRMSYNC_ASSIGN_OR_RETURN(auto head, store.CouplingHeadBy(m_.name, Side::kRemote, item.remote_id));
+      if (head && head->status == Coupling::Status::kActive && head->remote_version == item.remote->version) {
+        item.done = true;
+        ++report_.counts.unchanged;
+        continue;
+      }
+    }
     CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store.CouplingByRemote(m_.name, item.remote_id));
     if (coupling) {
       item.local_key = coupling->local_key;
@@ -632,6 +661,14 @@ Status MappingPass::PrepareLocalSourced(std::vector<Item>& items, std::int64_t e
       continue;
     }
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[0].insert(item.local_key);
+    if (epoch == 0 && !item.local->version.empty()) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto head, store.CouplingHeadBy(m_.name, Side::kLocal, item.local_key));
+      if (head && head->status == Coupling::Status::kActive && head->local_version == item.local->version) {
+        item.done = true;  // our own write coming back (R4)
+        ++report_.counts.unchanged;
+        continue;
+      }
+    }
     CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store.CouplingByLocal(m_.name, item.local_key));
     if (coupling) {
       item.remote_id = coupling->remote_id;
@@ -986,9 +1023,7 @@ Status MappingPass::CommitIntents() {
   }
   if (intents.empty() || engine_.options_.dry_run) return Status::Ok();
   // R2: the GUID is on record before the request that uses it is sent.
-  CRMSYNC_ASSIGN_OR_RETURN(auto tx, engine_.store_.Begin());
-  for (const auto& intent : intents) CRMSYNC_RETURN_IF_ERROR(engine_.store_.PutIntent(intent));
-  return tx.Commit();
+  return engine_.store_.PutIntents(intents);
 }
 
 Status MappingPass::AddParts(std::vector<PlannedOp>& remote_ops) {
@@ -1214,7 +1249,7 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   if (ops.empty()) return Status::Ok();
   std::vector<WriteOp> batch;
   batch.reserve(ops.size());
-  for (const auto& p : ops) batch.push_back(p.op);
+  for (auto& p : ops) batch.push_back(std::move(p.op));  // moved back below, for the results
   Result<std::vector<WriteResult>> results = std::vector<WriteResult>{};
   if (engine_.options_.dry_run) {
     std::vector<WriteResult> simulated;
@@ -1229,6 +1264,7 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   } else {
     results = engine_.local_.Write(m_.local.table, batch, CallDeadline());
   }
+  for (std::size_t i = 0; i < ops.size(); ++i) ops[i].op = std::move(batch[i]);
   if (!results.ok()) {
     // Nothing is known about any op: every one is tried again later.
     for (auto& p : ops) (p.owner != nullptr ? *p.owner : *this).Fail(*p.item, results.status(), side);
@@ -1504,7 +1540,7 @@ Status MappingPass::ApplyEffects() {
   }
   for (const auto& key : effects_.uncouple) CRMSYNC_RETURN_IF_ERROR(store.DeleteCoupling(m_.name, key));
   for (const auto& c : effects_.put) CRMSYNC_RETURN_IF_ERROR(store.PutCoupling(c));
-  for (const auto& key : effects_.intents_done) CRMSYNC_RETURN_IF_ERROR(store.DeleteIntent(m_.name, key));
+  CRMSYNC_RETURN_IF_ERROR(store.DeleteIntents(m_.name, effects_.intents_done));
   for (const auto& f : effects_.failures) CRMSYNC_RETURN_IF_ERROR(store.RecordFailure(f));
   for (const auto& w : effects_.park) CRMSYNC_RETURN_IF_ERROR(store.Park(w));
   for (const auto& d : effects_.pending) CRMSYNC_RETURN_IF_ERROR(store.AddPendingDelete(d));

@@ -71,3 +71,22 @@ TEST(ValueJsonTest, RefusesNestedValuesNamingTheMember) {
 
 }  // namespace
 }  // namespace crmsync
+
+namespace crmsync {
+namespace {
+
+TEST(ValueJsonTextTest, WritesWhatNlohmannWrites) {
+  const Record r{{"a", Value::Text("plain")},
+                 {"b", Value::Text("quote \" backslash \\ tab \t newline \n ctrl \x01 unicode \xc3\xa9")},
+                 {"c", Value::Integer(-42)},
+                 {"d", *Value::Decimal("12.50")},
+                 {"e", Value::Bool(true)},
+                 {"f", Value::Null()},
+                 {"g", *Value::Decimal("123456789012345678901234567890")}};
+  EXPECT_EQ(RecordToJsonText(r), RecordToJson(r).dump());
+  EXPECT_EQ(RecordToJsonText(r, true).find("\"f\""), std::string::npos);
+  EXPECT_EQ(RecordToJsonText({}), "{}");
+}
+
+}  // namespace
+}  // namespace crmsync
