@@ -880,35 +880,60 @@ Result<std::optional<JobRun>> SqliteStateStore::LastSuccess(const std::string& m
 // --- audit ------------------------------------------------------------------
 
 Result<std::int64_t> SqliteStateStore::AppendAudit(AuditEntry e) {
+  std::vector<AuditEntry> one;
+  one.push_back(std::move(e));
+  CRMSYNC_RETURN_IF_ERROR(AppendAudits(std::move(one)));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* head, Statement("SELECT seq FROM audit_head WHERE id = 1"));
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, head->Step());
+  if (!row) return Status(StatusCode::kCorrupt, "the audit log's head row is missing");
+  const std::int64_t seq = head->ColumnInt(0);
+  CRMSYNC_RETURN_IF_ERROR(head->Run());
+  return seq;
+}
+
+Status SqliteStateStore::AppendAudits(std::vector<AuditEntry> entries) {
+  if (entries.empty()) return Status::Ok();
+  // Rows and head move together: in the caller's transaction, or in one of our own.
+  std::optional<StateTransaction> own;
+  if (!in_transaction_) {
+    CRMSYNC_ASSIGN_OR_RETURN(StateTransaction tx, Begin());
+    own.emplace(std::move(tx));
+  }
   CRMSYNC_ASSIGN_OR_RETURN(auto* head, Statement("SELECT seq, hash FROM audit_head WHERE id = 1"));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, head->Step());
   if (!row) return Status(StatusCode::kCorrupt, "the audit log's head row is missing");
-  e.seq = head->ColumnInt(0) + 1;
-  e.prev_hash = head->ColumnText(1);
+  std::int64_t seq = head->ColumnInt(0);
+  std::string prev = head->ColumnText(1);
   CRMSYNC_RETURN_IF_ERROR(head->Run());
-  if (e.at.empty()) e.at = Now();
-  e.hash = AuditRowHash(e);
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("INSERT INTO audit_log (seq, at, run_id, mapping, mapping_version, "
-                                               "action, side, local_key, remote_id, fields, outcome, prev_hash, "
-                                               "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  st->Bind(1, e.seq)
-      .Bind(2, std::string_view(e.at))
-      .Bind(3, std::string_view(e.run_id))
-      .Bind(4, std::string_view(e.mapping))
-      .Bind(5, std::string_view(e.mapping_version))
-      .Bind(6, std::string_view(e.action))
-      .Bind(7, std::string_view(e.side))
-      .Bind(8, std::string_view(e.local_key))
-      .Bind(9, std::string_view(e.remote_id))
-      .Bind(10, std::string_view(e.fields))
-      .Bind(11, std::string_view(e.outcome))
-      .Bind(12, std::string_view(e.prev_hash))
-      .Bind(13, std::string_view(e.hash));
-  CRMSYNC_RETURN_IF_ERROR(st->Run());
+  const std::string now = Now();
+  for (AuditEntry& e : entries) {
+    e.seq = ++seq;
+    e.prev_hash = std::move(prev);
+    if (e.at.empty()) e.at = now;
+    e.hash = AuditRowHash(e);
+    CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("INSERT INTO audit_log (seq, at, run_id, mapping, mapping_version, "
+                                                 "action, side, local_key, remote_id, fields, outcome, prev_hash, "
+                                                 "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    st->Bind(1, e.seq)
+        .Bind(2, std::string_view(e.at))
+        .Bind(3, std::string_view(e.run_id))
+        .Bind(4, std::string_view(e.mapping))
+        .Bind(5, std::string_view(e.mapping_version))
+        .Bind(6, std::string_view(e.action))
+        .Bind(7, std::string_view(e.side))
+        .Bind(8, std::string_view(e.local_key))
+        .Bind(9, std::string_view(e.remote_id))
+        .Bind(10, std::string_view(e.fields))
+        .Bind(11, std::string_view(e.outcome))
+        .Bind(12, std::string_view(e.prev_hash))
+        .Bind(13, std::string_view(e.hash));
+    CRMSYNC_RETURN_IF_ERROR(st->Run());
+    prev = e.hash;
+  }
   CRMSYNC_ASSIGN_OR_RETURN(auto* move, Statement("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"));
-  move->Bind(1, e.seq).Bind(2, std::string_view(e.hash));
+  move->Bind(1, seq).Bind(2, std::string_view(prev));
   CRMSYNC_RETURN_IF_ERROR(move->Run());
-  return e.seq;
+  return own ? own->Commit() : Status::Ok();
 }
 
 Status SqliteStateStore::ForEachAudit(const AuditQuery& query, const std::function<bool(const AuditEntry&)>& sink) {

@@ -78,6 +78,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<JobRun>> LastSuccess(const std::string& mapping) override;
 
   Result<std::int64_t> AppendAudit(AuditEntry entry) override;
+  Status AppendAudits(std::vector<AuditEntry> entries) override;
   Status ForEachAudit(const AuditQuery& query, const std::function<bool(const AuditEntry&)>& sink) override;
   Result<AuditVerification> VerifyAudit() override;
 

@@ -148,6 +148,8 @@ class StateStore {
   // --- audit log (R9)
   // Appends `entry` (seq, prev_hash and hash are filled in) and returns its seq.
   virtual Result<std::int64_t> AppendAudit(AuditEntry entry) = 0;
+  // Appends `entries` in order (a page's rows: the head is read and moved once).
+  virtual Status AppendAudits(std::vector<AuditEntry> entries) = 0;
   // Streams the entries matching `query` in seq order; stops early when `sink` returns false.
   virtual Status ForEachAudit(const AuditQuery& query, const std::function<bool(const AuditEntry&)>& sink) = 0;
   // Walks the whole chain: every row's hash, its link to the previous row,

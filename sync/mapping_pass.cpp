@@ -1546,7 +1546,7 @@ Status MappingPass::ApplyEffects() {
   for (const auto& d : effects_.pending) CRMSYNC_RETURN_IF_ERROR(store.AddPendingDelete(d));
   for (const auto& key : effects_.pending_done) CRMSYNC_RETURN_IF_ERROR(store.RemovePendingDelete(m_.name, key));
   for (const auto& c : effects_.conflicts) CRMSYNC_RETURN_IF_ERROR(store.UpsertConflict(c).status());
-  for (auto& a : effects_.audit) CRMSYNC_RETURN_IF_ERROR(store.AppendAudit(std::move(a)).status());
+  CRMSYNC_RETURN_IF_ERROR(store.AppendAudits(std::move(effects_.audit)));
   effects_ = Effects{};
   return Status::Ok();
 }

@@ -18,8 +18,8 @@ CREATE TABLE coupling (
   PRIMARY KEY (mapping, local_key)
 );
 CREATE UNIQUE INDEX coupling_remote ON coupling (mapping, remote_id);
-CREATE INDEX coupling_local_seen ON coupling (mapping, local_seen, local_key);
-CREATE INDEX coupling_remote_seen ON coupling (mapping, remote_seen, local_key);
+-- No index on the seen epochs: every coupling write would pay for it, and the
+-- one query that needs them walks a mapping's couplings once per full read.
 
 -- Where each side's change stream stands, per mapping.
 CREATE TABLE cursor (
