@@ -24,6 +24,9 @@ sync::EngineOptions EngineOptionsFrom(const Config& config) {
   o.mass_delete_max_share = config.mass_delete_max_share;
   o.mass_delete_max_count = config.mass_delete_max_count;
   o.mass_delete_min_count = config.mass_delete_min_count;
+  // A page of the engine is a page of Dataverse (dataverse.page_size): fewer
+  // pauses between the write calls of a pass, memory still bounded by a page.
+  o.page_size = config.dataverse.page_size;
   return o;
 }
 

@@ -449,8 +449,9 @@ struct DataverseConnector::WriteJob {
   std::vector<WriteResult>* results = nullptr;
   std::mutex mutex;
   std::condition_variable done;
-  std::size_t next = 0;     // the next unit to take
-  std::size_t running = 0;  // tasks not finished yet
+  std::size_t next = 0;           // the next unit to take
+  std::size_t running = 0;        // tasks not finished yet
+  std::size_t requests_left = 0;  // requests of the units not taken yet
 };
 
 http::Headers DataverseConnector::WriteHeaders() const {
@@ -603,6 +604,7 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
     job->units.push_back(&u);
     total_requests += u.requests;
   }
+  job->requests_left = total_requests;
   // Enough tasks to keep the pool busy, no more than there are runs to send.
   const std::size_t per_run =
       options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
@@ -630,14 +632,25 @@ void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
     std::vector<const Unit*> run;
     {
       std::lock_guard lock(job.mutex);
-      const std::size_t limit =
+      std::size_t limit =
           std::min(kMaxBatchRequests,
                    options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
+      // When more than one run is needed: even runs, a multiple of the
+      // parallelism of them, so no worker sits idle while another sends the
+      // last big batch (1,000 ops on 4 workers at 200 a batch: 8 runs of
+      // 125, not 5 of 200).
+      const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
+      if (limit > 1 && job.requests_left > limit) {
+        std::size_t runs = (job.requests_left + limit - 1) / limit;
+        runs = (runs + parallel - 1) / parallel * parallel;
+        limit = std::max<std::size_t>(1, (job.requests_left + runs - 1) / runs);
+      }
       std::size_t requests = 0;
       while (job.next < job.units.size() && (run.empty() || requests + job.units[job.next]->requests <= limit)) {
         requests += job.units[job.next]->requests;
         run.push_back(job.units[job.next++]);
       }
+      job.requests_left -= std::min(job.requests_left, requests);
     }
     if (run.empty()) return;
     if (run.size() == 1 && !run.front()->changeset) {

@@ -88,6 +88,14 @@ void RequestBudget::RecordTransientFailure() {
 void RequestBudget::RecordDopHint(int hint) {
   std::lock_guard lock(mutex_);
   cap_ = std::max(1, std::min(options_.max_parallelism, hint));
+  // The organisation's recommended parallelism (dataverse-web-api.md 8.2):
+  // used at once the first time it is seen, unless a 429 came first.
+  if (!hint_seen_ && stats_.throttled == 0 && limit_ < cap_) {
+    limit_ = cap_;
+    ++generation_;
+    cv_.notify_all();
+  }
+  hint_seen_ = true;
   limit_ = std::min(limit_, cap_);
 }
 

@@ -2,8 +2,10 @@
 // by every worker that talks to it (design.md section 5).
 //
 // - Parallelism: requests in flight never exceed the current limit, which
-//   starts low, grows by one after a round of successes, halves on a 429,
-//   and never exceeds min(configured cap, x-ms-dop-hint).
+//   starts low, jumps to x-ms-dop-hint when the first answer carries it
+//   (Microsoft: run up to that many in parallel), grows by one after a round
+//   of successes, halves on a 429, and never exceeds min(configured cap,
+//   x-ms-dop-hint).
 // - Pauses: a 429's Retry-After pauses every worker, not just the one that
 //   was throttled (continuing to send while throttled lengthens the wait).
 // - Batch size: starts at Microsoft's suggested 10, doubles after a round of
@@ -97,6 +99,7 @@ class RequestBudget {
   std::uint64_t generation_ = 0;                          // bumped whenever a waiter may now proceed
   std::chrono::steady_clock::time_point paused_until_{};  // on clock_'s steady time
   Stats stats_;
+  bool hint_seen_ = false;
 };
 
 }  // namespace crmsync::dataverse

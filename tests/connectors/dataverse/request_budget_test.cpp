@@ -33,6 +33,17 @@ TEST(RequestBudgetTest, GrowsAfterRoundsOfSuccessUpToTheCap) {
   EXPECT_EQ(b.batch_size(), 40);
 }
 
+TEST(RequestBudgetTest, TheFirstDopHintIsTakenAsTheParallelismAtOnce) {
+  testing_support::FakeClock clock;
+  RequestBudget b({.max_parallelism = 8, .initial_parallelism = 2, .initial_batch_size = 10, .max_batch_size = 200},
+                  clock);
+  b.RecordDopHint(4);
+  EXPECT_EQ(b.parallelism(), 4) << "Microsoft: run up to x-ms-dop-hint requests in parallel";
+  b.RecordThrottled(std::chrono::milliseconds(1), "0x80072322");
+  b.RecordDopHint(4);
+  EXPECT_EQ(b.parallelism(), 2) << "after a 429 the hint only caps";
+}
+
 TEST(RequestBudgetTest, ThrottlingHalvesAndDopHintCaps) {
   FakeClock clock;
   RequestBudget b({.max_parallelism = 8, .initial_parallelism = 8, .initial_batch_size = 40, .max_batch_size = 100},
