@@ -320,6 +320,9 @@ Status SqliteStateStore::CommitTransaction() {
 
 void SqliteStateStore::RollbackTransaction() {
   if (!in_transaction_) return;
+  // Ignored: in practice ROLLBACK fails only when SQLite already rolled the
+  // transaction back itself (I/O error, disk full), which is the outcome
+  // wanted; the failure that caused it was returned by the statement that met it.
   (void)db_.Exec("ROLLBACK");
   in_transaction_ = false;
 }
