@@ -253,6 +253,9 @@ Status SqliteTransaction::Commit() {
 
 void SqliteTransaction::Rollback() {
   if (db_ != nullptr) {
+    // Ignored: in practice ROLLBACK fails only when SQLite already rolled the
+    // transaction back itself (I/O error, disk full), which is the outcome
+    // wanted; the error that caused it went to whoever ran that statement.
     (void)db_->Exec("ROLLBACK");
     db_ = nullptr;
   }

@@ -10,6 +10,9 @@
 // the single call site catches and converts to a Status. Broken invariants
 // are bugs and abort; they are not Statuses.
 //
+// A Status is [[nodiscard]], like Result: a caller handles it or returns it;
+// where ignoring one is truly right, it says so with `(void)` and a comment.
+//
 // Thread-safety: a Status is a value; copies are independent.
 #pragma once
 
@@ -43,7 +46,7 @@ enum class StatusCode {
 // Stable snake_case name of a code ("invalid_argument", "throttled", ...).
 std::string_view StatusCodeName(StatusCode code);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}

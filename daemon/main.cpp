@@ -25,6 +25,7 @@ int Run(int argc, char** argv) {
   // Before anything uses cpprestsdk: its default pool is 40 threads, slow on small machines.
   crmsync::http::InitializeCpprestThreadPool(4);
   // Until a verb loads the config, log warnings and errors as text on stderr.
+  // Ignored: it fails only on a log level outside kLogLevels, and "warn" is one.
   (void)crmsync::ConfigureLogging({.level = "warn", .format = crmsync::LogFormat::kText});
 
   CLI::App app{

@@ -88,10 +88,9 @@ std::optional<Coupling::Status> ParseCouplingStatus(std::string_view s) {
   return std::nullopt;
 }
 
-constexpr const char* kCouplingColumns =
-    "mapping, local_key, remote_id, base_local, base_remote, local_version, remote_version, status, local_seen, "
-    "remote_seen";
-
+// Reads a coupling row whose columns are, in order (as every SELECT of them lists): mapping,
+// local_key, remote_id, base_local, base_remote, local_version, remote_version, status, local_seen,
+// remote_seen.
 Result<Coupling> ReadCoupling(const SqliteStatement& st) {
   Coupling c;
   c.mapping = st.ColumnText(0);
@@ -169,9 +168,8 @@ Result<std::vector<ConflictField>> FieldsFromText(const std::string& text) {
   return out;
 }
 
-constexpr const char* kConflictColumns =
-    "id, mapping, local_key, remote_id, fields, status, resolution, resolve_requested, created_at, updated_at";
-
+// Reads a conflict row whose columns are, in order (as every SELECT of them lists): id, mapping,
+// local_key, remote_id, fields, status, resolution, resolve_requested, created_at, updated_at.
 Result<Conflict> ReadConflict(const SqliteStatement& st) {
   Conflict c;
   c.id = st.ColumnInt(0);
@@ -187,10 +185,9 @@ Result<Conflict> ReadConflict(const SqliteStatement& st) {
   return c;
 }
 
-constexpr const char* kFailureColumns =
-    "id, mapping, source, record_key, local_key, remote_id, code, remote_code, http_status, message, transient, "
-    "retry_requested, attempts, first_seen, last_seen";
-
+// Reads a failure row whose columns are, in order (as every SELECT of them lists): id, mapping,
+// source, record_key, local_key, remote_id, code, remote_code, http_status, message, transient,
+// retry_requested, attempts, first_seen, last_seen.
 Failure ReadFailure(const SqliteStatement& st) {
   Failure f;
   f.id = st.ColumnInt(0);
@@ -211,10 +208,9 @@ Failure ReadFailure(const SqliteStatement& st) {
   return f;
 }
 
-constexpr const char* kJobColumns =
-    "id, run_id, mapping, command, started_at, finished_at, outcome, message, inserted, modified, deleted, "
-    "unchanged, skipped, failed, coupled, uncoupled, conflicts, waiting";
-
+// Reads a job run row whose columns are, in order (as every SELECT of them lists): id, run_id,
+// mapping, command, started_at, finished_at, outcome, message, inserted, modified, deleted,
+// unchanged, skipped, failed, coupled, uncoupled, conflicts, waiting.
 JobRun ReadJob(const SqliteStatement& st) {
   JobRun j;
   j.id = st.ColumnInt(0);
@@ -232,9 +228,8 @@ JobRun ReadJob(const SqliteStatement& st) {
   return j;
 }
 
-constexpr const char* kAuditColumns =
-    "seq, at, run_id, mapping, mapping_version, action, side, local_key, remote_id, fields, outcome, prev_hash, hash";
-
+// Reads an audit row whose columns are, in order (as every SELECT of them lists): seq, at, run_id,
+// mapping, mapping_version, action, side, local_key, remote_id, fields, outcome, prev_hash, hash.
 AuditEntry ReadAudit(const SqliteStatement& st) {
   AuditEntry e;
   e.seq = st.ColumnInt(0);
@@ -321,6 +316,9 @@ Status SqliteStateStore::CommitTransaction() {
 
 void SqliteStateStore::RollbackTransaction() {
   if (!in_transaction_) return;
+  // Ignored: in practice ROLLBACK fails only when SQLite already rolled the
+  // transaction back itself (I/O error, disk full), which is the outcome
+  // wanted; the failure that caused it was returned by the statement that met it.
   (void)db_.Exec("ROLLBACK");
   in_transaction_ = false;
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
@@ -43,12 +44,12 @@ Engine::Engine(const mapping::MappingSet& mappings, state::StateStore& store, co
       options_(std::move(options)) {}
 
 Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
-  for (const auto& name : names) {
-    if (mappings_.Find(name) == nullptr) {
-      std::string known;
-      for (const auto& n : mappings_.Names()) known += (known.empty() ? "" : ", ") + n;
-      return InvalidArgument("no mapping named '" + name + "' (mappings: " + known + ")");
-    }
+  const auto unknown =
+      std::find_if(names.begin(), names.end(), [&](const std::string& n) { return mappings_.Find(n) == nullptr; });
+  if (unknown != names.end()) {
+    std::string known;
+    for (const auto& n : mappings_.Names()) known += (known.empty() ? "" : ", ") + n;
+    return InvalidArgument("no mapping named '" + *unknown + "' (mappings: " + known + ")");
   }
   RunReport report;
   report.run_id = NewRunId(clock_);

@@ -21,7 +21,6 @@ using connectors::ReadRequest;
 using connectors::WriteOp;
 using connectors::WriteResult;
 using mapping::Canonical;
-using mapping::CanonicalEqual;
 using mapping::FieldMapping;
 using mapping::MappedRecord;
 using state::Coupling;
@@ -291,6 +290,7 @@ Status MappingPass::RecoverIntents() {
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.Intents(m_.name));
   if (intents.empty()) return Status::Ok();
   std::vector<std::string> ids;
+  ids.reserve(intents.size());
   for (const auto& i : intents) ids.push_back(i.remote_id);
   CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupByKeys(Side::kRemote, ids));
   std::vector<Item> items;
@@ -499,7 +499,7 @@ Status MappingPass::ProcessPage(Side source, std::vector<Change> changes, std::o
   }
   CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(items, epoch));
   for (auto& item : items) FinishItem(item, epoch);
-  return Commit(incomplete_ ? std::nullopt : cursor_after, source);
+  return Commit(incomplete_ ? std::nullopt : std::move(cursor_after), source);
 }
 
 Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t epoch) {
@@ -560,6 +560,7 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
     unmatched.push_back(&item);
   }
   std::vector<std::string> keys;
+  keys.reserve(need_local.size());
   for (Item* item : need_local) keys.push_back(item->local_key);
   CRMSYNC_ASSIGN_OR_RETURN(auto rows, LookupByKeys(Side::kLocal, keys));
   for (Item* item : need_local) {
@@ -720,6 +721,7 @@ Status MappingPass::PrepareLocalSourced(std::vector<Item>& items, std::int64_t e
   }
   if (!by_origin.empty()) {
     std::vector<std::string> ids;
+    ids.reserve(by_origin.size());
     for (Item* item : by_origin) ids.push_back(item->remote_id);
     CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupByKeys(Side::kRemote, ids));
     for (Item* item : by_origin) {
@@ -1679,6 +1681,7 @@ MappingReport MappingPass::CoupleByMatch() {
       items.push_back(std::move(item));
     }
     std::vector<Item*> pointers;
+    pointers.reserve(items.size());
     for (auto& item : items) pointers.push_back(&item);
     report_.read_local += static_cast<std::int64_t>(items.size());
     if (Status s = MatchRemotely(pointers); !s.ok()) {

@@ -133,7 +133,9 @@ BatchBody BuildBatch(const std::vector<BatchItem>& items, std::string_view bound
     body += op.method + " " + op.url + " HTTP/1.1";
     body += kCrlf;
     for (const auto& [k, v] : op.headers) {
-      body += k + ": " + v;
+      body += k;
+      body += ": ";
+      body += v;
       body += kCrlf;
     }
     if (!op.body.empty()) {

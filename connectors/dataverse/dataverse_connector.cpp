@@ -26,8 +26,8 @@ namespace {
 constexpr std::string_view kWatermarkPrefix = "watermark:";
 constexpr std::string_view kLookupPrefix = "lookup:";
 constexpr std::size_t kMaxLookupValues = 100;
-constexpr std::size_t kMaxLookupUrl = 16 * 1024;  // Dataverse refuses GET URLs over 32 KB
-constexpr std::size_t kMaxBatchRequests = 1000;   // Dataverse's limit per $batch
+constexpr std::size_t kMaxLookupUrl = std::size_t{16} * 1024;  // Dataverse refuses GET URLs over 32 KB
+constexpr std::size_t kMaxBatchRequests = 1000;                // Dataverse's limit per $batch
 
 std::string KindName(WriteOp::Kind k) {
   switch (k) {
@@ -320,18 +320,18 @@ Result<ChangeBatch> DataverseConnector::Lookup(const LookupRequest& request, Dea
   std::vector<std::string> terms;
   terms.reserve(request.values.size());
   for (const auto& v : request.values) {
-    std::string literal;
+    std::string term = attribute + " eq ";
     if (guids) {
       auto guid = v.kind() == Value::Kind::kText ? ODataGuidLiteral(v.as_text()) : std::nullopt;
       if (!guid) {
         return InvalidArgument("looking up " + request.entity + " by " + attribute + ": '" +
                                v.ToDisplayString().substr(0, 80) + "' is not a GUID");
       }
-      literal = *guid;
+      term += *guid;
     } else {
-      literal = ODataLiteral(v);
+      term += ODataLiteral(v);
     }
-    terms.push_back(attribute + " eq " + literal);
+    terms.push_back(std::move(term));
   }
   const std::vector<std::string> select = WithModifiedOn(request.columns);
   const auto chunk_url = [&](std::size_t first, std::size_t end) {

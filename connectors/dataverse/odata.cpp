@@ -300,16 +300,14 @@ Status StatusFromResponse(const http::HttpResponse& response, std::string_view w
                                                                                          : StatusCode::kConflict;
   } else if (s == 429) {
     code = StatusCode::kThrottled;
-  } else if (s == 408 || s == 502 || s == 503 || s == 504) {
-    code = StatusCode::kUnavailable;
   } else if (s == 500) {
     // Duplicate detection is a verdict on the data; SQL deadlocks and other
     // server faults are worth another try.
     code = remote_code == kDuplicateDetected ? StatusCode::kAlreadyExists : StatusCode::kUnavailable;
+  } else if (s == 408 || s >= 500) {  // a request timeout, a gateway or any other server fault
+    code = StatusCode::kUnavailable;
   } else if (s >= 400 && s < 500) {
     code = StatusCode::kInvalidArgument;
-  } else if (s >= 500) {
-    code = StatusCode::kUnavailable;
   }
   Status status(code, std::string(what) + ": " + message);
   status.set_http_status(s);

@@ -178,7 +178,7 @@ Result<TokenAnswer> ParseTokenResponse(const http::HttpResponse& response, std::
       }
     }
     // At least a second, at most a day: a token is never cached for longer.
-    return TokenAnswer{*token, std::clamp<long long>(expires_in, 1, 24 * 3600)};
+    return TokenAnswer{*token, std::clamp<long long>(expires_in, 1, 24LL * 3600)};
   }
   if (error == doc.end()) {
     if (http_status == 200) {

@@ -641,8 +641,12 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
         in_list += ")";
       }
     }
-    std::string sql =
-        query.select() + " WHERE " + column_list + " IN (" + (per_value == 1 ? "" : "VALUES ") + in_list + ")";
+    std::string sql = query.select();
+    sql += " WHERE ";
+    sql += column_list;
+    sql += per_value == 1 ? " IN (" : " IN (VALUES ";
+    sql += in_list;
+    sql += ")";
     if (resume) {
       std::string params = "?";
       for (std::size_t k = 1; k < after.size(); ++k) params += ", ?";

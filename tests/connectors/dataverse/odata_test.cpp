@@ -161,7 +161,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "0x80044150"},
         ErrorCase{500, R"js({"error":{"code":"0x80040333","message":"duplicate"}})js", "", StatusCode::kAlreadyExists,
                   "0x80040333"},
-        ErrorCase{503, "", "", StatusCode::kUnavailable, ""}));
+        ErrorCase{503, "", "", StatusCode::kUnavailable, ""}, ErrorCase{408, "", "", StatusCode::kUnavailable, ""},
+        ErrorCase{504, "", "", StatusCode::kUnavailable, ""},
+        ErrorCase{409, "", "", StatusCode::kInvalidArgument, ""}));
 
 TEST(ODataTest, RetryAfterAndDopHint) {
   http::HttpResponse r;
