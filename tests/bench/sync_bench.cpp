@@ -9,13 +9,11 @@
 //       and the same N contacts written by tests/bench/npm/loader.js (the
 //       npm client dynamics-web-api: --batch-size creates per $batch,
 //       x-ms-dop-hint batches in flight, Retry-After on 429), each against a
-//       fresh emulator with the same settings. The loader's creates go as
-//       independent parts of the $batch unless --loader-change-sets 1 puts
-//       each batch in one change set: concurrent change sets hang or crash
-//       the emulator (WebApi::BeginChangeSet/EndChangeSet share one
-//       unique_lock member between threads), and the emulator spends the
-//       same execution time per operation either way. --log DIR keeps
-//       crmsync's debug log of each run there.
+//       fresh emulator with the same settings. Each of the loader's batches
+//       is one change set; --loader-change-sets 0 sends its creates as
+//       independent parts instead (the emulator spends the same execution
+//       time per operation either way). --log DIR keeps crmsync's debug log
+//       of each run there.
 //   sync_bench idle [--records 20000] [--accounts 0] [--runs 3]
 //       After an initial sync of N person contacts (and --accounts company
 //       contacts, each person belonging to one), with no latency: the
@@ -84,7 +82,7 @@ struct Options {
   int dop_hint = 4;
   int batch_size = 100;
   int seed_chunk = 5000;
-  int loader_change_sets = 0;
+  int loader_change_sets = 1;
   std::string tool = "both";
   std::string log_dir;
 };
