@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/guid.h"
 #include "common/time_format.h"
 #include "common/url.h"
 #include "common/value_json.h"
@@ -124,17 +125,6 @@ std::optional<std::string> CanonicalGuid(std::string_view text) {
       out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
   }
-  return out;
-}
-
-std::string NewGuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no randomness: nothing safe to do
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/guid.h"  // NewGuid, for the connector and its tests
 #include "common/result.h"
 #include "common/value.h"
 #include "connectors/connector.h"
@@ -66,8 +67,6 @@ std::string ReadPreferValue(bool track_changes, int max_page_size);
 
 // A lower-case canonical GUID, or nullopt when `text` is not one (braces allowed).
 std::optional<std::string> CanonicalGuid(std::string_view text);
-// A new random (version 4) GUID, lower case.
-std::string NewGuid();
 
 // The GUID inside an OData-EntityId such as ".../contacts(72bf...)".
 std::optional<std::string> IdFromEntityUri(std::string_view uri);

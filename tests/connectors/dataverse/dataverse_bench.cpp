@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     for (int i = done; i < std::min(records, done + chunk); ++i) {
       connectors::WriteOp op;
       op.kind = connectors::WriteOp::Kind::kCreate;
-      op.key = dataverse::NewGuid();  // the engine's GUID (R2)
+      op.key = crmsync::NewGuid();  // the engine's GUID (R2)
       op.fields["name"] = Value::Text("Bench company " + std::to_string(i));
       op.fields["telephone1"] = Value::Text("+44 20 7946 " + std::to_string(1000 + i % 9000));
       ops.push_back(std::move(op));
