@@ -84,6 +84,19 @@ struct Intent {
   std::string created_at{};
 };
 
+// An update in flight (R3 across crashes): recorded before the request, with
+// the values it writes, so a pass that lost its commit after the write went
+// through does not mistake its own write for an edit on the other side.
+// `local` and `remote` are the bases the written fields will have (canonical,
+// each side's names); removed in the transaction that commits the page.
+struct WriteIntent {
+  std::string mapping{};
+  std::string local_key{};
+  Side target = Side::kRemote;  // the side written
+  Record local{};
+  Record remote{};
+};
+
 // One field changed on both sides to different values.
 struct ConflictField {
   std::string field{};  // the field's name (its local column, else its remote attribute)

@@ -585,6 +585,69 @@ Status SqliteStateStore::DeleteIntent(const std::string& mapping, const std::str
   return st->Run();
 }
 
+// --- updates in flight ------------------------------------------------------
+
+Status SqliteStateStore::PutWriteIntents(const std::vector<WriteIntent>& intents) {
+  if (intents.empty()) return Status::Ok();
+  std::string rows = "[";
+  for (std::size_t i = 0; i < intents.size(); ++i) {
+    const WriteIntent& w = intents[i];
+    if (i > 0) rows += ',';
+    rows += '[';
+    AppendJsonString(rows, w.mapping);
+    rows += ',';
+    AppendJsonString(rows, w.local_key);
+    rows += ',';
+    AppendJsonString(rows, SideText(w.target));
+    rows += ',';
+    AppendJsonString(rows, RecordText(w.local));
+    rows += ',';
+    AppendJsonString(rows, RecordText(w.remote));
+    rows += ']';
+  }
+  rows += ']';
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, created_at) "
+                                     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, ? "
+                                     "FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key, target) DO "
+                                     "UPDATE SET local = excluded.local, remote = excluded.remote"));
+  st->Bind(1, Now()).Bind(2, std::string_view(rows));
+  return st->Run();
+}
+
+Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::string& mapping) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT local_key, target, local, remote FROM write_intent "
+                                               "WHERE mapping = ? ORDER BY local_key, target"));
+  st->Bind(1, std::string_view(mapping));
+  std::vector<WriteIntent> out;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return out;
+    WriteIntent w;
+    w.mapping = mapping;
+    w.local_key = st->ColumnText(0);
+    w.target = ParseSide(st->ColumnText(1)).value_or(Side::kRemote);
+    const std::string what = "update in flight " + mapping + "/" + w.local_key;
+    CRMSYNC_ASSIGN_OR_RETURN(w.local, RecordFromText(st->ColumnText(2), what));
+    CRMSYNC_ASSIGN_OR_RETURN(w.remote, RecordFromText(st->ColumnText(3), what));
+    out.push_back(std::move(w));
+  }
+}
+
+Status SqliteStateStore::DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
+  if (local_keys.empty()) return Status::Ok();
+  std::string keys = "[";
+  for (std::size_t i = 0; i < local_keys.size(); ++i) {
+    if (i > 0) keys += ',';
+    AppendJsonString(keys, local_keys[i]);
+  }
+  keys += ']';
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM write_intent WHERE mapping = ? AND local_key IN "
+                                               "(SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
+  return st->Run();
+}
+
 // --- conflicts --------------------------------------------------------------
 
 Result<std::int64_t> SqliteStateStore::UpsertConflict(const Conflict& c) {

@@ -51,6 +51,10 @@ class SqliteStateStore final : public StateStore {
   Status PutIntents(const std::vector<Intent>& intents) override;
   Status DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) override;
 
+  Status PutWriteIntents(const std::vector<WriteIntent>& intents) override;
+  Result<std::vector<WriteIntent>> WriteIntents(const std::string& mapping) override;
+  Status DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) override;
+
   Result<std::int64_t> UpsertConflict(const Conflict& conflict) override;
   Result<std::optional<Conflict>> OpenConflict(const std::string& mapping, const std::string& local_key) override;
   Result<std::optional<Conflict>> ConflictById(std::int64_t id) override;

@@ -103,6 +103,12 @@ class StateStore {
   virtual Status PutIntents(const std::vector<Intent>& intents) = 0;
   virtual Status DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) = 0;
 
+  // --- updates in flight
+  virtual Status PutWriteIntents(const std::vector<WriteIntent>& intents) = 0;
+  virtual Result<std::vector<WriteIntent>> WriteIntents(const std::string& mapping) = 0;
+  // Removes the intents of `local_keys` (every target).
+  virtual Status DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) = 0;
+
   // --- conflicts
   // Opens a conflict, or updates the open one of the same record (one open
   // conflict per record); returns its id.

@@ -32,6 +32,26 @@ std::string NewRunId(const Clock& clock) {
   return "run-" + time + "-" + suffix;
 }
 
+namespace {
+
+// The audit row of a coupling made or undone by hand.
+state::AuditEntry ByHand(const mapping::Mapping& m, const std::string& action, const std::string& local_key,
+                         const std::string& remote_id, const Clock& clock) {
+  state::AuditEntry e;
+  e.run_id = NewRunId(clock);
+  e.mapping = m.name;
+  e.mapping_version = m.version;
+  e.action = action;
+  e.side = "both";
+  e.local_key = local_key;
+  e.remote_id = remote_id;
+  e.fields = "{\"@note\":\"" + action + "d by hand\"}";
+  e.outcome = "ok";
+  return e;
+}
+
+}  // namespace
+
 Engine::Engine(const mapping::MappingSet& mappings, state::StateStore& store, connectors::Connector& local,
                connectors::ChangeJournal& journal, connectors::Connector& remote, const Clock& clock,
                EngineOptions options)
@@ -143,16 +163,7 @@ Status Engine::Couple(const std::string& mapping_name, const std::string& local_
   c.mapping = m->name;
   c.local_key = local_key;
   c.remote_id = remote->key;
-  state::AuditEntry e;
-  e.run_id = NewRunId(clock_);
-  e.mapping = m->name;
-  e.mapping_version = m->version;
-  e.action = "couple";
-  e.side = "both";
-  e.local_key = local_key;
-  e.remote_id = remote->key;
-  e.fields = R"({"@note":"coupled by hand"})";
-  e.outcome = "ok";
+  const state::AuditEntry e = ByHand(*m, "couple", local_key, remote->key, clock_);
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, store_.Begin());
   CRMSYNC_RETURN_IF_ERROR(store_.PutCoupling(c));
   CRMSYNC_RETURN_IF_ERROR(store_.AppendAudit(e).status());
@@ -164,16 +175,7 @@ Status Engine::Uncouple(const std::string& mapping_name, const std::string& loca
   if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
   CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store_.CouplingByLocal(m->name, local_key));
   if (!coupling) return NotFound(local_key + " is not coupled in mapping '" + m->name + "'");
-  state::AuditEntry e;
-  e.run_id = NewRunId(clock_);
-  e.mapping = m->name;
-  e.mapping_version = m->version;
-  e.action = "uncouple";
-  e.side = "both";
-  e.local_key = local_key;
-  e.remote_id = coupling->remote_id;
-  e.fields = R"({"@note":"uncoupled by hand"})";
-  e.outcome = "ok";
+  const state::AuditEntry e = ByHand(*m, "uncouple", local_key, coupling->remote_id, clock_);
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, store_.Begin());
   CRMSYNC_RETURN_IF_ERROR(store_.DeleteCoupling(m->name, local_key));
   CRMSYNC_RETURN_IF_ERROR(store_.AppendAudit(e).status());

@@ -21,6 +21,7 @@ using connectors::ReadRequest;
 using connectors::WriteOp;
 using connectors::WriteResult;
 using mapping::Canonical;
+using mapping::CanonicalEqual;
 using mapping::FieldMapping;
 using mapping::MappedRecord;
 using state::Coupling;
@@ -246,16 +247,41 @@ Result<std::map<std::string, connectors::Change>> MappingPass::LookupByKeys(Side
     for (std::size_t i = start; i < keys.size() && i < start + kLookupChunk; ++i)
       r.values.push_back(Value::Text(keys[i]));
     r.max_records = kLookupChunk;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, c.Lookup(r, CallDeadline()));
-      for (auto& change : batch.changes) {
-        if (change.kind == Change::Kind::kUpsert) out[change.key] = std::move(change);
-      }
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
+    CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupAll(c, std::move(r)));
+    for (auto& change : found) {
+      if (change.kind == Change::Kind::kUpsert) out[change.key] = std::move(change);
     }
   }
   return out;
+}
+
+Coupling MappingPass::EmptyCoupling(const Item& item) const {
+  Coupling c;
+  c.mapping = m_.name;
+  c.local_key = item.local_key;
+  c.remote_id = item.remote_id;
+  return c;
+}
+
+void MappingPass::CoupleItem(Item& item, Coupling coupling, const std::string& how, Side side,
+                             const std::string& note) {
+  item.before = coupling;
+  item.coupling = std::move(coupling);
+  item.coupled_by = how;
+  item.dirty = true;
+  Audit("couple", side, item.local_key, item.remote_id, {}, "ok", note);
+  ++report_.counts.coupled;
+}
+
+Result<std::vector<connectors::Change>> MappingPass::LookupAll(connectors::Connector& connector,
+                                                               LookupRequest request) {
+  std::vector<Change> out;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto batch, connector.Lookup(request, CallDeadline()));
+    for (auto& c : batch.changes) out.push_back(std::move(c));
+    if (!batch.more) return out;
+    request.cursor = batch.next_cursor;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -270,6 +296,7 @@ MappingReport MappingPass::Run() {
   const bool to_remote = mapping::IncludesToRemote(m_.direction);
   const bool from_remote = mapping::IncludesFromRemote(m_.direction);
   if (Status s = RecoverIntents(); !s.ok()) return finish(s);
+  if (Status s = RecoverWriteIntents(); !s.ok()) return finish(s);
   if (Status s = RetryParked(); !s.ok()) return finish(s);
   // Dataverse first: after its full read every Dataverse record of the
   // mapping is coupled or created locally, so local creates need no lookup.
@@ -598,12 +625,8 @@ Status MappingPass::MatchLocally(std::vector<Item*>& unmatched) {
     r.values.assign(values.begin() + static_cast<std::ptrdiff_t>(start),
                     values.begin() + static_cast<std::ptrdiff_t>(std::min(values.size(), start + kLookupChunk)));
     r.max_records = 5000;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
-      for (auto& c : batch.changes) candidates.push_back(std::move(c));
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
-    }
+    CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupAll(engine_.local_, std::move(r)));
+    for (auto& c : found) candidates.push_back(std::move(c));
   }
   for (Item* item : unmatched) {
     std::vector<const Change*> found;
@@ -638,16 +661,7 @@ Status MappingPass::MatchLocally(std::vector<Item*>& unmatched) {
     claimed_.insert(found[0]->key);
     item->local_key = found[0]->key;
     item->local = *found[0];
-    Coupling c;
-    c.mapping = m_.name;
-    c.local_key = item->local_key;
-    c.remote_id = item->remote_id;
-    item->before = c;
-    item->coupling = c;
-    item->coupled_by = "match_on";
-    item->dirty = true;
-    Audit("couple", Side::kLocal, item->local_key, item->remote_id, {}, "ok", "matched on " + columns[0].remote);
-    ++report_.counts.coupled;
+    CoupleItem(*item, EmptyCoupling(*item), "match_on", Side::kLocal, "matched on " + columns[0].remote);
   }
   return Status::Ok();
 }
@@ -778,12 +792,7 @@ Status MappingPass::MatchRemotely(std::vector<Item*>& unmatched) {
     r.values = values;
     r.filter = m_.remote.filter;
     r.max_records = 5000;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.remote_.Lookup(r, CallDeadline()));
-      for (auto& c : batch.changes) candidates.push_back(std::move(c));
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
-    }
+    CRMSYNC_ASSIGN_OR_RETURN(candidates, LookupAll(engine_.remote_, std::move(r)));
   }
   // A Dataverse record that several uncoupled local rows match is ambiguous
   // from its side too: find those rows (local lookups are cheap).
@@ -800,15 +809,11 @@ Status MappingPass::MatchRemotely(std::vector<Item*>& unmatched) {
     r.attribute = columns[0].local;
     r.values = remote_values;
     r.max_records = 5000;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
-      for (auto& c : batch.changes) {
-        if (!m_.AppliesToLocal(c.record)) continue;
-        CRMSYNC_ASSIGN_OR_RETURN(auto coupled, engine_.store_.CouplingByLocal(m_.name, c.key));
-        if (!coupled) local_rivals.push_back(std::move(c));
-      }
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
+    CRMSYNC_ASSIGN_OR_RETURN(auto rows, LookupAll(engine_.local_, std::move(r)));
+    for (auto& c : rows) {
+      if (!m_.AppliesToLocal(c.record)) continue;
+      CRMSYNC_ASSIGN_OR_RETURN(auto coupled, engine_.store_.CouplingByLocal(m_.name, c.key));
+      if (!coupled) local_rivals.push_back(std::move(c));
     }
   }
   std::set<std::string> claimed_remote;
@@ -858,16 +863,7 @@ Status MappingPass::MatchRemotely(std::vector<Item*>& unmatched) {
     claimed_remote.insert(found[0]->key);
     item->remote_id = found[0]->key;
     item->remote = *found[0];
-    Coupling c;
-    c.mapping = m_.name;
-    c.local_key = item->local_key;
-    c.remote_id = item->remote_id;
-    item->before = c;
-    item->coupling = c;
-    item->coupled_by = "match_on";
-    item->dirty = true;
-    Audit("couple", Side::kRemote, item->local_key, item->remote_id, {}, "ok", "matched on " + columns[0].remote);
-    ++report_.counts.coupled;
+    CoupleItem(*item, EmptyCoupling(*item), "match_on", Side::kRemote, "matched on " + columns[0].remote);
   }
   return Status::Ok();
 }
@@ -1026,6 +1022,72 @@ Status MappingPass::CommitIntents() {
   if (intents.empty() || engine_.options_.dry_run) return Status::Ok();
   // R2: the GUID is on record before the request that uses it is sent.
   return engine_.store_.PutIntents(intents);
+}
+
+Status MappingPass::CommitWriteIntents(Side target, std::vector<PlannedOp>& ops) {
+  if (engine_.options_.dry_run) return Status::Ok();
+  std::vector<state::WriteIntent> intents;
+  for (auto& p : ops) {
+    if (p.create || p.op.kind != WriteOp::Kind::kUpdate || p.item->local_key.empty()) continue;
+    MappingPass& owner = p.owner != nullptr ? *p.owner : *this;
+    Item& item = *p.item;
+    state::WriteIntent w;
+    w.mapping = owner.m_.name;
+    w.local_key = item.local_key;
+    w.target = target;
+    const Record& remote = item.remote ? item.remote->record : item.coupling->base_remote;
+    if (target == Side::kRemote) {
+      w.remote = mapping::RemoteReadBack(owner.m_, p.op.fields);
+      for (const FieldMapping* f : p.fields) {
+        if (!f->local.empty()) w.local[f->local] = Canonical(Get(item.local->record, f->local));
+      }
+    } else {
+      for (const auto& [column, value] : p.op.fields) w.local[column] = Canonical(value);
+      for (const FieldMapping* f : p.fields) {
+        for (const auto& a : f->RemoteReadAttributes()) w.remote[a] = Canonical(Get(remote, a));
+      }
+    }
+    item.write_intent = true;
+    intents.push_back(std::move(w));
+  }
+  return engine_.store_.PutWriteIntents(intents);
+}
+
+Status MappingPass::RecoverWriteIntents() {
+  if (engine_.options_.dry_run) return Status::Ok();
+  CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.WriteIntents(m_.name));
+  if (intents.empty()) return Status::Ok();
+  std::map<std::string, Coupling> couplings;
+  std::vector<std::string> ids[2];
+  for (const auto& w : intents) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto c, engine_.store_.CouplingByLocal(m_.name, w.local_key));
+    if (!c) continue;
+    ids[w.target == Side::kLocal ? 0 : 1].push_back(w.target == Side::kLocal ? c->local_key : c->remote_id);
+    couplings.emplace(w.local_key, std::move(*c));
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto locals, LookupByKeys(Side::kLocal, ids[0]));
+  CRMSYNC_ASSIGN_OR_RETURN(auto remotes, LookupByKeys(Side::kRemote, ids[1]));
+  std::set<std::string> changed;
+  for (const auto& w : intents) {
+    effects_.write_intents_done.push_back(w.local_key);
+    auto c = couplings.find(w.local_key);
+    if (c == couplings.end()) continue;
+    const bool local = w.target == Side::kLocal;
+    const auto& found = local ? locals : remotes;
+    auto now = found.find(local ? c->second.local_key : c->second.remote_id);
+    if (now == found.end()) continue;
+    // Did the write go through? Then the target holds exactly what it wrote.
+    const Record& written = local ? w.local : w.remote;
+    const bool through = std::all_of(written.begin(), written.end(), [&](const auto& kv) {
+      return CanonicalEqual(Get(now->second.record, kv.first), kv.second);
+    });
+    if (!through) continue;
+    for (const auto& [k, v] : w.local) c->second.base_local[k] = v;
+    for (const auto& [k, v] : w.remote) c->second.base_remote[k] = v;
+    changed.insert(w.local_key);
+  }
+  for (const auto& key : changed) effects_.put.push_back(couplings.at(key));
+  return Commit(std::nullopt, Side::kLocal);
 }
 
 Status MappingPass::AddParts(std::vector<PlannedOp>& remote_ops) {
@@ -1304,6 +1366,7 @@ Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoc
     if (in_round.empty()) return Status::Ok();
     CRMSYNC_RETURN_IF_ERROR(AddParts(remote_ops));
     CRMSYNC_RETURN_IF_ERROR(CommitIntents());
+    CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kRemote, remote_ops));
     CRMSYNC_RETURN_IF_ERROR(Send(Side::kRemote, remote_ops));
     // Local writes of an item wait for its Dataverse write: after a conflict it is decided again.
     std::vector<PlannedOp> local_now;
@@ -1312,6 +1375,7 @@ Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoc
         local_now.push_back(std::move(p));
       }
     }
+    CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kLocal, local_now));
     CRMSYNC_RETURN_IF_ERROR(Send(Side::kLocal, local_now));
     bool again = false;
     for (Item* item : in_round) {
@@ -1332,6 +1396,9 @@ Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoc
 }
 
 void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
+  // A failed write may still have been applied (its answer lost): its intent
+  // stays for the next pass to settle against what the target holds.
+  if (item.write_intent && !item.failed) effects_.write_intents_done.push_back(item.local_key);
   if (!item.coupling) return;
   Coupling& c = *item.coupling;
   if (!item.failed && !item.waiting && item.local) {
@@ -1543,6 +1610,7 @@ Status MappingPass::ApplyEffects() {
   for (const auto& key : effects_.uncouple) CRMSYNC_RETURN_IF_ERROR(store.DeleteCoupling(m_.name, key));
   for (const auto& c : effects_.put) CRMSYNC_RETURN_IF_ERROR(store.PutCoupling(c));
   CRMSYNC_RETURN_IF_ERROR(store.DeleteIntents(m_.name, effects_.intents_done));
+  CRMSYNC_RETURN_IF_ERROR(store.DeleteWriteIntents(m_.name, effects_.write_intents_done));
   for (const auto& f : effects_.failures) CRMSYNC_RETURN_IF_ERROR(store.RecordFailure(f));
   for (const auto& w : effects_.park) CRMSYNC_RETURN_IF_ERROR(store.Park(w));
   for (const auto& d : effects_.pending) CRMSYNC_RETURN_IF_ERROR(store.AddPendingDelete(d));

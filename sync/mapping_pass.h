@@ -51,6 +51,7 @@ class MappingPass {
     bool failed = false;
     bool waiting = false;
     bool retry = false;                                // re-read after a conflict: decide again in the next round
+    bool write_intent = false;                         // an update of it is on record as in flight
     bool conflicts_recorded = false;                   // its conflicts are in the audit log already
     std::vector<const mapping::FieldMapping*> parked;  // manual conflicts holding fields back
     state::Coupling before;                            // the coupling as read, for parked fields
@@ -61,7 +62,8 @@ class MappingPass {
     std::vector<state::Coupling> put;
     std::vector<std::string> uncouple;
     std::vector<std::string> intents_done;
-    std::vector<state::Intent> intents;  // committed before the writes, not here
+    std::vector<std::string> write_intents_done;  // local keys whose updates in flight are settled
+    std::vector<state::Intent> intents;           // committed before the writes, not here
     std::vector<state::AuditEntry> audit;
     std::vector<state::Failure> failures;
     std::vector<std::pair<Side, std::string>> clear_failures;
@@ -109,6 +111,11 @@ class MappingPass {
   void ApplyRemote(PlannedOp& p, const connectors::WriteResult& r);
   void ApplyLocal(PlannedOp& p, const connectors::WriteResult& r);
   Status CommitIntents();
+  // Records the updates about to be sent (R3 across crashes), before sending.
+  Status CommitWriteIntents(Side target, std::vector<PlannedOp>& ops);
+  // A pass that lost its commit after its updates went through: the values
+  // the target side now holds are those updates', so they become the bases.
+  Status RecoverWriteIntents();
   // Parts (design: a sales order and its lines in one change set): the
   // mappings whose local key includes a lookup to this mapping. Their rows
   // are written in the same group as the parent record they belong to.
@@ -134,6 +141,12 @@ class MappingPass {
   void Park(Item& item, const mapping::MappedRecord& mapped);
   bool IsSensitive(Side side, const std::string& name) const;
   void FinishItem(Item& item, std::int64_t epoch);
+  state::Coupling EmptyCoupling(const Item& item) const;
+  // Couples a new item (audited and counted), `how` as Item::coupled_by says.
+  void CoupleItem(Item& item, state::Coupling coupling, const std::string& how, Side side, const std::string& note);
+  // Every page of a lookup.
+  Result<std::vector<connectors::Change>> LookupAll(connectors::Connector& connector,
+                                                    connectors::LookupRequest request);
   bool FieldIssuesBlock(const mapping::MappedRecord& mapped, const std::vector<const mapping::FieldMapping*>& fields,
                         Item& item);
 

@@ -417,6 +417,22 @@ TEST_F(EngineTest, ACreateWhoseCommitWasLostIsCoupledNotRepeated) {
   EXPECT_TRUE(store_->Intents("people")->empty());
 }
 
+TEST_F(EngineTest, AnUpdateWhoseAnswerWasLostIsNotMistakenForADataverseEdit) {
+  // remote_wins would let any genuine Dataverse edit of the field win.
+  Load("remote_wins");
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("200")}});
+  remote_.LoseNextAnswer(Status(StatusCode::kUnavailable, "connection reset after the server applied it"));
+  Sync();  // the update reached Dataverse; the pass does not know it
+  ASSERT_EQ(R(id, "telephone1"), T("200"));
+  local_.Put("person", "P1", {{"phone", T("300")}});  // the user edits again
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem()) << Of(r, "people").status.ToString();
+  EXPECT_EQ(L("P1", "phone"), T("300")) << "the local edit is not overwritten by crmsync's own earlier write";
+  EXPECT_EQ(R(id, "telephone1"), T("300"));
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 0) << "no conflict: Dataverse held only what crmsync wrote";
+}
+
 TEST_F(EngineTest, ALocalRowWhoseCouplingWasLostIsFoundByItsOrigin) {
   remote_.Put("contacts", kId1, {{"firstname", T("Bob")}});
   Sync();

@@ -76,6 +76,11 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     fail_writes_ = n;
     fail_status_ = std::move(status);
   }
+  // The next Write call is applied, but its answer is lost: the caller gets `status`.
+  void LoseNextAnswer(Status status) {
+    lose_answer_ = true;
+    fail_status_ = std::move(status);
+  }
   // Remote style: a field "<nav>@odata.bind" is stored as `attribute`
   // ("_parentcustomerid_value") holding the GUID, as Dataverse does.
   void BindAs(const std::string& nav, const std::string& attribute) { binds_[nav + "@odata.bind"] = attribute; }
@@ -168,6 +173,10 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     }
     std::vector<connectors::WriteResult> results;
     for (const auto& op : ops) results.push_back(Apply(op.entity.empty() ? entity : op.entity, op));
+    if (lose_answer_) {
+      lose_answer_ = false;
+      return fail_status_;
+    }
     return results;
   }
 
@@ -309,6 +318,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   std::int64_t next_key_ = 0;
   std::int64_t expired_below_ = 0;
   int fail_writes_ = 0;
+  bool lose_answer_ = false;
   Status fail_status_;
   std::function<void()> before_write_;
   std::map<std::string, std::string> binds_;
