@@ -9,6 +9,7 @@ namespace internal {
 extern const char kMigration0001Core[];
 extern const char kMigration0002ChangeCapture[];
 extern const char kMigration0003SalespersonSeries[];
+extern const char kMigration0004MarketingSetup[];
 }  // namespace internal
 
 namespace {
@@ -17,6 +18,7 @@ const Migration kMigrations[] = {
     {1, "0001_core.sql", internal::kMigration0001Core},
     {2, "0002_change_capture.sql", internal::kMigration0002ChangeCapture},
     {3, "0003_salesperson_series.sql", internal::kMigration0003SalespersonSeries},
+    {4, "0004_marketing_setup.sql", internal::kMigration0004MarketingSetup},
 };
 
 Status ApplyStep(SqliteDb& db, const Migration& step) {

@@ -1,6 +1,7 @@
 #include "crm/rows.h"
 
 #include "crm/number_series.h"
+#include "crm/setup.h"
 
 namespace crmsync::crm {
 
@@ -125,6 +126,42 @@ Result<std::optional<std::string>> SetupValue(StatementCache& statements, std::s
   return std::optional<std::string>(st->ColumnText(0));
 }
 
+// A new contact's inherited and default values, for the columns the insert
+// does not give (a column given as null stays null): a person linked to a
+// company takes the company's inherited fields (crm/setup.h), then setup's
+// default country, language and correspondence type fill what is still
+// missing. The default salesperson is InsertRow's, after this.
+Status FillContactDefaults(StatementCache& statements, Record& row) {
+  const Value* type = Get(row, "type");
+  const Value* company = Get(row, "company_no");
+  if (type != nullptr && type->kind() == Value::Kind::kText && type->as_text() == "person" && company != nullptr &&
+      !IsEmptyText(*company)) {
+    for (const auto& group : InheritedGroups()) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto flag, SetupValue(statements, group.flag));
+      if (flag.value_or("") != "true") continue;
+      for (std::string_view column : group.columns) {
+        if (Get(row, column) != nullptr) continue;
+        CRMSYNC_ASSIGN_OR_RETURN(
+            auto st, statements.Get("SELECT " + QuoteName(column) + " FROM contact WHERE no = ? AND type = 'company'"));
+        st->Bind(1, *company);
+        CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+        if (found && !st->IsNull(0)) row[std::string(column)] = st->ColumnValue(0);
+      }
+    }
+  }
+  constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"country_code", "default_country_code"},
+      {"language_code", "default_language_code"},
+      {"correspondence_type", "default_correspondence_type"},
+  };
+  for (const auto& [column, key] : kDefaults) {
+    if (Get(row, column) != nullptr) continue;
+    CRMSYNC_ASSIGN_OR_RETURN(auto value, SetupValue(statements, key));
+    if (value) row[std::string(column)] = Value::Text(*value);
+  }
+  return Status::Ok();
+}
+
 // Fills the key of a new row: the series' next number, or an order line's next line_no.
 Status AssignKey(StatementCache& statements, const TableSpec& spec, Record& row) {
   if (spec.table == Table::kSalesOrderLine) {
@@ -194,6 +231,7 @@ Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record&
 
 Result<std::string> InsertRow(StatementCache& statements, const TableSpec& spec, const Record& fields) {
   CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
+  if (spec.table == Table::kContact) CRMSYNC_RETURN_IF_ERROR(FillContactDefaults(statements, row));
   if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
     CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_salesperson_code"));
     if (code) row["salesperson_code"] = Value::Text(*code);

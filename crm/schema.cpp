@@ -13,6 +13,7 @@ namespace {
 using CT = ColumnType;
 
 constexpr std::string_view kContactTypes[] = {"person", "company"};
+constexpr std::string_view kCorrespondenceTypes[] = {"email", "hard_copy"};
 constexpr std::string_view kOpportunityStatuses[] = {"not_started", "in_progress", "won", "lost"};
 constexpr std::string_view kSalesCycleStages[] = {"qualify", "develop", "propose", "close"};
 constexpr std::string_view kOrderStatuses[] = {"open", "released", "pending_approval", "pending_prepayment"};
@@ -46,10 +47,17 @@ constexpr ColumnSpec kContactColumns[] = {
     {.name = "post_code", .help = "post code"},
     {.name = "county", .help = "county or state"},
     {.name = "country_code", .help = "country/region code, e.g. GB"},
-    {.name = "company_no", .reference = Reference::kCompany, .help = "a person's company (a company contact)"},
+    {.name = "company_no",
+     .reference = Reference::kCompany,
+     .help = "a person's company (a company contact); linking fills the person's empty inherited fields"},
     {.name = "salesperson_code", .reference = Reference::kSalesperson, .help = "responsible salesperson"},
     kCreatedAt,
     kModifiedAt,
+    // Schema v4 added these at the end of the table.
+    {.name = "language_code", .help = "language code, e.g. ENG"},
+    {.name = "correspondence_type",
+     .allowed = kCorrespondenceTypes,
+     .help = "email or hard_copy (default: setup's default_correspondence_type)"},
 };
 
 constexpr ColumnSpec kSalespersonColumns[] = {

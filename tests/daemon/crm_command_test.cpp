@@ -204,7 +204,7 @@ TEST_F(CrmCommandTest, ContactsRoundTripThroughCsv) {
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
   EXPECT_EQ(exported.out.substr(0, exported.out.find('\n')),
             "no,type,name,first_name,surname,job_title,email,phone,mobile,address,address_2,city,post_code,county,"
-            "country_code,company_no,salesperson_code,created_at,modified_at");
+            "country_code,company_no,salesperson_code,created_at,modified_at,language_code,correspondence_type");
   // Into a fresh store, which lacks the salespeople the contacts refer to.
   testing_support::TempDir other;
   ASSERT_EQ(Run({"init", "--dir", other.path()}).exit_code, 0);
@@ -247,6 +247,41 @@ TEST_F(CrmCommandTest, TwoCrmProcessesAddingAtOnceGetDistinctNumbers) {
   EXPECT_EQ(numbers.size(), 40u) << r.out;
   EXPECT_EQ(*numbers.begin(), "CT000001");
   EXPECT_EQ(*numbers.rbegin(), "CT000040");
+}
+
+TEST_F(CrmCommandTest, SetupShowsEveryKeyAndSetRefusesBadValuesNamingTheKey) {
+  Init();
+  auto shown = Crm({"setup", "show", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  const auto setup = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(setup.at("contact_nos"), "CONTACT");
+  EXPECT_EQ(setup.at("inherit_address"), "true");
+  EXPECT_TRUE(setup.at("default_country_code").is_null());
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case refused[] = {
+      {{"setup", "set", "colour", "red"}, "setup has no key 'colour'"},
+      {{"setup", "set", "inherit_address", "maybe"}, "setup inherit_address: 'maybe' must be true or false"},
+      {{"setup", "set", "segment_nos", "NOPE"}, "setup segment_nos: 'NOPE' is not a number series"},
+      {{"setup", "set", "default_salesperson_code", "ZZ"}, "setup default_salesperson_code: 'ZZ' is not a salesperson"},
+  };
+  for (const auto& c : refused) {
+    auto r = Crm(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << r.out;
+  }
+  auto unchanged = Crm({"setup", "show", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(unchanged.out), setup) << "nothing was written";
+
+  auto set = Crm({"setup", "set", "default_country_code", "GB"});
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  auto added = Crm({"contact", "add", "--type", "company", "--name", "Fabrikam"});
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  auto row = Crm({"contact", "show", "CT000001", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(row.out).at("country_code"), "GB");
 }
 
 }  // namespace
