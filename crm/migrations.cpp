@@ -10,6 +10,7 @@ extern const char kMigration0001Core[];
 extern const char kMigration0002ChangeCapture[];
 extern const char kMigration0003SalespersonSeries[];
 extern const char kMigration0004MarketingSetup[];
+extern const char kMigration0005Interactions[];
 }  // namespace internal
 
 namespace {
@@ -19,6 +20,7 @@ const Migration kMigrations[] = {
     {2, "0002_change_capture.sql", internal::kMigration0002ChangeCapture},
     {3, "0003_salesperson_series.sql", internal::kMigration0003SalespersonSeries},
     {4, "0004_marketing_setup.sql", internal::kMigration0004MarketingSetup},
+    {5, "0005_interactions.sql", internal::kMigration0005Interactions},
 };
 
 Status ApplyStep(SqliteDb& db, const Migration& step) {

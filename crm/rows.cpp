@@ -56,6 +56,8 @@ Status CheckReference(StatementCache& statements, const ColumnSpec& column, cons
     case Reference::kSalesperson: return exists("SELECT code FROM salesperson WHERE code = ?", "salesperson");
     case Reference::kOpportunity: return exists("SELECT no FROM opportunity WHERE no = ?", "opportunity");
     case Reference::kSalesOrder: return exists("SELECT no FROM sales_order WHERE no = ?", "sales order");
+    case Reference::kInteractionTemplate:
+      return exists("SELECT code FROM interaction_template WHERE code = ?", "interaction template");
     case Reference::kCompany: {
       CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(statements, "SELECT type FROM contact WHERE no = ?", value));
       if (!type) return InvalidArgument(field + ": company " + shown + " does not exist");
@@ -162,6 +164,42 @@ Status FillContactDefaults(StatementCache& statements, Record& row) {
   return Status::Ok();
 }
 
+// A new interaction's defaults, for the columns the insert does not give:
+// its template's type, direction, duration and cost, and its contact's
+// salesperson. kInvalidArgument when neither the insert nor a template
+// gives the type (an unknown template is left to the reference check).
+Status FillInteractionDefaults(StatementCache& statements, Record& row) {
+  const Value* tmpl = Get(row, "template_code");
+  bool template_unknown = false;
+  if (tmpl != nullptr && !IsEmptyText(*tmpl)) {
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, statements.Get("SELECT type, direction, duration_min, cost FROM interaction_template WHERE code = ?"));
+    st->Bind(1, *tmpl);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    template_unknown = !found;
+    if (found) {
+      constexpr std::string_view kFromTemplate[] = {"type", "direction", "duration_min", "cost"};
+      for (int i = 0; i < 4; ++i) {
+        if (Get(row, kFromTemplate[i]) == nullptr && !st->IsNull(i)) {
+          row[std::string(kFromTemplate[i])] = st->ColumnValue(i);
+        }
+      }
+    }
+  }
+  const Value* type = Get(row, "type");
+  if (!template_unknown && (type == nullptr || IsEmptyText(*type))) {
+    return InvalidArgument("type is required (email, letter, phone_call or meeting), unless template_code gives it");
+  }
+  const Value* contact = Get(row, "contact_no");
+  if (Get(row, "salesperson_code") == nullptr && contact != nullptr && !IsEmptyText(*contact)) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT salesperson_code FROM contact WHERE no = ?"));
+    st->Bind(1, *contact);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found && !st->IsNull(0)) row["salesperson_code"] = st->ColumnValue(0);
+  }
+  return Status::Ok();
+}
+
 // Fills the key of a new row: the series' next number, or an order line's next line_no.
 Status AssignKey(StatementCache& statements, const TableSpec& spec, Record& row) {
   if (spec.table == Table::kSalesOrderLine) {
@@ -232,6 +270,7 @@ Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record&
 Result<std::string> InsertRow(StatementCache& statements, const TableSpec& spec, const Record& fields) {
   CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
   if (spec.table == Table::kContact) CRMSYNC_RETURN_IF_ERROR(FillContactDefaults(statements, row));
+  if (spec.table == Table::kInteraction) CRMSYNC_RETURN_IF_ERROR(FillInteractionDefaults(statements, row));
   if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
     CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_salesperson_code"));
     if (code) row["salesperson_code"] = Value::Text(*code);
