@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -111,6 +112,17 @@ std::string FormatSampleValue(double value) {
   const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
   if (ec != std::errc()) return "NaN";  // cannot happen with 64 bytes; keeps the scrape parseable
   return {buf.data(), end};
+}
+
+void SetLagFromLastSuccess(MetricsSnapshot& snapshot, std::chrono::system_clock::time_point now) {
+  const double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+  for (auto& m : snapshot.mappings) {
+    if (!m.last_success_unix) {
+      m.lag_seconds.reset();
+      continue;
+    }
+    m.lag_seconds = std::max(0.0, now_s - AsDouble(*m.last_success_unix));
+  }
 }
 
 Result<ProcessStats> ReadProcessStats(const std::string& proc_dir) {

@@ -33,6 +33,7 @@
 // /proc and is safe from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -55,6 +56,9 @@ struct MappingMetrics {
   // unchanged, skipped, failed, coupled, uncoupled, conflicts, waiting.
   state::JobCounts records{};
   std::optional<std::int64_t> last_success_unix{};  // seconds since the epoch
+  // Seconds since the last successful pass ended: how stale the other side
+  // may be. It grows between passes, so it is set when a scrape asks
+  // (SetLagFromLastSuccess in StatusSource::Metrics), not when a pass ends.
   std::optional<double> lag_seconds{};
   // Queue depths, as `crmsync status` shows them.
   std::optional<std::int64_t> pending_local_changes{};
@@ -73,6 +77,11 @@ struct MetricsSnapshot {
   std::optional<std::int64_t> token_expiry_unix{};
   bool ready = false;
 };
+
+// Sets each mapping's lag_seconds to `now` minus its last success (never
+// below 0; a mapping that never succeeded keeps no lag). For the source's
+// Metrics(), at scrape time.
+void SetLagFromLastSuccess(MetricsSnapshot& snapshot, std::chrono::system_clock::time_point now);
 
 // The process figures Prometheus client libraries export under process_*.
 struct ProcessStats {

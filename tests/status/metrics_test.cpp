@@ -172,6 +172,17 @@ TEST(MetricsTest, TheBuiltInCheckCatchesWhatPrometheusWouldRefuse) {
   EXPECT_TRUE(ParseExposition("# HELP x a \\\\ b\n# TYPE x gauge\nx{a=\"\\\"\"} NaN\n").errors.empty());
 }
 
+TEST(MetricsTest, LagIsTheTimeSinceTheLastSuccessAtScrapeTime) {
+  MetricsSnapshot s = Sample();  // accounts last succeeded at 1764620000, contacts never
+  s.mappings[1].lag_seconds = 99;
+  SetLagFromLastSuccess(s, std::chrono::system_clock::time_point(std::chrono::milliseconds(1764620042500LL)));
+  EXPECT_EQ(s.mappings[0].lag_seconds, 42.5);
+  EXPECT_EQ(s.mappings[1].lag_seconds, std::nullopt);
+  // A clock behind the last success (stepped back) is no lag, not a negative one.
+  SetLagFromLastSuccess(s, std::chrono::system_clock::time_point(std::chrono::seconds(1764619000)));
+  EXPECT_EQ(s.mappings[0].lag_seconds, 0);
+}
+
 TEST(MetricsTest, ReadsThisProcessFiguresFromProc) {
   auto before = ReadProcessStats();
   ASSERT_TRUE(before.ok()) << before.status().message();
