@@ -97,8 +97,8 @@ void RunStatus(bool as_json, CommandContext& context) {
   }
   std::cout << "crmsync " << (holder ? "daemon running, pid " + std::to_string(*holder) : "not running")
             << "; state store " << config->state_database << "\n";
-  std::printf("%-20s %-9s %-24s %8s %7s %9s %8s %6s  %s\n", "mapping", "last run", "last success", "coupled", "failed",
-              "conflicts", "waiting", "held", "last counts");
+  std::printf("%-20s %-9s %-24s %8s %8s %7s %9s %8s %6s  %s\n", "mapping", "last run", "last success", "coupled",
+              "pending", "failed", "conflicts", "waiting", "held", "last counts");
   for (const auto& j : mappings) {
     const json& run = j["last_run"];
     std::string counts = "-";
