@@ -235,6 +235,10 @@ TEST(MetricsTest, PromtoolAcceptsTheRendering) {
     EXPECT_EQ(result.exit_code, 0) << "promtool: " << result.out << result.err << "\n" << text;
     EXPECT_EQ(result.out + result.err, "") << text;
   }
+  // And it is promtool that judges: a counter without _total is refused.
+  const auto bad = testing_support::RunProcess({promtool, "check", "metrics"},
+                                               "# HELP x_count n\n# TYPE x_count counter\nx_count 1\n");
+  EXPECT_NE(bad.exit_code, 0) << bad.out << bad.err;
 }
 
 }  // namespace
