@@ -494,8 +494,9 @@ Result<std::int64_t> SqliteStateStore::NextEpoch() {
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string& mapping,
                                                               const std::string& local_key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                               "intent WHERE mapping = ? AND local_key = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? AND local_key = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(local_key));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<Intent>();
@@ -507,8 +508,9 @@ Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string&
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string& mapping,
                                                                const std::string& remote_id) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                               "intent WHERE mapping = ? AND remote_id = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? AND remote_id = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(remote_id));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<Intent>();
@@ -519,8 +521,9 @@ Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string
 }
 
 Result<std::vector<Intent>> SqliteStateStore::Intents(const std::string& mapping) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                               "intent WHERE mapping = ? ORDER BY created_at, local_key"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? ORDER BY created_at, local_key"));
   st->Bind(1, std::string_view(mapping));
   std::vector<Intent> out;
   Status error;
