@@ -10,6 +10,8 @@ packages=(
   openssl sqlite3 systemd ca-certificates clang-format curl
   # clang-tidy 14; the package also brings run-clang-tidy (scripts/clang-tidy.sh)
   clang-tidy
+  # spin model-checks sync/model/crash_safety.pml (tests/sync/model)
+  spin
 )
 
 missing=()
