@@ -495,6 +495,20 @@ proctype Engine() {
   bool lch; bool rch; bool incomplete; bool fullread; byte nextc;
   byte settle;
 
+  byte ret;   /* where write_item returns to */
+  goto restart;
+
+  /* DecideAndWrite + FinishItem, written once (pan.c stays small): ret says where to go back */
+write_item:
+  DecideAndWrite();
+  FinishItem();
+  if
+  :: ret == 1 -> goto back1
+  :: ret == 2 -> goto back2
+  :: ret == 3 -> goto back3
+  :: ret == 4 -> goto back4
+  fi;
+
 restart:
   do
   :: true ->
@@ -525,8 +539,8 @@ restart:
 #endif
            atomic { hl = lo_ex[k]; lv = lo_val[k]; lver = lo_ver[k] }
            assert(hl);   /* no deletes in the model */
-           DecideAndWrite();
-           FinishItem();
+           ret = 1; goto write_item;
+           back1:
            Commit(LOC, 0);
            CRASH
         :: else -> skip   /* never reached Dataverse: the create reuses this GUID */
@@ -570,8 +584,8 @@ restart:
            assert(hr);
            PrepareRemote()
         fi;
-        DecideAndWrite();
-        FinishItem();
+        ret = 2; goto write_item;
+        back2:
         Commit(LOC, 0);
         CRASH
      :: else -> skip
@@ -594,7 +608,7 @@ restart:
      CRASH;
 #endif
      if
-     :: hr -> PrepareRemote(); DecideAndWrite(); FinishItem()
+     :: hr -> PrepareRemote(); ret = 3; goto write_item; back3: skip
      :: else -> skip
      fi;
      Commit(REM, !incomplete);
@@ -621,7 +635,7 @@ restart:
      CRASH;
 #endif
      if
-     :: hl -> PrepareLocal(); DecideAndWrite(); FinishItem()
+     :: hl -> PrepareLocal(); ret = 4; goto write_item; back4: skip
      :: else -> skip
      fi;
      Commit(LOC, !incomplete);

@@ -51,7 +51,7 @@ if [ "$all" = "--all" ]; then
     "fixed: Dataverse edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=2 -DFIX_RECOVERY"
     "fixed: local edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=1 -DFIX_RECOVERY"
     "fixed: Dataverse edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=2 -DFIX_RECOVERY"
-    "broken: create sent before its intent, record starts in Dataverse edits|p1|-DORIGIN=0 -DEDIT_SIDE=2 -DBROKEN_SEND_BEFORE_INTENT"
+    "broken: create sent before its intent, Dataverse edits, P1 only|p1|-DORIGIN=0 -DEDIT_SIDE=2 -DNO_P2 -DBROKEN_SEND_BEFORE_INTENT"
     "broken: cursor before writes, record starts in Dataverse|any|-DORIGIN=1 -DEDIT_SIDE=2 -DBROKEN_CURSOR_BEFORE_WRITES"
   )
 fi
