@@ -14,6 +14,8 @@ packages=(
   libmicrohttpd-dev
   # promtool, which checks the status endpoint's /metrics text (tests/status)
   prometheus
+  # spin model-checks sync/model/crash_safety.pml (tests/sync/model)
+  spin
 )
 
 missing=()

@@ -327,6 +327,32 @@ Record MappingPass::CreatedBase(const state::Intent& intent, const Record& found
   return base;
 }
 
+Status MappingPass::SettleWriteIntents(Item& item) {
+  // Updates a pass made after coupling this create, before a crash lost the
+  // coupling: the ones that went through are in the bases already, so they
+  // are not taken for edits on the other side. Like RecoverWriteIntents, for
+  // a record that had no coupling to settle them on.
+  if (!write_intents_loaded_) {
+    CRMSYNC_ASSIGN_OR_RETURN(write_intents_, engine_.store_.WriteIntents(m_.name));
+    write_intents_loaded_ = true;
+  }
+  for (const auto& w : write_intents_) {
+    if (w.local_key != item.local_key) continue;
+    const bool local = w.target == Side::kLocal;
+    const Change* now = local ? (item.local ? &*item.local : nullptr) : (item.remote ? &*item.remote : nullptr);
+    if (now == nullptr) continue;
+    const Record& written = local ? w.local : w.remote;
+    const bool through = std::all_of(written.begin(), written.end(), [&](const auto& kv) {
+      return CanonicalEqual(Get(now->record, kv.first), kv.second);
+    });
+    if (!through) continue;
+    for (const auto& [k, v] : w.local) item.coupling->base_local[k] = v;
+    for (const auto& [k, v] : w.remote) item.coupling->base_remote[k] = v;
+    item.before = *item.coupling;
+  }
+  return Status::Ok();
+}
+
 Status MappingPass::RecoverIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.Intents(m_.name));
@@ -371,6 +397,7 @@ Status MappingPass::RecoverIntents() {
       continue;
     }
     item.local = row->second;
+    CRMSYNC_RETURN_IF_ERROR(SettleWriteIntents(item));
   }
   CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(items, 0));
   for (auto& item : items) FinishItem(item, 0);
@@ -615,6 +642,7 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
       continue;
     }
     item->local = it->second;
+    if (item->coupled_by == "intent") CRMSYNC_RETURN_IF_ERROR(SettleWriteIntents(*item));
   }
   return MatchLocally(unmatched);
 }

@@ -80,6 +80,7 @@ class MappingPass {
   void FindParts();
   // The Dataverse base of our own create found again by its intent.
   Record CreatedBase(const state::Intent& intent, const Record& found) const;
+  Status SettleWriteIntents(Item& item);
   Status RecoverIntents();
   Status RetryParked();
   Status ReadSide(Side side);
@@ -164,6 +165,9 @@ class MappingPass {
   std::vector<std::string> remote_base_;     // remote attributes kept in the base (key left out)
   bool remote_fully_read_ = false;           // this pass read every Dataverse record of the mapping
   bool incomplete_ = false;                  // a transient failure in the page: do not move the cursor
+  // The mapping's write intents, loaded once for creates found again by their intent.
+  std::vector<state::WriteIntent> write_intents_;
+  bool write_intents_loaded_ = false;
   std::int64_t local_epoch_ = 0;
   std::int64_t remote_epoch_ = 0;
   std::set<std::string> claimed_;    // local keys coupled by match in this pass
