@@ -98,6 +98,9 @@ struct WriteIntent {
   Side target = Side::kRemote;  // the side written
   Record local{};
   Record remote{};
+  // The target's version the update expects (its If-Match or journal
+  // position): a target found at another version was written since.
+  std::string expected_version{};
 };
 
 // One field changed on both sides to different values.

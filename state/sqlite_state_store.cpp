@@ -618,21 +618,25 @@ Status SqliteStateStore::PutWriteIntents(const std::vector<WriteIntent>& intents
     AppendJsonString(rows, RecordText(w.local));
     rows += ',';
     AppendJsonString(rows, RecordText(w.remote));
+    rows += ',';
+    AppendJsonString(rows, w.expected_version);
     rows += ']';
   }
   rows += ']';
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, created_at) "
-                                     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, ? "
-                                     "FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key, target) DO "
-                                     "UPDATE SET local = excluded.local, remote = excluded.remote"));
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st, Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, expected_version, "
+                          "created_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
+                          "value ->> 5, ? FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key, target) DO "
+                          "UPDATE SET local = excluded.local, remote = excluded.remote, "
+                          "expected_version = excluded.expected_version"));
   st->Bind(1, Now()).Bind(2, std::string_view(rows));
   return st->Run();
 }
 
 Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::string& mapping) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT local_key, target, local, remote FROM write_intent "
-                                               "WHERE mapping = ? ORDER BY local_key, target"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT local_key, target, local, remote, expected_version FROM write_intent "
+                                     "WHERE mapping = ? ORDER BY local_key, target"));
   st->Bind(1, std::string_view(mapping));
   std::vector<WriteIntent> out;
   for (;;) {
@@ -645,6 +649,7 @@ Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::strin
     const std::string what = "update in flight " + mapping + "/" + w.local_key;
     CRMSYNC_ASSIGN_OR_RETURN(w.local, RecordFromText(st->ColumnText(2), what));
     CRMSYNC_ASSIGN_OR_RETURN(w.remote, RecordFromText(st->ColumnText(3), what));
+    w.expected_version = st->ColumnText(4);
     out.push_back(std::move(w));
   }
 }

@@ -327,6 +327,22 @@ Record MappingPass::CreatedBase(const state::Intent& intent, const Record& found
   return base;
 }
 
+bool MappingPass::WentThrough(const state::WriteIntent& w, const Change& target) {
+  // The target holds exactly what the update wrote: it went through. Or the
+  // target moved past the version the update expected: written since, and
+  // an update with that expectation either went through first or was
+  // refused for a write that was newer; either way what the target holds
+  // now is newer than the bases, and taking the update's values as bases
+  // lets it show as a change instead of a conflict with crmsync's own
+  // write (found by the crash-safety model: an edit made after a write
+  // whose answer was lost was overwritten by the next pass).
+  const Record& written = w.target == Side::kLocal ? w.local : w.remote;
+  const bool holds = std::all_of(written.begin(), written.end(), [&](const auto& kv) {
+    return CanonicalEqual(Get(target.record, kv.first), kv.second);
+  });
+  return holds || (!w.expected_version.empty() && target.version != w.expected_version);
+}
+
 Status MappingPass::SettleWriteIntents(Item& item) {
   // Updates a pass made after coupling this create, before a crash lost the
   // coupling: the ones that went through are in the bases already, so they
@@ -341,11 +357,7 @@ Status MappingPass::SettleWriteIntents(Item& item) {
     const bool local = w.target == Side::kLocal;
     const Change* now = local ? (item.local ? &*item.local : nullptr) : (item.remote ? &*item.remote : nullptr);
     if (now == nullptr) continue;
-    const Record& written = local ? w.local : w.remote;
-    const bool through = std::all_of(written.begin(), written.end(), [&](const auto& kv) {
-      return CanonicalEqual(Get(now->record, kv.first), kv.second);
-    });
-    if (!through) continue;
+    if (!WentThrough(w, *now)) continue;
     for (const auto& [k, v] : w.local) item.coupling->base_local[k] = v;
     for (const auto& [k, v] : w.remote) item.coupling->base_remote[k] = v;
     item.before = *item.coupling;
@@ -1092,6 +1104,7 @@ Status MappingPass::CommitWriteIntents(Side target, std::vector<PlannedOp>& ops)
         for (const auto& a : f->RemoteReadAttributes()) w.remote[a] = Canonical(Get(remote, a));
       }
     }
+    w.expected_version = p.op.expected_version;
     item.write_intent = true;
     intents.push_back(std::move(w));
   }
@@ -1121,12 +1134,7 @@ Status MappingPass::RecoverWriteIntents() {
     const auto& found = local ? locals : remotes;
     auto now = found.find(local ? c->second.local_key : c->second.remote_id);
     if (now == found.end()) continue;
-    // Did the write go through? Then the target holds exactly what it wrote.
-    const Record& written = local ? w.local : w.remote;
-    const bool through = std::all_of(written.begin(), written.end(), [&](const auto& kv) {
-      return CanonicalEqual(Get(now->second.record, kv.first), kv.second);
-    });
-    if (!through) continue;
+    if (!WentThrough(w, now->second)) continue;
     for (const auto& [k, v] : w.local) c->second.base_local[k] = v;
     for (const auto& [k, v] : w.remote) c->second.base_remote[k] = v;
     changed.insert(w.local_key);

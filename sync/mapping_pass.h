@@ -80,6 +80,8 @@ class MappingPass {
   void FindParts();
   // The Dataverse base of our own create found again by its intent.
   Record CreatedBase(const state::Intent& intent, const Record& found) const;
+  // Whether an update in flight reached its target (see the definition).
+  static bool WentThrough(const state::WriteIntent& w, const connectors::Change& target);
   Status SettleWriteIntents(Item& item);
   Status RecoverIntents();
   Status RetryParked();

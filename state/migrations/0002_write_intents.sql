@@ -9,6 +9,8 @@ CREATE TABLE write_intent (
   target TEXT NOT NULL CHECK (target IN ('local', 'remote')),
   local TEXT NOT NULL DEFAULT '{}',
   remote TEXT NOT NULL DEFAULT '{}',
+  -- the target's version the update expects (If-Match, or the journal position)
+  expected_version TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   PRIMARY KEY (mapping, local_key, target)
 );

@@ -31,18 +31,23 @@
  *   BROKEN_SEND_BEFORE_INTENT    the create is sent before its intent is recorded
  *   BROKEN_CURSOR_BEFORE_WRITES  a page's cursor is committed before its writes
  *   FIX_RECOVERY  the fixes README.md proposes for the defects the model found
- *                 (D1's, FIX_INTENT_BASE, is in the code and on by default)
- *   OLD_INTENT_BASE  the code before D1 was fixed
+ *                 (D1's FIX_INTENT_BASE and D3's FIX_WRITE_INTENT are in the
+ *                 code and on by default)
+ *   OLD_INTENT_BASE, OLD_WRITE_INTENT  the code before D1, D3 were fixed
  */
 
 #ifdef FIX_RECOVERY
 #define FIX_LOCAL_CREATE
-#define FIX_WRITE_INTENT
 #endif
-/* The code keeps the fix of defect D1 (MappingPass::CreatedBase and
- * SettleWriteIntents); OLD_INTENT_BASE models the code as it was before. */
+/* The code keeps the fixes of defects D1 (MappingPass::CreatedBase and
+ * SettleWriteIntents) and D3 (MappingPass::WentThrough, with the version a
+ * write intent expects); OLD_INTENT_BASE and OLD_WRITE_INTENT model the code
+ * as it was before each. */
 #ifndef OLD_INTENT_BASE
 #define FIX_INTENT_BASE
+#endif
+#ifndef OLD_WRITE_INTENT
+#define FIX_WRITE_INTENT
 #endif
 #ifndef ORIGIN
 #define ORIGIN 0

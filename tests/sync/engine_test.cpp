@@ -454,6 +454,24 @@ TEST_F(EngineTest, AnUpdateWhoseAnswerWasLostIsNotMistakenForADataverseEdit) {
   EXPECT_EQ(Of(r, "people").counts.conflicts, 0) << "no conflict: Dataverse held only what crmsync wrote";
 }
 
+TEST_F(EngineTest, ADataverseEditAfterAnUpdateWhoseAnswerWasLostIsNotOverwritten) {
+  // Found by the crash-safety model (sync/model, D3): local_wins would write
+  // crmsync's own earlier value over the newer Dataverse edit if the pass
+  // took that edit for a conflict.
+  Load("local_wins");
+  const std::string id = SyncedPerson();
+  local_.Put("person", "P1", {{"phone", T("200")}});
+  remote_.LoseNextAnswer(Status(StatusCode::kUnavailable, "connection reset after the server applied it"));
+  Sync();  // the update reached Dataverse; the pass does not know it
+  ASSERT_EQ(R(id, "telephone1"), T("200"));
+  remote_.Put("contacts", id, {{"telephone1", T("300")}});  // a user edits it afterwards
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem()) << Of(r, "people").status.ToString();
+  EXPECT_EQ(R(id, "telephone1"), T("300")) << "the newer Dataverse edit is kept";
+  EXPECT_EQ(L("P1", "phone"), T("300")) << "and reaches the local side";
+  EXPECT_EQ(Of(r, "people").counts.conflicts, 0);
+}
+
 TEST_F(EngineTest, ALocalRowWhoseCouplingWasLostIsFoundByItsOrigin) {
   remote_.Put("contacts", kId1, {{"firstname", T("Bob")}});
   Sync();

@@ -46,7 +46,7 @@ if [ "$all" = "--all" ]; then
     "real: no duplicates, local edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=1 -DNO_P2"
     "real: no duplicates, Dataverse edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=2 -DNO_P2"
     "known defect D2: Dataverse edit after a repeated local create is lost|p2|-DORIGIN=1 -DEDIT_SIDE=2"
-    "known defect D3: an edit after a write whose answer was lost is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0"
+    "defect D3 as the code was: an edit after a write whose answer was lost is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0 -DOLD_WRITE_INTENT"
     "known defect D4: an edit between a resent update and its 412 is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0 -DFIX_RECOVERY"
     "fixed: local edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=1 -DFIX_RECOVERY"
     "fixed: Dataverse edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=2 -DFIX_RECOVERY"
