@@ -73,6 +73,7 @@ struct Job {
   enum class Kind { kProbe, kPass };
   Kind kind = Kind::kProbe;
   std::vector<std::string> mappings;  // kPass: parents first
+  std::vector<std::string> reasons;   // kPass: why each is due (first pass, local change, retry, interval)
   std::shared_ptr<const Generation> generation;
 };
 
@@ -228,6 +229,12 @@ int Runner::Start() {
   status_.SetReady(false, "connecting to Dataverse");
   spdlog::info("crmsync run: {} mappings, interval {} s; state store {} (locked by this process)",
                generation_->mappings.set.mappings().size(), initial_config_.interval_s, initial_config_.state_database);
+  if (options_.on_started) {
+    if (Status s = options_.on_started(initial_config_); !s.ok()) {
+      std::cerr << "crmsync run: " << s.message() << "\n";
+      return kExitUsage;
+    }
+  }
   worker_ = std::jthread([this](std::stop_token) { Work(stop_.get_token()); });
   return kExitOk;
 }
@@ -354,28 +361,27 @@ void Runner::MaybeSubmit() {
     if (now < probe_due_) return;
     notifier_.Status("Connecting to Dataverse at " + generation_->config.dataverse.url);
     status_.SetActivity(notifier_.last_status());
-    Submit({.kind = Job::Kind::kProbe, .mappings = {}, .generation = generation_});
+    Submit({.kind = Job::Kind::kProbe, .mappings = {}, .reasons = {}, .generation = generation_});
     return;
   }
   std::vector<std::string> due;
-  std::string reason;
+  std::vector<std::string> reasons;
   for (const auto& m : generation_->mappings.set.mappings()) {
     Schedule& s = schedule_[m.name];
     const bool local = s.local_pending && s.failures == 0;
     if (now >= s.next_due || local) {
       due.push_back(m.name);
-      if (reason.empty()) reason = !s.passed ? "first pass" : local && now < s.next_due ? "local change" : "interval";
+      reasons.push_back(!s.passed                   ? "first pass"
+                        : local && now < s.next_due ? "local change"
+                        : s.failures > 0            ? "retry"
+                                                    : "interval");
       s.local_pending = false;
       s.passed = true;
     }
   }
   if (due.empty()) return;
-  {
-    std::lock_guard lock(mutex_);
-    current_reason_ = reason;
-  }
-  spdlog::debug("passes of {} ({})", JoinNames(due), reason);
-  Submit({.kind = Job::Kind::kPass, .mappings = due, .generation = generation_});
+  spdlog::debug("passes of {} ({})", JoinNames(due), JoinNames(reasons));
+  Submit({.kind = Job::Kind::kPass, .mappings = due, .reasons = reasons, .generation = generation_});
 }
 
 void Runner::CheckLocalChanges() {
@@ -618,11 +624,13 @@ JobResult Runner::RunJob(const Job& job) {
   engine.set_stop(stop);
   ProgressClock progress(last_progress_);
   engine.set_progress(&progress);
-  for (const auto& name : job.mappings) {
+  for (std::size_t i = 0; i < job.mappings.size(); ++i) {
+    const std::string& name = job.mappings[i];
     if (stop.stop_requested()) break;
     {
       std::lock_guard lock(mutex_);
       current_mapping_ = name;
+      current_reason_ = job.reasons[i];
     }
     Poke();
     last_progress_.store(Steady::now().time_since_epoch().count());

@@ -25,6 +25,20 @@
 // config and mappings; a bad new set is logged problem by problem
 // (FILE:LINE: PATH: message) and the old one kept.
 //
+// STATUS= lines (systemctl status shows the latest; the README's operations
+// section lists them for admins):
+//   Starting: opening the stores and loading the mappings
+//   Connecting to Dataverse at URL            a WhoAmI probe (the first token) in flight
+//   Ready: N mappings; first passes running   with READY=1, once the first probe succeeded
+//   Waiting for Dataverse: WHY; next try in N s
+//                                             the probe failed (with READY=1 the first time)
+//   Syncing MAPPING (first pass|local change|retry|interval)
+//   Dataverse unreachable: WHY; next try in N s
+//                                             a pass found it so; passes paused, not ready
+//   Idle: watching the local store; next pass MAPPING at TIME[; last reload rejected (WHAT, see the log)]
+//   Reloading the config and mappings
+//   Stopping: finishing the batch in flight   with STOPPING=1
+//
 // Ownership: owns the sync stack (the state store's instance lock for its
 // whole life), the worker and the signal handlers; borrows the status and
 // notifier, which must outlive it.
@@ -32,9 +46,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/backoff.h"
+#include "common/status.h"
 #include "daemon/config.h"
 #include "daemon/runner_status.h"
 #include "daemon/systemd_notifier.h"
@@ -52,6 +68,11 @@ struct RunnerOptions {
   // Between probes of an unreachable Dataverse, and between the passes of a
   // mapping that keeps stopping on transient errors.
   BackoffPolicy backoff{.base = std::chrono::milliseconds(1000), .cap = std::chrono::milliseconds(300000)};
+  // Called once the stores are open (the instance lock held) and the config
+  // and mappings are valid, before the first pass and before READY=1: where
+  // the status endpoint starts. A Status that is not ok ends the daemon
+  // with exit code 2 and its message.
+  std::function<Status(const Config&)> on_started;
 };
 
 // Runs the daemon until SIGTERM or SIGINT; returns the exit code
