@@ -131,7 +131,7 @@ class Runner {
   // Main loop.
   int Start();
   void Loop();
-  void OnJobResult(JobResult result);
+  void OnJobResult(const JobResult& result);
   void ScheduleMappings(bool all_due_now);
   void MaybeSubmit();
   void CheckLocalChanges();
@@ -235,7 +235,8 @@ int Runner::Start() {
       return kExitUsage;
     }
   }
-  worker_ = std::jthread([this](std::stop_token) { Work(stop_.get_token()); });
+  // The worker heeds the daemon's stop source (shared with the engine and the transport), not the jthread's own.
+  worker_ = std::jthread([this] { Work(stop_.get_token()); });
   return kExitOk;
 }
 
@@ -299,11 +300,13 @@ void Runner::Loop() {
         reason = current_reason_;
       }
       if (!mapping.empty() && mapping != showing_mapping_) {
-        notifier_.Status("Syncing " + mapping + " (" + reason + ")");
+        std::string line = "Syncing ";
+        line.append(mapping).append(" (").append(reason).append(")");
+        notifier_.Status(line);
         status_.SetActivity(notifier_.last_status());
       }
       showing_mapping_ = mapping;
-      if (result) OnJobResult(std::move(*result));
+      if (result) OnJobResult(*result);
     }
     if ((fds[0].revents & POLLIN) != 0) {
       bool stop = false;
@@ -397,7 +400,7 @@ void Runner::CheckLocalChanges() {
   }
 }
 
-void Runner::OnJobResult(JobResult result) {
+void Runner::OnJobResult(const JobResult& result) {
   const auto now = Steady::now();
   if (result.kind == Job::Kind::kProbe) {
     status_.SetTokenExpiry(generation_->dataverse->tokens->TokenExpiry());
