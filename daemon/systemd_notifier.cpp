@@ -48,8 +48,10 @@ void SystemdNotifier::Stopping(const std::string& status) {
 void SystemdNotifier::Send(const std::string& message) {
   // A failed notification must not stop the sync: systemd notices what it
   // misses (a late READY=1 or watchdog ping) on its own, so log and go on.
-  if (const int r = sd_notify(0, message.c_str()); r < 0) {
+  // Said once: a manager that went away would otherwise be reported at every STATUS= line.
+  if (const int r = sd_notify(0, message.c_str()); r < 0 && !warned_) {
     spdlog::warn("sd_notify failed (error {}); systemd may not see this daemon's state", -r);
+    warned_ = true;
   }
 }
 

@@ -40,6 +40,7 @@ class SystemdNotifier {
 
   std::optional<std::chrono::microseconds> watchdog_;
   std::string last_status_;
+  bool warned_ = false;  // a failed notification was logged
 };
 
 }  // namespace crmsync::daemon
