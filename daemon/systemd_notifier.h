@@ -7,7 +7,9 @@
 // pings at half that interval, from its main loop only.
 //
 // STATUS= texts are sent only when they change, so a status line costs
-// nothing while the daemon stays idle.
+// nothing while the daemon stays idle. sd_notify sends on a blocking datagram
+// socket: a manager that stops reading (systemd never does; a test harness
+// might) eventually blocks the main loop, watchdog pings included.
 //
 // Thread-safety: not thread-safe; the runner's main loop owns it.
 #pragma once

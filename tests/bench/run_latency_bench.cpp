@@ -165,9 +165,11 @@ class Bench {
     if (!options_.log.empty() && daemon_) std::ofstream(options_.log) << daemon_->Log();
   }
 
-  static bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
     const auto until = Clock::now() + timeout;
     while (Clock::now() < until) {
+      // Read the notifications as systemd would: a full socket blocks the daemon's sd_notify.
+      (void)manager_.Count("");
       if (condition()) return true;
       std::this_thread::sleep_for(5ms);
     }
