@@ -56,5 +56,7 @@ void AddSyncCommand(CLI::App& app, CommandContext& context);
 void AddStateCommands(CLI::App& app, CommandContext& context);
 // `crmsync audit verify|export` (daemon/audit_command.cpp).
 void AddAuditCommand(CLI::App& app, CommandContext& context);
+// `crmsync run`, the daemon (daemon/run_command.cpp, daemon/runner.h).
+void AddRunCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace crmsync::daemon

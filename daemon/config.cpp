@@ -205,7 +205,7 @@ constexpr ConfigKey kConfigKeys[] = {
     {{.pointer = "/interval_s",
       .type = KeyType::kInteger,
       .default_json = "30",
-      .help = "seconds between passes of the daemon",
+      .help = "seconds between a mapping's passes under crmsync run (a mapping file's interval_s wins)",
       .min = 1,
       .max = 86400},
      &Config::interval_s},

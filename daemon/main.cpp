@@ -58,6 +58,7 @@ int Run(int argc, char** argv) {
   AddSyncCommand(app, context);
   AddStateCommands(app, context);
   AddAuditCommand(app, context);
+  AddRunCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -282,7 +282,7 @@ json Mapping::NormalisedJson() const {
   for (const auto& [column, value] : local.filter) filter[column] = ValueToJson(value);
   json fields_json = json::array();
   for (const auto& f : fields) fields_json.push_back(FieldJson(f));
-  return json{
+  json out{
       {"name", name},
       {"description", description},
       {"local", {{"table", local.table}, {"key", StringOrArray(local.key)}, {"filter", filter}}},
@@ -297,11 +297,17 @@ json Mapping::NormalisedJson() const {
       {"on_delete", DeletePolicyName(on_delete)},
       {"fields", fields_json},
   };
+  if (interval_s) out["interval_s"] = *interval_s;
+  return out;
 }
 
 std::string ComputeVersion(const Mapping& m) {
   // nlohmann::json objects keep keys sorted, so dump() is canonical.
-  const std::string text = m.NormalisedJson().dump();
+  // The interval says when passes run, not what they do: changing it must not
+  // count as a new mapping (which would read Dataverse in full again).
+  json normalised = m.NormalisedJson();
+  normalised.erase("interval_s");
+  const std::string text = normalised.dump();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) std::abort();

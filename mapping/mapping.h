@@ -156,6 +156,9 @@ struct Mapping {
   ConflictPolicy conflict = ConflictPolicy::kNewestWins;
   DeletePolicy on_delete = DeletePolicy::kPropagate;
   std::vector<FieldMapping> fields;
+  // Seconds between passes under `crmsync run`; nullopt = the config's
+  // interval_s. When passes run, not what they do: not part of `version`.
+  std::optional<int> interval_s;
 
   std::string version;      // hex SHA-256 of NormalisedJson()
   std::string source_file;  // as given to the loader

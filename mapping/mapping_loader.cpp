@@ -141,6 +141,11 @@ constexpr KeySpec kMappingKeys[] = {
      .default_json = R"("propagate")",
      .help = "a coupled record deleted on one side",
      .allowed = kDeletePolicies},
+    {.pointer = "/interval_s",
+     .type = KeyType::kInteger,
+     .help = "seconds between this mapping's passes under `crmsync run`; default: the config's interval_s",
+     .min = 1,
+     .max = 86400},
     {.pointer = "/fields",
      .type = KeyType::kArray,
      .required = true,
@@ -326,6 +331,7 @@ class FileParser {
     m.direction = ParseEnum(good, "direction", ParseDirection).value_or(Direction::kBidirectional);
     m.conflict = ParseEnum(good, "conflict", ParseConflictPolicy).value_or(ConflictPolicy::kNewestWins);
     m.on_delete = ParseEnum(good, "on_delete", ParseDeletePolicy).value_or(DeletePolicy::kPropagate);
+    if (good.contains("interval_s")) m.interval_s = good["interval_s"].get<int>();
     if (good.contains("depends_on")) {
       const json& deps = good["depends_on"];
       for (std::size_t i = 0; i < deps.size(); ++i) {

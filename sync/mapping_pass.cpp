@@ -186,9 +186,13 @@ void MappingPass::Fail(Item& item, const Status& status, Side written) {
   f.remote_code = status.remote_code();
   f.http_status = status.http_status();
   f.message = status.message();
-  // Conflicts and ops aborted with their group are retried by the next pass on their own.
-  f.transient = IsRetryable(status) || status.code() == StatusCode::kConflict || status.code() == StatusCode::kAborted;
-  if (IsRetryable(status)) incomplete_ = true;
+  // Conflicts and ops aborted with their group are retried by the next pass on their own. A write
+  // cut short by shutdown says nothing about the record: like a transient error, it leaves the
+  // cursor where it was, so the next pass (after a restart) writes it (R1).
+  const bool cancelled = status.code() == StatusCode::kCancelled;
+  f.transient = IsRetryable(status) || cancelled || status.code() == StatusCode::kConflict ||
+                status.code() == StatusCode::kAborted;
+  if (IsRetryable(status) || cancelled) incomplete_ = true;
   effects_.failures.push_back(f);
   ++report_.counts.failed;
   if (!f.transient) {
@@ -1385,7 +1389,10 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   if (!results.ok()) {
     // Nothing is known about any op: every one is tried again later.
     for (auto& p : ops) (p.owner != nullptr ? *p.owner : *this).Fail(*p.item, results.status(), side);
-    if (IsRetryable(results.status()) || results.status().code() == StatusCode::kBusy) incomplete_ = true;
+    if (IsRetryable(results.status()) || results.status().code() == StatusCode::kBusy ||
+        results.status().code() == StatusCode::kCancelled) {
+      incomplete_ = true;
+    }
     return Status::Ok();
   }
   if (results->size() != ops.size()) return Internal("a connector answered a different number of results than ops");
@@ -1637,7 +1644,7 @@ Status MappingPass::ApplyPendingDeletes() {
       item.local_key = d.local_key;
       item.remote_id = d.remote_id;
       Fail(item, r.status.WithContext("deleting"), side);
-      if (IsRetryable(r.status)) incomplete_ = true;
+      if (IsRetryable(r.status) || r.status.code() == StatusCode::kCancelled) incomplete_ = true;
     }
   }
   CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(survivors, 0));

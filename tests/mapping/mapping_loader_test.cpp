@@ -38,6 +38,12 @@ TEST(MappingLoaderTest, ValidMappingHasNoProblems) {
   Check({"plain", {{"m.json", M("", kPlain)}}, {}});
 }
 
+TEST(MappingLoaderTest, IntervalMustBeAPositiveNumberOfSeconds) {
+  Check({"in range", {{"m.json", M(R"("interval_s": 5,)", kPlain)}}, {}});
+  Check({"zero", {{"m.json", M(R"("interval_s": 0,)", kPlain)}}, {"interval_s: must be between 1 and 86400, not 0"}});
+  Check({"text", {{"m.json", M(R"("interval_s": "5",)", kPlain)}}, {"interval_s: must be an integer, not a string"}});
+}
+
 TEST(MappingLoaderTest, ShapeProblems) {
   const std::vector<Case> cases = {
       {"syntax error",

@@ -152,6 +152,23 @@ TEST(MappingTest, VersionIgnoresLayoutButNotMeaning) {
   EXPECT_NE(edited_load.set.Find("orders")->version, base);
 }
 
+TEST(MappingTest, IntervalIsShownButIsNotPartOfTheVersion) {
+  const auto base_load = ParseMappingSet({{"orders.json", kOrders}});
+  const Mapping* base = base_load.set.Find("orders");
+  ASSERT_NE(base, nullptr);
+  EXPECT_FALSE(base->interval_s.has_value());
+  EXPECT_FALSE(base->NormalisedJson().contains("interval_s"));
+  std::string every_minute = kOrders;
+  every_minute.insert(every_minute.find('{') + 1, R"("interval_s": 60, )");
+  const auto load = ParseMappingSet({{"orders.json", every_minute}});
+  ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
+  const Mapping* m = load.set.Find("orders");
+  EXPECT_EQ(m->interval_s, 60);
+  EXPECT_EQ(m->NormalisedJson()["interval_s"], 60);
+  // When passes run is not what they do: no full read of Dataverse after the change.
+  EXPECT_EQ(m->version, base->version);
+}
+
 TEST(MappingTest, SetIsInDependencyOrder) {
   const auto load = LoadBoth();
   EXPECT_THAT(load.set.Names(), ElementsAre("orders", "lines"));

@@ -400,6 +400,20 @@ TEST_F(EngineTest, ATransientFailureLeavesTheCursorWhereItWasAndTheNextPassResum
   EXPECT_TRUE(store_->Failures("people")->empty());
 }
 
+TEST_F(EngineTest, AWriteCutShortByShutdownQuarantinesNothingAndTheNextPassWritesIt) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  // What the Dataverse transport answers once the daemon's stop token fired.
+  remote_.FailWrites(1, Status(StatusCode::kCancelled, "stopping"));
+  Sync();
+  EXPECT_EQ(remote_.Count("contacts"), 0u);
+  EXPECT_EQ(store_->Cursor("people", Side::kLocal)->cursor, "") << "cursor unmoved (R1)";
+  for (const auto& f : *store_->Failures("people")) EXPECT_TRUE(f.transient) << f.message << " was quarantined";
+  const RunReport second = Sync();
+  EXPECT_TRUE(Of(second, "people").status.ok()) << Of(second, "people").status.ToString();
+  EXPECT_EQ(remote_.Count("contacts"), 1u) << "created once";
+  EXPECT_TRUE(store_->Failures("people")->empty());
+}
+
 TEST_F(EngineTest, ACreateWhoseCommitWasLostIsCoupledNotRepeated) {
   local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
   // The create reaches Dataverse but the state commit never happens: the

@@ -1,0 +1,272 @@
+// `crmsync run` as systemd would run it: the real binary with a notify
+// socket of the test's own (tests/support/fake_service_manager.h) and the
+// watchdog on, against the dataverse-emulator binary, with the sample data
+// of `crmsync init --sample-data` and a 1 s interval. Local changes are made
+// with the sqlite3 program, Dataverse changes through the emulator's admin
+// API, as a Dynamics user would. Every wait polls for its condition with a
+// deadline.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/emulator/emulator_process.h"
+#include "tests/emulator/test_client.h"
+#include "tests/support/background_process.h"
+#include "tests/support/fake_service_manager.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace crmsync::daemon {
+namespace {
+
+using emulator::testing::EmulatorProcess;
+using emulator::testing::TestClient;
+using nlohmann::json;
+using testing_support::BackgroundProcess;
+using testing_support::FakeServiceManager;
+using testing_support::RunProcess;
+using testing_support::TempDir;
+using namespace std::chrono_literals;
+
+constexpr const char* kClient = "11111111-2222-3333-4444-555555555555";
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+class RunCommandTest : public ::testing::Test {
+ protected:
+  void StartEmulator(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", "s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::string error;
+    emulator_ = EmulatorProcess::Start(args, &error);
+    ASSERT_NE(emulator_, nullptr) << error;
+    admin_ = std::make_unique<TestClient>(emulator_->base_url());
+    auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
+                            "--client-id", kClient, "--client-secret-stdin", "--sample-data"},
+                           "s\n");
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    config_ = Dir() + "/crmsync.json";
+    // Dataverse changes arrive with the interval: 1 s keeps the test short.
+    std::string text = dir_.ReadFile("demo/crmsync.json");
+    const std::string once = std::regex_replace(text, std::regex(R"("interval_s":\s*30)"), R"("interval_s": 1)");
+    ASSERT_NE(once, text) << "no interval_s in the config init wrote:\n" << text;
+    std::ofstream(config_) << once;
+  }
+  void TearDown() override {
+    daemon_.reset();
+    admin_.reset();
+    if (emulator_) {
+      EXPECT_EQ(emulator_->Terminate(), 0);
+    }
+  }
+
+  std::string Dir() const { return dir_.path() + "/demo"; }
+
+  // `crmsync run` with the watchdog on (a ping every 0.5 s expected).
+  void StartDaemon() {
+    daemon_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{CRMSYNC_BINARY, "--config", config_, "run", "--stop-timeout", "20"},
+        std::vector<std::string>{manager_.EnvEntry(), "WATCHDOG_USEC=1000000", "CREDENTIALS_DIRECTORY="},
+        dir_.path() + "/run.log", true);
+  }
+  // Stops the daemon with `signo` and returns its exit code (-1: did not exit in time).
+  int StopDaemon(int signo = SIGTERM) {
+    daemon_->Signal(signo);
+    return daemon_->WaitExit(30s).value_or(-1);
+  }
+  // The first passes are done when the daemon says it is idle.
+  void WaitForIdle() {
+    ASSERT_TRUE(manager_.WaitFor("READY=1", 30s)) << manager_.Transcript() << daemon_->Log();
+    ASSERT_TRUE(manager_.WaitFor("STATUS=Idle", 60s)) << manager_.Transcript() << daemon_->Log();
+  }
+
+  json Admin(const std::string& method, const std::string& path, const json& body = nullptr) {
+    auto r = admin_->Send(method, path, {{"Content-Type", "application/json"}}, body.is_null() ? "" : body.dump());
+    EXPECT_TRUE(r.error.empty()) << method << " " << path << ": " << r.error;
+    EXPECT_TRUE(r.status >= 200 && r.status < 300) << method << " " << path << ": " << r.status << " " << r.body;
+    return r.body.empty() ? json() : r.Json();
+  }
+  json Dump(const std::string& set) { return Admin("GET", "/_admin/dump/" + set)["value"]; }
+  json FindBy(const std::string& set, const std::string& attribute, const std::string& value) {
+    for (const auto& r : Dump(set)) {
+      if (r.contains(attribute) && r[attribute].is_string() && r[attribute].get<std::string>() == value) return r;
+    }
+    return nullptr;
+  }
+  // The sqlite3 program on the local store, as another local program would write it.
+  std::string Sql(const std::string& sql) {
+    auto r = RunProcess({"/usr/bin/sqlite3", "-cmd", ".timeout 10000", Dir() + "/crm.db", sql});
+    EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
+    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+    return r.out;
+  }
+  bool LogHas(const std::string& text) { return daemon_->Log().find(text) != std::string::npos; }
+  bool StatusSaid(const std::string& text) {
+    for (const auto& l : manager_.lines()) {
+      if (l.rfind("STATUS=", 0) == 0 && l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  TempDir dir_;
+  FakeServiceManager manager_{dir_.path()};
+  std::unique_ptr<EmulatorProcess> emulator_;
+  std::unique_ptr<TestClient> admin_;
+  std::unique_ptr<BackgroundProcess> daemon_;
+  std::string config_;
+};
+
+TEST_F(RunCommandTest, TellsSystemdReadyWatchdogAndStopping) {
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  EXPECT_TRUE(manager_.WaitFor("WATCHDOG=1", 10s)) << manager_.Transcript();
+  // The instance lock is held for the daemon's lifetime.
+  auto second = RunProcess({CRMSYNC_BINARY, "--config", config_, "sync"}, "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(second.exit_code, 5) << second.err;
+  EXPECT_NE(second.err.find(std::to_string(daemon_->pid())), std::string::npos) << second.err;
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
+  EXPECT_EQ(manager_.Count("STOPPING=1"), 1) << manager_.Transcript();
+  EXPECT_EQ(manager_.Count("READY=1"), 1) << manager_.Transcript();
+}
+
+TEST_F(RunCommandTest, LocalAndDataverseChangesArriveWithinSeconds) {
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  // Local -> Dataverse, written by another program.
+  Sql("INSERT INTO contact (no, type, name, phone) VALUES ('EXT001', 'company', 'Northwind Traders', '+1 555 0101')");
+  json account;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        account = FindBy("accounts", "name", "Northwind Traders");
+        return account.is_object();
+      },
+      10s))
+      << daemon_->Log();
+  EXPECT_EQ(account["telephone1"], "+1 555 0101");
+  // Dataverse -> local, edited as a Dynamics user would.
+  Admin("PATCH", "/_admin/records/accounts(" + account["accountid"].get<std::string>() + ")",
+        {{"telephone1", "+1 555 0199"}});
+  EXPECT_TRUE(WaitUntil([&] { return Sql("SELECT phone FROM contact WHERE no = 'EXT001'") == "+1 555 0199"; }, 10s))
+      << daemon_->Log();
+  EXPECT_EQ(StopDaemon(SIGINT), 0) << daemon_->Log();
+}
+
+TEST_F(RunCommandTest, SigtermDuringAPassExitsZeroAndTheNextStartLosesNothing) {
+  // Slow enough that the first pass is caught in the middle.
+  StartEmulator({"--latency-ms", "30", "--exec-ms", "5"});
+  constexpr int kPersons = 800;
+  Sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(kPersons) +
+      ") INSERT INTO contact (no, type, first_name, surname, email) SELECT printf('BULK%04d', i), 'person', 'Bulk', "
+      "printf('Person %d', i), printf('bulk%d@example.com', i) FROM n");
+  const auto bulk_in_dataverse = [&] {
+    std::set<std::string> emails;
+    int records = 0;
+    for (const auto& c : Dump("contacts")) {
+      if (!c.contains("emailaddress1") || !c["emailaddress1"].is_string()) continue;
+      const std::string email = c["emailaddress1"].get<std::string>();
+      if (email.rfind("bulk", 0) != 0) continue;
+      ++records;
+      emails.insert(email);
+    }
+    return std::make_pair(records, static_cast<int>(emails.size()));
+  };
+  StartDaemon();
+  ASSERT_TRUE(manager_.WaitFor("READY=1", 30s)) << daemon_->Log();
+  int at_stop = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        at_stop = bulk_in_dataverse().first;
+        return at_stop > 0;
+      },
+      60s))
+      << daemon_->Log();
+  ASSERT_LT(at_stop, kPersons) << "the pass ended before it could be interrupted";
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
+  EXPECT_EQ(manager_.Count("STOPPING=1"), 1);
+  const int after_stop = bulk_in_dataverse().first;
+  EXPECT_LT(after_stop, kPersons) << "stopping did not interrupt the pass";
+
+  StartDaemon();
+  std::pair<int, int> seen;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        seen = bulk_in_dataverse();
+        return seen.first >= kPersons;
+      },
+      120s))
+      << seen.first << " of " << kPersons << "\n"
+      << daemon_->Log();
+  EXPECT_EQ(seen.first, kPersons) << "no duplicates in Dataverse";
+  EXPECT_EQ(seen.second, kPersons) << "every person arrived";
+  EXPECT_EQ(Sql("SELECT count(*) FROM contact WHERE email LIKE 'bulk%'"), std::to_string(kPersons))
+      << "no duplicates locally";
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
+}
+
+TEST_F(RunCommandTest, SighupWithABrokenMappingKeepsTheOldOnes) {
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  dir_.WriteFile("demo/mappings.d/zz_broken.json", "{\n  \"name\": \"broken\",\n  \"directon\": \"to_remote\"\n}\n");
+  daemon_->Signal(SIGHUP);
+  // FILE:LINE: PATH: message, for each problem.
+  EXPECT_TRUE(daemon_->WaitForLog("zz_broken.json:3: directon: unknown key 'directon'", 10s)) << daemon_->Log();
+  EXPECT_TRUE(daemon_->WaitForLog("reload rejected", 10s)) << daemon_->Log();
+  EXPECT_TRUE(daemon_->Running());
+  EXPECT_TRUE(WaitUntil([&] { return StatusSaid("last reload rejected"); }, 10s)) << manager_.Transcript();
+  // Still syncing on the old mappings.
+  Sql("INSERT INTO contact (no, type, name) VALUES ('EXT002', 'company', 'Litware Inc')");
+  EXPECT_TRUE(WaitUntil([&] { return FindBy("accounts", "name", "Litware Inc").is_object(); }, 10s)) << daemon_->Log();
+  // A fixed mapping folder is taken at the next SIGHUP.
+  std::filesystem::remove(Dir() + "/mappings.d/zz_broken.json");
+  daemon_->Signal(SIGHUP);
+  EXPECT_TRUE(daemon_->WaitForLog("reload applied", 10s)) << daemon_->Log();
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
+}
+
+TEST_F(RunCommandTest, WaitsOutADataverseOutageAndThenCatchesUp) {
+  StartEmulator();
+  // Every request fails with 503 until the faults are cleared.
+  Admin("POST", "/_admin/faults",
+        {{"match", json::object()}, {"action", "status"}, {"status", 503}, {"count", 100000}});
+  StartDaemon();
+  ASSERT_TRUE(manager_.WaitFor("READY=1", 30s)) << daemon_->Log();
+  EXPECT_TRUE(StatusSaid("Waiting for Dataverse")) << manager_.Transcript();
+  Sql("INSERT INTO contact (no, type, name) VALUES ('EXT003', 'company', 'Adventure Works')");
+  Admin("DELETE", "/_admin/faults");
+  EXPECT_TRUE(WaitUntil([&] { return FindBy("accounts", "name", "Adventure Works").is_object(); }, 30s))
+      << daemon_->Log();
+  EXPECT_TRUE(manager_.WaitFor("STATUS=Idle", 30s)) << manager_.Transcript();
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
+}
+
+TEST_F(RunCommandTest, HelpExplainsSignalsAndSystemd) {
+  auto help = RunProcess({CRMSYNC_BINARY, "run", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* words :
+       {"SIGTERM", "SIGHUP", "READY=1", "WATCHDOG=1", "STOPPING=1", "interval_s", "--stop-timeout"}) {
+    EXPECT_NE(help.out.find(words), std::string::npos) << words << " missing from:\n" << help.out;
+  }
+}
+
+}  // namespace
+}  // namespace crmsync::daemon
