@@ -223,6 +223,10 @@ if as_crmsync crmsync run --help 2>/dev/null | grep -q '^Usage: crmsync run'; th
   sleep 3
   booted systemctl is-active --quiet crmsync.service && ok "active: $(booted systemctl show -p StatusText --value crmsync.service)" ||
     fail "not active"
+  # The status endpoint, where this build has one (bash's /dev/tcp: no curl in the root).
+  h=$(booted timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464 && printf "GET /healthz HTTP/1.0\r\n\r\n" >&3 &&
+    head -1 <&3' 2>/dev/null | tr -d '\r' || true)
+  echo "status endpoint GET /healthz: ${h:-no answer (not in this build?)}"
   booted systemctl reload crmsync.service && sleep 1 && booted systemctl is-active --quiet crmsync.service &&
     ok "systemctl reload (SIGHUP), still active" || fail "reload"
   booted timeout 200 systemctl stop crmsync.service
