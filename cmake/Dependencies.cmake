@@ -9,6 +9,8 @@ find_package(cpprestsdk CONFIG REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# The status endpoint's HTTP server (status/status_server.cpp only).
+pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.75)
 
 # cpprestsdk does not bring OpenSSL, and its U() macro breaks GoogleTest and fmt
 # unless _TURN_OFF_PLATFORM_STRING is defined: keep both facts in one place.

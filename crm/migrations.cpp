@@ -9,6 +9,8 @@ namespace internal {
 extern const char kMigration0001Core[];
 extern const char kMigration0002ChangeCapture[];
 extern const char kMigration0003SalespersonSeries[];
+extern const char kMigration0004MarketingSetup[];
+extern const char kMigration0005Interactions[];
 }  // namespace internal
 
 namespace {
@@ -17,6 +19,8 @@ const Migration kMigrations[] = {
     {1, "0001_core.sql", internal::kMigration0001Core},
     {2, "0002_change_capture.sql", internal::kMigration0002ChangeCapture},
     {3, "0003_salesperson_series.sql", internal::kMigration0003SalespersonSeries},
+    {4, "0004_marketing_setup.sql", internal::kMigration0004MarketingSetup},
+    {5, "0005_interactions.sql", internal::kMigration0005Interactions},
 };
 
 Status ApplyStep(SqliteDb& db, const Migration& step) {

@@ -1,6 +1,7 @@
 #include "crm/rows.h"
 
 #include "crm/number_series.h"
+#include "crm/setup.h"
 
 namespace crmsync::crm {
 
@@ -55,6 +56,8 @@ Status CheckReference(StatementCache& statements, const ColumnSpec& column, cons
     case Reference::kSalesperson: return exists("SELECT code FROM salesperson WHERE code = ?", "salesperson");
     case Reference::kOpportunity: return exists("SELECT no FROM opportunity WHERE no = ?", "opportunity");
     case Reference::kSalesOrder: return exists("SELECT no FROM sales_order WHERE no = ?", "sales order");
+    case Reference::kInteractionTemplate:
+      return exists("SELECT code FROM interaction_template WHERE code = ?", "interaction template");
     case Reference::kCompany: {
       CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(statements, "SELECT type FROM contact WHERE no = ?", value));
       if (!type) return InvalidArgument(field + ": company " + shown + " does not exist");
@@ -123,6 +126,78 @@ Result<std::optional<std::string>> SetupValue(StatementCache& statements, std::s
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row || st->IsNull(0) || st->ColumnText(0).empty()) return std::optional<std::string>();
   return std::optional<std::string>(st->ColumnText(0));
+}
+
+// A new contact's inherited and default values, for the columns the insert
+// does not give (a column given as null stays null): a person linked to a
+// company takes the company's inherited fields (crm/setup.h), then setup's
+// default country, language and correspondence type fill what is still
+// missing. The default salesperson is InsertRow's, after this.
+Status FillContactDefaults(StatementCache& statements, Record& row) {
+  const Value* type = Get(row, "type");
+  const Value* company = Get(row, "company_no");
+  if (type != nullptr && type->kind() == Value::Kind::kText && type->as_text() == "person" && company != nullptr &&
+      !IsEmptyText(*company)) {
+    for (const auto& group : InheritedGroups()) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto flag, SetupValue(statements, group.flag));
+      if (flag.value_or("") != "true") continue;
+      for (std::string_view column : group.columns) {
+        if (Get(row, column) != nullptr) continue;
+        CRMSYNC_ASSIGN_OR_RETURN(
+            auto st, statements.Get("SELECT " + QuoteName(column) + " FROM contact WHERE no = ? AND type = 'company'"));
+        st->Bind(1, *company);
+        CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+        if (found && !st->IsNull(0)) row[std::string(column)] = st->ColumnValue(0);
+      }
+    }
+  }
+  constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"country_code", "default_country_code"},
+      {"language_code", "default_language_code"},
+      {"correspondence_type", "default_correspondence_type"},
+  };
+  for (const auto& [column, key] : kDefaults) {
+    if (Get(row, column) != nullptr) continue;
+    CRMSYNC_ASSIGN_OR_RETURN(auto value, SetupValue(statements, key));
+    if (value) row[std::string(column)] = Value::Text(*value);
+  }
+  return Status::Ok();
+}
+
+// A new interaction's defaults, for the columns the insert does not give:
+// its template's type, direction, duration and cost, and its contact's
+// salesperson. kInvalidArgument when neither the insert nor a template
+// gives the type (an unknown template is left to the reference check).
+Status FillInteractionDefaults(StatementCache& statements, Record& row) {
+  const Value* tmpl = Get(row, "template_code");
+  bool template_unknown = false;
+  if (tmpl != nullptr && !IsEmptyText(*tmpl)) {
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, statements.Get("SELECT type, direction, duration_min, cost FROM interaction_template WHERE code = ?"));
+    st->Bind(1, *tmpl);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    template_unknown = !found;
+    if (found) {
+      constexpr std::string_view kFromTemplate[] = {"type", "direction", "duration_min", "cost"};
+      for (int i = 0; i < 4; ++i) {
+        if (Get(row, kFromTemplate[i]) == nullptr && !st->IsNull(i)) {
+          row[std::string(kFromTemplate[i])] = st->ColumnValue(i);
+        }
+      }
+    }
+  }
+  const Value* type = Get(row, "type");
+  if (!template_unknown && (type == nullptr || IsEmptyText(*type))) {
+    return InvalidArgument("type is required (email, letter, phone_call or meeting), unless template_code gives it");
+  }
+  const Value* contact = Get(row, "contact_no");
+  if (Get(row, "salesperson_code") == nullptr && contact != nullptr && !IsEmptyText(*contact)) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get("SELECT salesperson_code FROM contact WHERE no = ?"));
+    st->Bind(1, *contact);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found && !st->IsNull(0)) row["salesperson_code"] = st->ColumnValue(0);
+  }
+  return Status::Ok();
 }
 
 // Fills the key of a new row: the series' next number, or an order line's next line_no.
@@ -194,6 +269,8 @@ Result<std::string> InsertRow(SqliteDb& db, const TableSpec& spec, const Record&
 
 Result<std::string> InsertRow(StatementCache& statements, const TableSpec& spec, const Record& fields) {
   CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
+  if (spec.table == Table::kContact) CRMSYNC_RETURN_IF_ERROR(FillContactDefaults(statements, row));
+  if (spec.table == Table::kInteraction) CRMSYNC_RETURN_IF_ERROR(FillInteractionDefaults(statements, row));
   if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
     CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_salesperson_code"));
     if (code) row["salesperson_code"] = Value::Text(*code);

@@ -1,5 +1,6 @@
 #include "crm/schema.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -13,6 +14,7 @@ namespace {
 using CT = ColumnType;
 
 constexpr std::string_view kContactTypes[] = {"person", "company"};
+constexpr std::string_view kCorrespondenceTypes[] = {"email", "hard_copy"};
 constexpr std::string_view kOpportunityStatuses[] = {"not_started", "in_progress", "won", "lost"};
 constexpr std::string_view kSalesCycleStages[] = {"qualify", "develop", "propose", "close"};
 constexpr std::string_view kOrderStatuses[] = {"open", "released", "pending_approval", "pending_prepayment"};
@@ -46,10 +48,17 @@ constexpr ColumnSpec kContactColumns[] = {
     {.name = "post_code", .help = "post code"},
     {.name = "county", .help = "county or state"},
     {.name = "country_code", .help = "country/region code, e.g. GB"},
-    {.name = "company_no", .reference = Reference::kCompany, .help = "a person's company (a company contact)"},
+    {.name = "company_no",
+     .reference = Reference::kCompany,
+     .help = "a person's company (a company contact); linking fills the person's empty inherited fields"},
     {.name = "salesperson_code", .reference = Reference::kSalesperson, .help = "responsible salesperson"},
     kCreatedAt,
     kModifiedAt,
+    // Schema v4 added these at the end of the table.
+    {.name = "language_code", .help = "language code, e.g. ENG"},
+    {.name = "correspondence_type",
+     .allowed = kCorrespondenceTypes,
+     .help = "email or hard_copy (default: setup's default_correspondence_type)"},
 };
 
 constexpr ColumnSpec kSalespersonColumns[] = {
@@ -131,6 +140,62 @@ constexpr ColumnSpec kSalesOrderLineColumns[] = {
     kModifiedAt,
 };
 
+constexpr std::string_view kInteractionTypes[] = {"email", "letter", "phone_call", "meeting"};
+constexpr std::string_view kDirections[] = {"in", "out"};
+constexpr std::string_view kEvaluations[] = {"very_positive", "positive", "neutral", "negative", "very_negative"};
+
+constexpr ColumnSpec kInteractionTemplateColumns[] = {
+    {.name = "code", .required = true, .not_null = true, .help = "template code, e.g. PHONE"},
+    {.name = "description", .required = true, .not_null = true, .help = "what the template is for"},
+    {.name = "type",
+     .required = true,
+     .not_null = true,
+     .allowed = kInteractionTypes,
+     .help = "email, letter, phone_call or meeting"},
+    {.name = "direction", .not_null = true, .allowed = kDirections, .help = "in or out (default out)"},
+    {.name = "duration_min", .type = CT::kInteger, .minimum = 0, .help = "default duration, minutes"},
+    {.name = "cost", .type = CT::kDecimal, .minimum = 0, .help = "default cost (local currency)"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kInteractionColumns[] = {
+    {.name = "no", .not_null = true, .help = "interaction number (default: next of the INTERACTION series)"},
+    {.name = "contact_no",
+     .required = true,
+     .not_null = true,
+     .reference = Reference::kContact,
+     .help = "the contact (person or company) the interaction was with"},
+    {.name = "salesperson_code",
+     .reference = Reference::kSalesperson,
+     .help = "who interacted (default: the contact's salesperson)"},
+    {.name = "template_code",
+     .reference = Reference::kInteractionTemplate,
+     .help = "the interaction template whose defaults it takes (type, direction, duration, cost)"},
+    {.name = "type",
+     .not_null = true,
+     .allowed = kInteractionTypes,
+     .help = "email, letter, phone_call or meeting (required unless the template gives it)"},
+    {.name = "date", .type = CT::kDate, .not_null = true, .help = "date, YYYY-MM-DD (default: today, UTC)"},
+    {.name = "time", .type = CT::kTime, .help = "time of day, HH:MM"},
+    {.name = "duration_min", .type = CT::kInteger, .minimum = 0, .help = "duration, minutes"},
+    {.name = "subject", .required = true, .not_null = true, .help = "what it was about"},
+    {.name = "description", .help = "notes"},
+    {.name = "direction", .not_null = true, .allowed = kDirections, .help = "in (the contact reached out) or out"},
+    {.name = "evaluation",
+     .allowed = kEvaluations,
+     .help = "very_positive, positive, neutral, negative or very_negative"},
+    {.name = "attempt_failed", .type = CT::kBool, .not_null = true, .help = "true when the contact was not reached"},
+    {.name = "cost", .type = CT::kDecimal, .minimum = 0, .help = "cost (local currency)"},
+    {.name = "campaign_no", .help = "the campaign it belongs to"},
+    {.name = "completed",
+     .type = CT::kBool,
+     .not_null = true,
+     .help = "true once it took place (closes the Dataverse activity)"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
 constexpr TableSpec kTables[] = {
     {Table::kContact, "contact", "contact", "contact", kNoKey, kContactColumns, "contact_nos", "contacts"},
     {Table::kSalesperson, "salesperson", "salesperson", "salesperson", kCodeKey, kSalespersonColumns, "salesperson_nos",
@@ -141,6 +206,10 @@ constexpr TableSpec kTables[] = {
      "sales orders"},
     {Table::kSalesOrderLine, "sales_order_line", "order-line", "sales order line", kLineKey, kSalesOrderLineColumns, "",
      "sales order lines"},
+    {Table::kInteractionTemplate, "interaction_template", "interaction-template", "interaction template", kCodeKey,
+     kInteractionTemplateColumns, "", "interaction templates"},
+    {Table::kInteraction, "interaction", "interaction", "interaction", kNoKey, kInteractionColumns, "interaction_nos",
+     "interactions"},
 };
 
 std::string Quoted(std::string_view s) {
@@ -274,6 +343,15 @@ Result<Value> CoerceValue(const ColumnSpec& column, const Value& value) {
       if (value.kind() != Value::Kind::kText || !IsValidDate(value.as_text())) {
         return InvalidArgument(name + " " + Shown(value) + " is not a date (YYYY-MM-DD)");
       }
+      return value;
+    }
+    case ColumnType::kTime: {
+      const bool ok = value.kind() == Value::Kind::kText && value.as_text().size() == 5 && value.as_text()[2] == ':' &&
+                      value.as_text() >= "00:00" && value.as_text() < "24:00" &&
+                      std::isdigit(static_cast<unsigned char>(value.as_text()[0])) &&
+                      std::isdigit(static_cast<unsigned char>(value.as_text()[1])) && value.as_text()[3] >= '0' &&
+                      value.as_text()[3] <= '5' && std::isdigit(static_cast<unsigned char>(value.as_text()[4]));
+      if (!ok) return InvalidArgument(name + " " + Shown(value) + " is not a time of day (HH:MM)");
       return value;
     }
     case ColumnType::kBool: {

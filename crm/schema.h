@@ -1,6 +1,7 @@
 // The local CRM store's tables as code sees them: columns, types,
-// enumerations, ranges, references and keys of the five data tables
-// (contact, salesperson, opportunity, sales_order, sales_order_line).
+// enumerations, ranges, references and keys of the data tables (contact,
+// salesperson, opportunity, sales_order, sales_order_line,
+// interaction_template, interaction).
 //
 // The SQL in crm/migrations/ is the truth the database enforces (other
 // programs write the tables directly); this description is what crmsync
@@ -25,7 +26,15 @@
 
 namespace crmsync::crm {
 
-enum class Table { kContact, kSalesperson, kOpportunity, kSalesOrder, kSalesOrderLine };
+enum class Table {
+  kContact,
+  kSalesperson,
+  kOpportunity,
+  kSalesOrder,
+  kSalesOrderLine,
+  kInteractionTemplate,
+  kInteraction,
+};
 
 enum class ColumnType {
   kText,
@@ -33,11 +42,12 @@ enum class ColumnType {
   kDecimal,    // NUMERIC: amounts, quantities
   kBool,       // INTEGER 0/1
   kDate,       // TEXT YYYY-MM-DD
+  kTime,       // TEXT HH:MM (24 hours)
   kTimestamp,  // TEXT UTC ISO 8601, maintained by triggers
 };
 
 // What a column refers to; kCompany is a contact whose type is company.
-enum class Reference { kNone, kContact, kCompany, kSalesperson, kOpportunity, kSalesOrder };
+enum class Reference { kNone, kContact, kCompany, kSalesperson, kOpportunity, kSalesOrder, kInteractionTemplate };
 
 struct ColumnSpec {
   std::string_view name{};

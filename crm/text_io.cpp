@@ -17,6 +17,8 @@ constexpr std::string_view kOpportunitySummary[] = {
     "no", "description", "contact_no", "status", "estimated_value", "probability", "estimated_close_date"};
 constexpr std::string_view kSalesOrderSummary[] = {"no",     "sell_to_contact_no", "order_date",
                                                    "status", "currency_code",      "external_document_no"};
+constexpr std::string_view kInteractionTemplateSummary[] = {"code", "description", "type", "direction", "duration_min"};
+constexpr std::string_view kInteractionSummary[] = {"no", "contact_no", "type", "date", "time", "subject", "completed"};
 constexpr std::string_view kSalesOrderLineSummary[] = {"order_no",   "line_no",           "description", "quantity",
                                                        "unit_price", "line_discount_pct", "line_amount"};
 
@@ -70,6 +72,8 @@ std::span<const std::string_view> SummaryColumns(const TableSpec& spec) {
     case Table::kOpportunity: return kOpportunitySummary;
     case Table::kSalesOrder: return kSalesOrderSummary;
     case Table::kSalesOrderLine: return kSalesOrderLineSummary;
+    case Table::kInteractionTemplate: return kInteractionTemplateSummary;
+    case Table::kInteraction: return kInteractionSummary;
   }
   return {};
 }

@@ -1,6 +1,7 @@
 // `crmsync crm NOUN VERB ...`: the local CRM store's records for people who
 // do not write SQL. Nouns: contact, salesperson, opportunity, order,
-// order-line; verbs: add, list, show, update, delete, import, export.
+// order-line; verbs: add, list, show, update, delete, import, export; and
+// `setup show|set` for the marketing setup.
 //
 // The command line is built from crm/schema.h (one --COLUMN option per
 // column), and the work is done by crm::Store, crm/csv.h and crm/text_io.h;
@@ -11,6 +12,7 @@
 // database is locked or unreadable).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include <sstream>
 
 #include "crm/csv.h"
+#include "crm/setup.h"
 #include "crm/store.h"
 #include "crm/text_io.h"
 #include "daemon/cli.h"
@@ -163,7 +166,61 @@ class CrmCli {
     }
   }
 
+  // `crm setup show|set`: the marketing setup (crm/setup.h).
+  void AddSetup(CLI::App* crm) {
+    std::string keys;
+    for (const auto& k : crm::SetupKeys()) keys += "\n  " + std::string(k.name) + ": " + std::string(k.help);
+    CLI::App* noun = crm->add_subcommand(
+        "setup", "marketing setup: number series, a new contact's defaults, what persons inherit from their company");
+    noun->require_subcommand(1);
+    {
+      auto verb = std::make_shared<Verb>();
+      verb->name = "setup show";
+      CLI::App* cmd = noun->add_subcommand("show", "print every setup key with its value and meaning");
+      cmd->add_flag("--json", verb->json, "print one JSON object of key: value (null when not set)");
+      cmd->callback([this, verb] { RunSetupShow(*verb); });
+    }
+    {
+      auto verb = std::make_shared<Verb>();
+      verb->name = "setup set";
+      verb->key_parts.resize(2);
+      CLI::App* cmd =
+          noun->add_subcommand("set", "set one setup key (\"\" clears a key that may be empty). Keys:" + keys);
+      cmd->add_option("KEY", verb->key_parts[0], "the setup key")->required();
+      cmd->add_option("VALUE", verb->key_parts[1], "its new value")->required();
+      cmd->callback([this, verb] { RunSetupSet(*verb); });
+    }
+  }
+
  private:
+  void RunSetupShow(const Verb& verb) {
+    auto store = OpenStore(verb);
+    if (!store) return;
+    auto entries = crm::ReadSetup(store->db());
+    if (!entries.ok()) return Fail(verb, entries.status());
+    if (verb.json) {
+      Record out;
+      for (const auto& e : *entries) out[std::string(e.key->name)] = e.value ? Value::Text(*e.value) : Value();
+      std::cout << crm::RecordToJsonText(out);
+      return;
+    }
+    std::size_t width = 0;
+    for (const auto& e : *entries) width = std::max(width, e.key->name.size());
+    for (const auto& e : *entries) {
+      std::string name(e.key->name);
+      name.resize(width, ' ');
+      std::string value = e.value.value_or("(not set)");
+      std::cout << name << "  " << value << "  # " << e.key->help << "\n";
+    }
+  }
+
+  void RunSetupSet(const Verb& verb) {
+    auto store = OpenStore(verb);
+    if (!store) return;
+    if (Status s = crm::WriteSetup(store->db(), verb.key_parts[0], verb.key_parts[1]); !s.ok()) return Fail(verb, s);
+    std::cout << verb.key_parts[0] << " = " << (verb.key_parts[1].empty() ? "(not set)" : verb.key_parts[1]) << "\n";
+  }
+
   std::shared_ptr<Verb> NewVerb(const crm::TableSpec& spec, const std::string& verb) {
     auto v = std::make_shared<Verb>();
     v->spec = &spec;
@@ -355,6 +412,7 @@ void AddCrmCommand(CLI::App& app, CommandContext& context) {
   // The CLI object lives as long as the app: verbs' callbacks point into it.
   auto cli = std::make_shared<CrmCli>(context, options);
   for (const auto& spec : crm::Tables()) cli->AddNoun(crm, spec);
+  cli->AddSetup(crm);
   crm->callback([cli] {});  // keeps `cli` alive with the app
 }
 

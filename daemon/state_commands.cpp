@@ -17,6 +17,7 @@
 #include "common/value_json.h"
 #include "connectors/local/local_connector.h"
 #include "daemon/cli.h"
+#include "daemon/status_report.h"
 #include "daemon/sync_stack.h"
 
 namespace crmsync::daemon {
@@ -71,73 +72,33 @@ bool Check(const Status& s, CommandContext& context, const char* verb) {
   return false;
 }
 
-json CountsJson(const state::JobCounts& c) {
-  return {{"inserted", c.inserted},   {"modified", c.modified}, {"deleted", c.deleted}, {"unchanged", c.unchanged},
-          {"skipped", c.skipped},     {"failed", c.failed},     {"coupled", c.coupled}, {"uncoupled", c.uncoupled},
-          {"conflicts", c.conflicts}, {"waiting", c.waiting}};
-}
-
-json JobJson(const state::JobRun& j) {
-  return {{"id", j.id},           {"run_id", j.run_id},         {"mapping", j.mapping},
-          {"command", j.command}, {"started_at", j.started_at}, {"finished_at", j.finished_at},
-          {"outcome", j.outcome}, {"message", j.message},       {"counts", CountsJson(j.counts)}};
-}
-
 // --- status ----------------------------------------------------------------
 
 void RunStatus(bool as_json, CommandContext& context) {
   std::optional<Config> config;
   auto stack = OpenForReading(context, config, true);
   if (!stack) return;
-  state::StateStore& store = *stack->store;
   const auto holder = state::InstanceLock::Holder(config->state_database);
   // Pending local changes come from the journal; status still answers without the local store.
   auto journal = local::LocalConnector::Open(config->local_database);
   const SystemClock clock;
-  json mappings = json::array();
-  for (const auto& m : stack->mappings.set.mappings()) {
-    json j = {{"mapping", m.name}, {"version", m.version}};
-    auto runs = store.JobRuns("", m.name, 1);
-    auto success = store.LastSuccess(m.name);
-    auto failures = store.Failures(m.name);
-    auto conflicts = store.OpenConflicts(m.name);
-    auto waiting = store.Waiting(m.name);
-    auto pending = store.PendingDeletes(m.name);
-    auto coupled = store.CountCouplings(m.name);
-    auto local = store.Cursor(m.name, state::Side::kLocal);
-    auto remote = store.Cursor(m.name, state::Side::kRemote);
-    for (const Status& s : {runs.status(), success.status(), failures.status(), conflicts.status(), waiting.status(),
-                            pending.status(), coupled.status(), local.status(), remote.status()}) {
-      if (!Check(s, context, "status")) return;
-    }
-    j["last_run"] = runs->empty() ? json(nullptr) : JobJson(runs->front());
-    j["last_success_at"] = *success ? json((*success)->finished_at) : json(nullptr);
-    j["coupled"] = *coupled;
-    j["pending_local_changes"] = nullptr;
-    if (journal.ok()) {
-      auto pending_local =
-          (*journal)->PendingChanges(m.local.table, local->cursor, Deadline::After(clock, std::chrono::seconds(30)));
-      if (pending_local.ok()) j["pending_local_changes"] = *pending_local;
-    }
-    j["failed"] = failures->size();
-    j["conflicts"] = conflicts->size();
-    j["waiting_for_parent"] = waiting->size();
-    j["deletes_held"] = pending->size();
-    j["cursors"] = {{"local", {{"updated_at", local->updated_at}, {"full_read", local->full_epoch != 0}}},
-                    {"remote", {{"updated_at", remote->updated_at}, {"full_read", remote->full_epoch != 0}}}};
-    mappings.push_back(j);
-  }
-  const json out = {{"daemon", {{"running", holder.has_value()}, {"pid", holder ? json(*holder) : json(nullptr)}}},
-                    {"state_database", config->state_database},
-                    {"mappings", mappings}};
+  auto document = BuildStatusDocument({.store = *stack->store,
+                                       .mappings = stack->mappings.set,
+                                       .journal = journal.ok() ? journal->get() : nullptr,
+                                       .state_database = config->state_database,
+                                       .daemon_pid = holder,
+                                       .clock = clock});
+  if (!Check(document.status(), context, "status")) return;
+  const json& out = *document;
+  const json& mappings = out["mappings"];
   if (as_json) {
     std::cout << out.dump() << "\n";
     return;
   }
   std::cout << "crmsync " << (holder ? "daemon running, pid " + std::to_string(*holder) : "not running")
             << "; state store " << config->state_database << "\n";
-  std::printf("%-20s %-9s %-24s %8s %7s %9s %8s %6s  %s\n", "mapping", "last run", "last success", "coupled", "failed",
-              "conflicts", "waiting", "held", "last counts");
+  std::printf("%-20s %-9s %-24s %8s %8s %7s %9s %8s %6s  %s\n", "mapping", "last run", "last success", "coupled",
+              "pending", "failed", "conflicts", "waiting", "held", "last counts");
   for (const auto& j : mappings) {
     const json& run = j["last_run"];
     std::string counts = "-";
@@ -167,7 +128,7 @@ void RunLog(const std::string& since, const std::string& mapping, int limit, boo
   auto runs = stack->store->JobRuns(since, mapping, limit);
   if (!Check(runs.status(), context, "log")) return;
   if (as_json) {
-    for (const auto& r : *runs) std::cout << JobJson(r).dump() << "\n";
+    for (const auto& r : *runs) std::cout << JobRunJson(r).dump() << "\n";
     return;
   }
   std::printf("%-24s %-20s %-11s %8s %8s %8s %9s %8s %7s %9s\n", "started", "mapping", "outcome", "created", "updated",

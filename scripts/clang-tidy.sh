@@ -4,7 +4,7 @@
 #   BUILD_DIR   default build (configured here in Debug when it has no
 #               compile_commands.json; nothing needs to be built first)
 # Product code: the rooms of design.md that exist (common, http, crm, connectors,
-# mapping, daemon, state, sync) and their headers; never tests/ (which holds the
+# mapping, daemon, state, status, sync) and their headers; never tests/ (which holds the
 # emulator) or generated sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ if [ ! -f "$build_dir/compile_commands.json" ]; then
 fi
 
 rooms=()
-for room in common http crm connectors mapping daemon state sync; do
+for room in common http crm connectors mapping daemon state status sync; do
   if [ -d "$room" ]; then rooms+=("$room"); fi
 done
 pattern="^$root/($(IFS='|'; echo "${rooms[*]}"))/"

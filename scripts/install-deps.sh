@@ -10,6 +10,10 @@ packages=(
   openssl sqlite3 systemd ca-certificates clang-format curl
   # clang-tidy 14; the package also brings run-clang-tidy (scripts/clang-tidy.sh)
   clang-tidy
+  # the status endpoint's HTTP server (status/status_server.cpp)
+  libmicrohttpd-dev
+  # promtool, which checks the status endpoint's /metrics text (tests/status)
+  prometheus
 )
 
 missing=()
@@ -28,4 +32,10 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 "${sudo_cmd[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package is here for its promtool only; on a booted system
+# its postinst also enables and starts a Prometheus server on :9090, which a
+# build machine does not want.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 echo "install-deps: done" >&2

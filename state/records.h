@@ -82,6 +82,9 @@ struct Intent {
   std::string remote_id{};
   Record base_local{};  // the local values the create was made from
   std::string created_at{};
+  // The Dataverse values the create writes (canonical; null for a mapped
+  // attribute it leaves unset): the Dataverse base when it is found again.
+  Record base_remote{};
 };
 
 // An update in flight (R3 across crashes): recorded before the request, with

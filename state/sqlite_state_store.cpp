@@ -13,6 +13,7 @@ namespace crmsync::state {
 namespace internal {
 // Defined in the generated state_migrations_sql.cpp (state/CMakeLists.txt).
 extern const char kStateMigration0001[];
+extern const char kStateMigration0002[];
 }  // namespace internal
 
 namespace {
@@ -26,6 +27,7 @@ struct Step {
 };
 const Step kSteps[] = {
     {1, "0001_state.sql", internal::kStateMigration0001},
+    {2, "0002_write_intents.sql", internal::kStateMigration0002},
 };
 
 Result<int> UserVersion(SqliteDb& db) {
@@ -131,6 +133,12 @@ Intent ReadIntent(const SqliteStatement& st, Status& error) {
     error = base.status();
   }
   i.created_at = st.ColumnText(4);
+  auto remote = RecordFromText(st.ColumnText(5), "intent " + i.mapping + "/" + i.local_key);
+  if (remote.ok()) {
+    i.base_remote = std::move(remote).value();
+  } else if (error.ok()) {
+    error = remote.status();
+  }
   return i;
 }
 
@@ -486,8 +494,9 @@ Result<std::int64_t> SqliteStateStore::NextEpoch() {
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string& mapping,
                                                               const std::string& local_key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at FROM "
-                                               "intent WHERE mapping = ? AND local_key = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? AND local_key = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(local_key));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<Intent>();
@@ -499,8 +508,9 @@ Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string&
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string& mapping,
                                                                const std::string& remote_id) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at FROM "
-                                               "intent WHERE mapping = ? AND remote_id = ?"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? AND remote_id = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(remote_id));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<Intent>();
@@ -511,8 +521,9 @@ Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string
 }
 
 Result<std::vector<Intent>> SqliteStateStore::Intents(const std::string& mapping) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT mapping, local_key, remote_id, base_local, created_at FROM "
-                                               "intent WHERE mapping = ? ORDER BY created_at, local_key"));
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                     "intent WHERE mapping = ? ORDER BY created_at, local_key"));
   st->Bind(1, std::string_view(mapping));
   std::vector<Intent> out;
   Status error;
@@ -527,14 +538,15 @@ Result<std::vector<Intent>> SqliteStateStore::Intents(const std::string& mapping
 
 Status SqliteStateStore::PutIntent(const Intent& i) {
   CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, "
-                                               "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (mapping, local_key) "
-                                               "DO UPDATE SET remote_id = excluded.remote_id, "
-                                               "base_local = excluded.base_local"));
+                                               "created_at, base_remote) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                                               "(mapping, local_key) DO UPDATE SET remote_id = excluded.remote_id, "
+                                               "base_local = excluded.base_local, base_remote = excluded.base_remote"));
   st->Bind(1, std::string_view(i.mapping))
       .Bind(2, std::string_view(i.local_key))
       .Bind(3, std::string_view(i.remote_id))
       .Bind(4, RecordText(i.base_local))
-      .Bind(5, i.created_at.empty() ? Now() : i.created_at);
+      .Bind(5, i.created_at.empty() ? Now() : i.created_at)
+      .Bind(6, RecordText(i.base_remote));
   return st->Run();
 }
 
@@ -553,14 +565,17 @@ Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
     AppendJsonString(rows, it.remote_id);
     rows += ',';
     AppendJsonString(rows, RecordText(it.base_local));
+    rows += ',';
+    AppendJsonString(rows, RecordText(it.base_remote));
     rows += ']';
   }
   rows += ']';
   CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at) "
-                                     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) "
-                                     "WHERE true ON CONFLICT (mapping, local_key) DO UPDATE SET "
-                                     "remote_id = excluded.remote_id, base_local = excluded.base_local"));
+                           Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, "
+                                     "base_remote) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, "
+                                     "value ->> 4 FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key) DO "
+                                     "UPDATE SET remote_id = excluded.remote_id, base_local = excluded.base_local, "
+                                     "base_remote = excluded.base_remote"));
   st->Bind(1, Now()).Bind(2, std::string_view(rows));
   return st->Run();
 }

@@ -312,6 +312,21 @@ MappingReport MappingPass::Run() {
   return finish(ApplyPendingDeletes());
 }
 
+Record MappingPass::CreatedBase(const state::Intent& intent, const Record& found) const {
+  // The Dataverse base of a create found again after a crash is what the
+  // create wrote, not what Dataverse holds now: an edit made in Dataverse
+  // since then must show as a change (R1). Attributes Dataverse computes
+  // come from the record as found; a mapped attribute the create left unset
+  // was null. (An intent of an older state store carries no values.)
+  Record base = CanonicalRemote(found);
+  if (intent.base_remote.empty()) return base;
+  for (const auto& f : m_.fields) {
+    if (!f.ToRemote()) continue;
+    for (const auto& a : f.RemoteReadAttributes()) base[a] = Get(intent.base_remote, a);
+  }
+  return base;
+}
+
 Status MappingPass::RecoverIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.Intents(m_.name));
@@ -335,7 +350,7 @@ Status MappingPass::RecoverIntents() {
     c.local_key = intent.local_key;
     c.remote_id = intent.remote_id;
     c.base_local = intent.base_local;
-    c.base_remote = CanonicalRemote(it->second.record);
+    c.base_remote = CreatedBase(intent, it->second.record);
     c.remote_version = it->second.version;
     item.before = c;
     item.coupling = c;
@@ -570,7 +585,7 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
       c.local_key = intent->local_key;
       c.remote_id = item.remote_id;
       c.base_local = intent->base_local;
-      c.base_remote = CanonicalRemote(item.remote->record);
+      c.base_remote = CreatedBase(*intent, item.remote->record);
       c.remote_version = item.remote->version;
       item.local_key = intent->local_key;
       item.before = c;
@@ -933,7 +948,9 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
     }
     item.intent_guid = p.op.key;
     item.remote_id = p.op.key;
-    effects_.intents.push_back({m_.name, item.local_key, p.op.key, CanonicalLocal(item.local->record), ""});
+    state::Intent intent{m_.name, item.local_key, p.op.key, CanonicalLocal(item.local->record), ""};
+    intent.base_remote = mapping::RemoteReadBack(m_, p.op.fields);
+    effects_.intents.push_back(std::move(intent));
     remote_ops.push_back(std::move(p));
     return Status::Ok();
   }

@@ -78,6 +78,8 @@ class MappingPass {
 
   // Phases.
   void FindParts();
+  // The Dataverse base of our own create found again by its intent.
+  Record CreatedBase(const state::Intent& intent, const Record& found) const;
   Status RecoverIntents();
   Status RetryParked();
   Status ReadSide(Side side);

@@ -452,6 +452,11 @@ struct DataverseConnector::WriteJob {
   std::size_t next = 0;           // the next unit to take
   std::size_t running = 0;        // tasks not finished yet
   std::size_t requests_left = 0;  // requests of the units not taken yet
+  // The run size planned for the budget's batch size and parallelism of the
+  // time; planned again only when either changes.
+  std::size_t run_size = 0;
+  std::size_t planned_batch = 0;
+  std::size_t planned_parallel = 0;
 };
 
 http::Headers DataverseConnector::WriteHeaders() const {
@@ -632,19 +637,28 @@ void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
     std::vector<const Unit*> run;
     {
       std::lock_guard lock(job.mutex);
-      std::size_t limit =
+      const std::size_t batch =
           std::min(kMaxBatchRequests,
                    options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
+      const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
       // When more than one run is needed: even runs, a multiple of the
       // parallelism of them, so no worker sits idle while another sends the
       // last big batch (1,000 ops on 4 workers at 200 a batch: 8 runs of
-      // 125, not 5 of 200).
-      const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
-      if (limit > 1 && job.requests_left > limit) {
-        std::size_t runs = (job.requests_left + limit - 1) / limit;
-        runs = (runs + parallel - 1) / parallel * parallel;
-        limit = std::max<std::size_t>(1, (job.requests_left + runs - 1) / runs);
+      // 125, not 5 of 200). Planned once for what is left when the budget
+      // changes, not at every take: re-planning from a shrinking remainder
+      // makes every run a different size (125, 110, 192, 144, ...), and the
+      // call lasts as long as its slowest worker.
+      if (batch != job.planned_batch || parallel != job.planned_parallel) {
+        job.planned_batch = batch;
+        job.planned_parallel = parallel;
+        job.run_size = batch;
+        if (batch > 1 && job.requests_left > batch) {
+          std::size_t runs = (job.requests_left + batch - 1) / batch;
+          runs = (runs + parallel - 1) / parallel * parallel;
+          job.run_size = std::max<std::size_t>(1, (job.requests_left + runs - 1) / runs);
+        }
       }
+      const std::size_t limit = job.run_size;
       std::size_t requests = 0;
       while (job.next < job.units.size() && (run.empty() || requests + job.units[job.next]->requests <= limit)) {
         requests += job.units[job.next]->requests;

@@ -233,6 +233,7 @@ Result<std::string> OAuthTokenProvider::AccessToken(Deadline deadline) {
   token_ = std::move(fetched->value);
   const auto margin = std::min<std::chrono::seconds>(kRefreshMargin, fetched->lifetime / 2);
   refresh_at_ = clock_.SteadyNow() + fetched->lifetime - margin;
+  expires_at_ = clock_.Now() + fetched->lifetime;
   ++fetched_;
   return token_;
 }
@@ -240,6 +241,12 @@ Result<std::string> OAuthTokenProvider::AccessToken(Deadline deadline) {
 void OAuthTokenProvider::Invalidate(const std::string& token) {
   std::lock_guard lock(mutex_);
   if (token == token_) token_.clear();
+}
+
+std::optional<std::chrono::system_clock::time_point> OAuthTokenProvider::token_expires_at() const {
+  std::lock_guard lock(mutex_);
+  if (token_.empty()) return std::nullopt;
+  return expires_at_;
 }
 
 int OAuthTokenProvider::tokens_fetched() const {

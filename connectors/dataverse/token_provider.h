@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -63,6 +64,10 @@ class OAuthTokenProvider final : public TokenSource {
   void Invalidate(const std::string& token) override;
 
   int tokens_fetched() const;
+  // When the cached token expires (wall time, for the status endpoint's
+  // crmsync_token_expiry_timestamp_seconds), or nothing before the first
+  // token and after an Invalidate of the cached one. Safe from any thread.
+  std::optional<std::chrono::system_clock::time_point> token_expires_at() const;
 
  private:
   struct Token {
@@ -82,6 +87,7 @@ class OAuthTokenProvider final : public TokenSource {
   Status last_refresh_;                   // how the latest refresh ended
   std::string token_;
   std::chrono::steady_clock::time_point refresh_at_{};
+  std::chrono::system_clock::time_point expires_at_{};  // of token_, on the wall clock
   int fetched_ = 0;
 };
 

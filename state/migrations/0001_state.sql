@@ -50,18 +50,6 @@ CREATE TABLE intent (
 );
 CREATE UNIQUE INDEX intent_remote ON intent (mapping, remote_id);
 
--- Updates in flight: the values written, so a lost commit is not mistaken
--- for an edit on the other side.
-CREATE TABLE write_intent (
-  mapping TEXT NOT NULL,
-  local_key TEXT NOT NULL,
-  target TEXT NOT NULL CHECK (target IN ('local', 'remote')),
-  local TEXT NOT NULL DEFAULT '{}',
-  remote TEXT NOT NULL DEFAULT '{}',
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  PRIMARY KEY (mapping, local_key, target)
-);
-
 CREATE TABLE conflict (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   mapping TEXT NOT NULL,

@@ -17,6 +17,12 @@ namespace {
 using crm::testing::ProcessResult;
 using crm::testing::RunProcess;
 
+// One command line and a piece of the message it must print.
+struct Case {
+  std::vector<std::string> args;
+  std::string message;
+};
+
 class CrmCommandTest : public ::testing::Test {
  protected:
   void SetUp() override { db_ = dir_.path() + "/crm.db"; }
@@ -141,10 +147,6 @@ TEST_F(CrmCommandTest, BadInputExitsTwoNamingTheFieldAndValue) {
   Init();
   ASSERT_EQ(Crm({"contact", "add", "--type", "company", "--name", "Contoso"}).exit_code, 0);
   ASSERT_EQ(Crm({"contact", "add", "--type", "person", "--name", "Ann"}).exit_code, 0);
-  struct Case {
-    std::vector<std::string> args;
-    std::string message;
-  };
   const Case cases[] = {
       {{"opportunity", "add", "--description", "D", "--contact-no", "CT000099"},
        "crmsync crm opportunity add: contact_no: contact 'CT000099' does not exist\n"},
@@ -204,7 +206,7 @@ TEST_F(CrmCommandTest, ContactsRoundTripThroughCsv) {
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
   EXPECT_EQ(exported.out.substr(0, exported.out.find('\n')),
             "no,type,name,first_name,surname,job_title,email,phone,mobile,address,address_2,city,post_code,county,"
-            "country_code,company_no,salesperson_code,created_at,modified_at");
+            "country_code,company_no,salesperson_code,created_at,modified_at,language_code,correspondence_type");
   // Into a fresh store, which lacks the salespeople the contacts refer to.
   testing_support::TempDir other;
   ASSERT_EQ(Run({"init", "--dir", other.path()}).exit_code, 0);
@@ -247,6 +249,73 @@ TEST_F(CrmCommandTest, TwoCrmProcessesAddingAtOnceGetDistinctNumbers) {
   EXPECT_EQ(numbers.size(), 40u) << r.out;
   EXPECT_EQ(*numbers.begin(), "CT000001");
   EXPECT_EQ(*numbers.rbegin(), "CT000040");
+}
+
+TEST_F(CrmCommandTest, SetupShowsEveryKeyAndSetRefusesBadValuesNamingTheKey) {
+  Init();
+  auto shown = Crm({"setup", "show", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  const auto setup = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(setup.at("contact_nos"), "CONTACT");
+  EXPECT_EQ(setup.at("inherit_address"), "true");
+  EXPECT_TRUE(setup.at("default_country_code").is_null());
+
+  const Case refused[] = {
+      {{"setup", "set", "colour", "red"}, "setup has no key 'colour'"},
+      {{"setup", "set", "inherit_address", "maybe"}, "setup inherit_address: 'maybe' must be true or false"},
+      {{"setup", "set", "segment_nos", "NOPE"}, "setup segment_nos: 'NOPE' is not a number series"},
+      {{"setup", "set", "default_salesperson_code", "ZZ"}, "setup default_salesperson_code: 'ZZ' is not a salesperson"},
+  };
+  for (const auto& c : refused) {
+    auto r = Crm(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << r.out;
+  }
+  auto unchanged = Crm({"setup", "show", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(unchanged.out), setup) << "nothing was written";
+
+  auto set = Crm({"setup", "set", "default_country_code", "GB"});
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  auto added = Crm({"contact", "add", "--type", "company", "--name", "Fabrikam"});
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  auto row = Crm({"contact", "show", "CT000001", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(row.out).at("country_code"), "GB");
+}
+
+TEST_F(CrmCommandTest, InteractionVerbsTakeTemplatesAndRefuseBadInputNamingTheField) {
+  Init();
+  auto company = Crm({"contact", "add", "--type", "company", "--name", "Contoso"});
+  ASSERT_EQ(company.exit_code, 0) << company.out;
+  const Case refused[] = {
+      {{"interaction", "add", "--contact-no", "CT000099", "--type", "email", "--subject", "x"},
+       "contact_no: contact 'CT000099' does not exist"},
+      {{"interaction", "add", "--contact-no", "CT000001", "--type", "email", "--subject", "x", "--date", "yesterday"},
+       "date 'yesterday' is not a date (YYYY-MM-DD)"},
+      {{"interaction", "add", "--contact-no", "CT000001", "--type", "telegram", "--subject", "x"},
+       "type 'telegram' is not one of email, letter, phone_call, meeting"},
+  };
+  for (const auto& c : refused) {
+    auto r = Crm(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << r.out;
+  }
+  auto none = Crm({"interaction", "list", "--json"});
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_EQ(nlohmann::json::parse(none.out).size(), 0u) << "nothing was written";
+
+  auto added = Crm({"interaction", "add", "--contact-no", "CT000001", "--template-code", "MEETING", "--subject",
+                    "Kick-off", "--time", "09:30"});
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_EQ(added.out, "IN000001\n");
+  auto updated = Crm({"interaction", "update", "IN000001", "--completed", "true", "--evaluation", "positive"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.out;
+  auto shown = nlohmann::json::parse(Crm({"interaction", "show", "IN000001", "--json"}).out);
+  EXPECT_EQ(shown.at("type"), "meeting");
+  EXPECT_EQ(shown.at("duration_min"), 60);
+  EXPECT_EQ(shown.at("completed"), true);
+  EXPECT_EQ(shown.at("evaluation"), "positive");
+  auto deleted = Crm({"interaction", "delete", "IN000001"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.out;
 }
 
 }  // namespace

@@ -417,6 +417,27 @@ TEST_F(EngineTest, ACreateWhoseCommitWasLostIsCoupledNotRepeated) {
   EXPECT_TRUE(store_->Intents("people")->empty());
 }
 
+TEST_F(EngineTest, ADataverseEditAfterACreateWhoseAnswerWasLostReachesTheLocalSide) {
+  // Found by the crash-safety model (sync/model): the create lands, its
+  // answer is lost, and the user edits the new record in Dataverse before
+  // the next pass finds it by its intent.
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  remote_.LoseNextAnswer(Status(StatusCode::kUnavailable, "connection reset after the server applied it"));
+  Sync();
+  auto intents = store_->Intents("people");
+  ASSERT_TRUE(intents.ok());
+  ASSERT_EQ(intents->size(), 1u) << "the create is still in flight as far as the state store knows";
+  const std::string id = intents->front().remote_id;
+  ASSERT_EQ(R(id, "firstname"), T("Ann"));
+  remote_.Put("contacts", id, {{"firstname", T("Anne")}, {"telephone1", T("999")}});
+  const RunReport r = Sync();
+  EXPECT_FALSE(r.AnyProblem()) << Of(r, "people").status.ToString();
+  EXPECT_EQ(remote_.Count("contacts"), 1u) << "no duplicate (R2)";
+  EXPECT_EQ(RemoteIdOf("people", "P1"), id);
+  EXPECT_EQ(L("P1", "first_name"), T("Anne")) << "an edit of a written field is not taken as the base";
+  EXPECT_EQ(L("P1", "phone"), T("999")) << "nor an edit of a field the create left unset";
+}
+
 TEST_F(EngineTest, AnUpdateWhoseAnswerWasLostIsNotMistakenForADataverseEdit) {
   // remote_wins would let any genuine Dataverse edit of the field win.
   Load("remote_wins");

@@ -569,5 +569,51 @@ TEST(DataverseConnectorPoolTest, WritesRunOnTheConnectorsOwnWorkersForItsLifetim
   EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u) << "Write hands its work to the pool and waits";
 }
 
+// An HttpClient that answers every $batch with a 204 per operation and
+// remembers how many operations each $batch carried.
+class BatchSizeRecordingHttp final : public http::HttpClient {
+ public:
+  Result<http::HttpResponse> Send(const http::HttpRequest& request, Deadline) override {
+    std::size_t parts = 0;
+    for (std::size_t at = request.body.find("application/http"); at != std::string::npos;
+         at = request.body.find("application/http", at + 1)) {
+      ++parts;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      sizes_.push_back(parts);
+    }
+    return BatchAnswer(std::vector<std::string>(parts, HttpPart(204, "")));
+  }
+  std::vector<std::size_t> sizes() {
+    std::lock_guard lock(mutex_);
+    return sizes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::size_t> sizes_;
+};
+
+TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfTheParallelism) {
+  BatchSizeRecordingHttp http;
+  FixedToken tokens;
+  testing_support::FakeClock clock;
+  RequestBudget budget(
+      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 200, .max_batch_size = 200}, clock);
+  Transport transport(http, tokens, budget, clock);
+  DataverseConnectorOptions options;
+  options.api = {"https://org.example", "v9.2"};
+  DataverseConnector connector(transport, options);
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 1000; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
+  auto results = connector.Write("accounts", ops, Deadline::Never());
+  ASSERT_TRUE(results.ok());
+  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  // 1,000 at 200 a batch on 4 workers: 8 runs of 125 (two even rounds), not
+  // runs re-planned from each remainder, whose slowest worker sets the time.
+  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(8, 125));
+}
+
 }  // namespace
 }  // namespace crmsync::dataverse

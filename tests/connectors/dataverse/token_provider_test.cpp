@@ -135,7 +135,10 @@ TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) 
                      .private_key_pem = "",
                      .algorithm = "PS256"};
   OAuthTokenProvider tokens(http, clock, c);
+  EXPECT_EQ(tokens.token_expires_at(), std::nullopt);
+  const auto first_at = clock.Now();
   EXPECT_EQ(*tokens.AccessToken(Deadline::Never()), "t1");
+  EXPECT_EQ(tokens.token_expires_at(), first_at + std::chrono::seconds(3599));
   EXPECT_EQ(*tokens.AccessToken(Deadline::Never()), "t1");
   EXPECT_EQ(http.requests.size(), 1u);
   EXPECT_EQ(http.requests[0].body,
@@ -148,6 +151,7 @@ TEST(TokenProviderTest, CachesUntilShortlyBeforeExpiryAndRefreshesOnInvalidate) 
   tokens.Invalidate("not-the-current-token");
   EXPECT_EQ(*tokens.AccessToken(Deadline::Never()), "t2");
   tokens.Invalidate("t2");
+  EXPECT_EQ(tokens.token_expires_at(), std::nullopt);
   EXPECT_EQ(*tokens.AccessToken(Deadline::Never()), "t3");
   EXPECT_EQ(tokens.tokens_fetched(), 3);
 }
