@@ -375,7 +375,11 @@ class Context {
     return value;
   }
 
-  // A secret must exist, be a regular file, and not be readable by group or others.
+  // A secret must exist, be a regular file, and not be readable by group or
+  // others. In $CREDENTIALS_DIRECTORY only "others" counts: systemd gives the
+  // service's user read access there, through an ACL where the file system
+  // has them (tmpfs on newer systemd), and stat reports an ACL's mask as the
+  // group bits of an otherwise 0400 file.
   void CheckFile(const std::string& pointer, const std::string& path, bool secret) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -386,7 +390,8 @@ class Context {
       Problem(pointer, "'" + path + "' is not a regular file");
       return;
     }
-    if (secret && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    const mode_t refused = InCredentialsDirectory(path) ? S_IROTH : (S_IRGRP | S_IROTH);
+    if (secret && (st.st_mode & refused) != 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
       Problem(pointer, "secret file '" + path + "' has mode " + mode +
@@ -405,6 +410,12 @@ class Context {
     fs::path p(value);
     if (p.is_absolute()) return p.lexically_normal().string();
     return fs::absolute(base_dir_ / p).lexically_normal().string();
+  }
+
+  bool InCredentialsDirectory(const std::string& path) const {
+    if (!credentials_dir_) return false;
+    const fs::path relative = fs::path(path).lexically_normal().lexically_relative(*credentials_dir_);
+    return !relative.empty() && *relative.begin() != "..";
   }
 
   // $CREDENTIALS_DIRECTORY first, then beside the config.

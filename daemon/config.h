@@ -7,7 +7,8 @@
 // CommentedConfigTemplate (what `crmsync init` writes) lists every key with
 // its default and help. LoadConfig validates the whole file and reports every
 // problem as a Diagnostic naming file, line and key; it also checks that
-// secret and key files exist and are not readable by group or others.
+// secret and key files exist and are not readable by group or others (by
+// others, in $CREDENTIALS_DIRECTORY: systemd may grant the service an ACL).
 //
 // Relative paths: secret and key files are looked up in
 // $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first, then beside the

@@ -87,6 +87,40 @@ TEST(ConfigTest, SecretsAreLookedUpInTheCredentialsDirectoryFirst) {
   EXPECT_EQ(load.config->dataverse.client_secret_file, creds.path() + "/client-secret");
 }
 
+// systemd hands the service's user a credential through an ACL where the file
+// system has them, and stat shows the ACL's mask as group bits (0440).
+TEST(ConfigTest, ACredentialMayShowGroupBitsButNotOthers) {
+  TempDir dir;
+  TempDir creds;
+  creds.WriteFile("client-secret", "systemd\n", 0440);
+  const std::string path = dir.WriteFile("crmsync.json", kGood);
+  const ConfigLoad load = LoadConfig(path, creds.path() + "/");
+  ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
+  EXPECT_EQ(load.config->dataverse.client_secret_file, creds.path() + "/client-secret");
+
+  creds.WriteFile("open-secret", "systemd\n", 0444);
+  const std::string open_path = dir.WriteFile("open.json", R"({
+  "dataverse": { "url": "https://contoso.crm4.dynamics.com", "tenant_id": "t1", "client_id": "c1",
+    "client_secret_file": "open-secret" },
+  "local": { "database": "crm.db" }, "state": { "database": "state.db" }, "mappings": "mappings.d"
+})");
+  const ConfigLoad open = LoadConfig(open_path, creds.path());
+  ASSERT_FALSE(open.config.has_value());
+  ASSERT_EQ(open.diagnostics.size(), 1u);
+  EXPECT_NE(open.diagnostics[0].ToString().find("has mode 0444"), std::string::npos) << Lines(open)[0];
+}
+
+TEST(ConfigTest, ASecretBesideTheConfigMustNotBeGroupReadable) {
+  TempDir dir;
+  TempDir creds;
+  dir.WriteFile("client-secret", "beside\n", 0440);
+  const std::string path = dir.WriteFile("crmsync.json", kGood);
+  const ConfigLoad load = LoadConfig(path, creds.path());
+  ASSERT_FALSE(load.config.has_value());
+  ASSERT_EQ(load.diagnostics.size(), 1u);
+  EXPECT_NE(load.diagnostics[0].ToString().find("has mode 0440"), std::string::npos) << Lines(load)[0];
+}
+
 struct BadCase {
   const char* name;
   const char* text;
