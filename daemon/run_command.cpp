@@ -1,9 +1,18 @@
 // `crmsync run`: the daemon in the foreground (daemon/runner.h), with its
 // --help explaining scheduling, signals and the systemd protocol.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <mutex>
+
+#include <nlohmann/json.hpp>
 
 #include "daemon/cli.h"
 #include "daemon/runner.h"
+#include "daemon/status_report.h"
+#include "daemon/sync_stack.h"
+#include "status/status_server.h"
 
 namespace crmsync::daemon {
 
@@ -34,6 +43,82 @@ The state store stays locked while it runs: a second crmsync that needs it exits
 Exit codes: 0 stopped by a signal; 2 bad usage, config or mappings at start; 5 another process
 holds the state store.)";
 
+// What the status endpoint shows of the running daemon. The runner's state
+// comes from its thread-safe snapshot; the queues and last runs come from
+// the state store over a read-only connection of this request's own (the
+// engine's store serves one thread at a time), as `crmsync status` reads
+// them. Requests are answered one at a time: a scrape is cheap, and two at
+// once would only open two connections.
+class DaemonStatusSource final : public status::StatusSource {
+ public:
+  DaemonStatusSource(const Config& config, const RunnerStatus& runner) : config_(config), runner_(runner) {}
+
+  status::Probe Health() override {
+    const RunnerSnapshot s = runner_.Snapshot();
+    return {s.healthy, s.healthy ? "" : s.reason};
+  }
+  status::Probe Readiness() override {
+    const RunnerSnapshot s = runner_.Snapshot();
+    return {s.ready, s.ready ? "" : (s.reason.empty() ? s.activity : s.reason)};
+  }
+  std::string StatusJson() override {
+    std::lock_guard lock(mutex_);
+    auto document = Document();
+    if (!document.ok()) return nlohmann::json{{"error", document.status().ToString()}}.dump();
+    return document->dump();
+  }
+  status::MetricsSnapshot Metrics() override {
+    std::lock_guard lock(mutex_);
+    status::MetricsSnapshot m;
+    if (auto document = Document(); document.ok()) ApplyStatusToMetrics(*document, m);
+    const RunnerSnapshot s = runner_.Snapshot();
+    for (const auto& run : s.mappings) {
+      status::MappingMetrics* found = nullptr;
+      for (auto& mm : m.mappings) found = mm.mapping == run.mapping ? &mm : found;
+      if (found == nullptr) {
+        m.mappings.push_back({});
+        found = &m.mappings.back();
+        found->mapping = run.mapping;
+      }
+      found->passes = run.passes_by_outcome;
+      found->records = run.records_total;
+      if (run.last_success) {
+        found->last_success_unix =
+            std::chrono::duration_cast<std::chrono::seconds>(run.last_success->time_since_epoch()).count();
+      }
+    }
+    m.requests = s.requests;
+    m.retries = s.retries;
+    m.throttled = s.throttled;
+    if (s.token_expiry) {
+      m.token_expiry_unix =
+          std::chrono::duration_cast<std::chrono::seconds>(s.token_expiry->time_since_epoch()).count();
+    }
+    m.ready = s.ready;
+    status::SetLagFromLastSuccess(m, std::chrono::system_clock::now());
+    return m;
+  }
+
+ private:
+  Result<nlohmann::json> Document() {
+    SyncStackError error;
+    auto stack = OpenSyncStack(config_, {.lock = false, .local = false, .dataverse = false, .mappings = true}, error);
+    if (!stack) return error.status;
+    auto journal = local::LocalConnector::Open(config_.local_database);
+    return BuildStatusDocument({.store = *stack->store,
+                                .mappings = stack->mappings.set,
+                                .journal = journal.ok() ? journal->get() : nullptr,
+                                .state_database = config_.state_database,
+                                .daemon_pid = static_cast<int>(getpid()),
+                                .clock = clock_});
+  }
+
+  const Config config_;
+  const RunnerStatus& runner_;
+  const SystemClock clock_;
+  std::mutex mutex_;
+};
+
 }  // namespace
 
 void AddRunCommand(CLI::App& app, CommandContext& context) {
@@ -52,7 +137,19 @@ void AddRunCommand(CLI::App& app, CommandContext& context) {
     options.stop_timeout = std::chrono::seconds(*stop_timeout_s);
     RunnerStatus status;
     SystemdNotifier notifier;
+    // The status endpoint: started once the stores are open and the config
+    // valid, stopped before the runner's state it reads goes away.
+    DaemonStatusSource source(*config, status);
+    status::StatusServer server(source);
+    options.on_started = [&server](const Config& started) -> Status {
+      if (started.status_listen.empty()) return Status::Ok();
+      CRMSYNC_RETURN_IF_ERROR(server.Start(started.status_listen).WithContext("status_listen"));
+      spdlog::info("status endpoint on http://{}:{}/ (healthz, readyz, status, metrics)",
+                   status::ParseListenAddress(started.status_listen)->host, server.port());
+      return Status::Ok();
+    };
     context.exit_code = RunDaemon(*config, options, status, notifier);
+    server.Stop();
   });
 }
 

@@ -140,6 +140,7 @@ class Runner {
   int Stop();
   void UpdateHealth();
   void ShowIdle();
+  void ReportDataverse();
   milliseconds Backoff(int attempt, std::optional<milliseconds> retry_after = std::nullopt);
   void Submit(Job job);
   bool WorkerBusy();
@@ -403,7 +404,7 @@ void Runner::CheckLocalChanges() {
 void Runner::OnJobResult(const JobResult& result) {
   const auto now = Steady::now();
   if (result.kind == Job::Kind::kProbe) {
-    status_.SetTokenExpiry(generation_->dataverse->tokens->token_expires_at());
+    ReportDataverse();
     if (result.probe.ok()) {
       if (probe_failures_ > 0) spdlog::info("Dataverse answers again");
       connected_ = true;
@@ -465,8 +466,16 @@ void Runner::OnJobResult(const JobResult& result) {
         o.mapping, clock_.Now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(s.next_due - now),
         s.failures);
   }
-  status_.SetTokenExpiry(generation_->dataverse->tokens->token_expires_at());
+  ReportDataverse();
   if (connected_) ShowIdle();
+}
+
+// The token's expiry and the transport's counters, for the status endpoint.
+void Runner::ReportDataverse() {
+  const DataverseStack& dv = *generation_->dataverse;
+  status_.SetTokenExpiry(dv.tokens->token_expires_at());
+  const dataverse::TransportCounters c = dv.transport->counters();
+  status_.SetDataverseCounters(dv.transport.get(), c.sent, c.retried, c.throttled);
 }
 
 void Runner::ShowIdle() {

@@ -39,6 +39,23 @@ void RunnerStatus::SetTokenExpiry(std::optional<WallTime> expiry) {
   state_.token_expiry = expiry;
 }
 
+void RunnerStatus::SetDataverseCounters(const void* source, std::int64_t requests, std::int64_t retries,
+                                        std::int64_t throttled) {
+  std::lock_guard lock(mutex_);
+  if (source != counters_source_) {
+    carried_requests_ += last_requests_;
+    carried_retries_ += last_retries_;
+    carried_throttled_ += last_throttled_;
+    counters_source_ = source;
+  }
+  last_requests_ = requests;
+  last_retries_ = retries;
+  last_throttled_ = throttled;
+  state_.requests = carried_requests_ + requests;
+  state_.retries = carried_retries_ + retries;
+  state_.throttled = carried_throttled_ + throttled;
+}
+
 void RunnerStatus::CountReload(bool applied) {
   std::lock_guard lock(mutex_);
   ++(applied ? state_.reloads_applied : state_.reloads_rejected);

@@ -57,9 +57,14 @@ struct RunnerSnapshot {
   std::string reason;    // why not ready or not healthy; "" otherwise
   std::string activity;  // the current systemd STATUS= text
   std::optional<WallTime> started_at;
-  std::optional<WallTime> token_expiry;    // of the Dataverse access token, when one is held
-  std::int64_t reloads_applied = 0;        // SIGHUPs whose config and mappings were taken
-  std::int64_t reloads_rejected = 0;       // SIGHUPs whose config or mappings were invalid (old kept)
+  std::optional<WallTime> token_expiry;  // of the Dataverse access token, when one is held
+  std::int64_t reloads_applied = 0;      // SIGHUPs whose config and mappings were taken
+  std::int64_t reloads_rejected = 0;     // SIGHUPs whose config or mappings were invalid (old kept)
+  // The Dataverse transport's counters, over every connection this process
+  // made (a reload that rebuilds the connection carries the old counts).
+  std::int64_t requests = 0;
+  std::int64_t retries = 0;
+  std::int64_t throttled = 0;              // 429s
   std::vector<MappingRunStatus> mappings;  // in the order the runner passes them (parents first)
 };
 
@@ -73,6 +78,9 @@ class RunnerStatus {
   void SetHealthy(bool healthy, std::string reason);
   void SetActivity(std::string activity);
   void SetTokenExpiry(std::optional<WallTime> expiry);
+  // The counters of the transport `source` (its identity: a new one after a
+  // reload starts from zero, and the old one's last counts are carried).
+  void SetDataverseCounters(const void* source, std::int64_t requests, std::int64_t retries, std::int64_t throttled);
   void CountReload(bool applied);
   // The mappings of the current config, with their intervals; keeps the
   // history of mappings that stay, forgets those that went.
@@ -87,6 +95,9 @@ class RunnerStatus {
   MappingRunStatus* Find(const std::string& mapping);  // requires mutex_
 
   mutable std::mutex mutex_;
+  const void* counters_source_ = nullptr;
+  std::int64_t carried_requests_ = 0, carried_retries_ = 0, carried_throttled_ = 0;
+  std::int64_t last_requests_ = 0, last_retries_ = 0, last_throttled_ = 0;
   RunnerSnapshot state_;
   std::string ready_reason_;
   std::string health_reason_;

@@ -148,7 +148,10 @@ class Bench {
     if (init.exit_code != 0) Fail(init.err);
     config_ = dir + "/crmsync.json";
     const std::string text = dir_.ReadFile("c/crmsync.json");
-    std::ofstream(config_) << std::regex_replace(text, std::regex(R"("interval_s":\s*30)"),
+    // No status endpoint: a fixed port would collide with another daemon on this machine.
+    const std::string no_status =
+        std::regex_replace(text, std::regex(R"("status_listen":\s*"[^"]*")"), R"("status_listen": null)");
+    std::ofstream(config_) << std::regex_replace(no_status, std::regex(R"("interval_s":\s*30)"),
                                                  "\"interval_s\": " + std::to_string(options_.interval_s));
     auto db = SqliteDb::Open(dir + "/crm.db", {.create = false});
     if (!db.ok()) Fail(db.status().ToString());

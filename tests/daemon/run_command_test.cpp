@@ -5,8 +5,11 @@
 // with the sqlite3 program, Dataverse changes through the emulator's admin
 // API, as a Dynamics user would. Every wait polls for its condition with a
 // deadline.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -39,6 +42,23 @@ using namespace std::chrono_literals;
 
 constexpr const char* kClient = "11111111-2222-3333-4444-555555555555";
 
+// A loopback port nobody listens on now (the kernel's choice for a bound, closed socket).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 // Polls `condition` until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
@@ -67,7 +87,13 @@ class RunCommandTest : public ::testing::Test {
     std::string text = dir_.ReadFile("demo/crmsync.json");
     const std::string once = std::regex_replace(text, std::regex(R"("interval_s":\s*30)"), R"("interval_s": 1)");
     ASSERT_NE(once, text) << "no interval_s in the config init wrote:\n" << text;
-    std::ofstream(config_) << once;
+    // The status endpoint on a port of this test's own (tests run in parallel).
+    status_port_ = FreePort();
+    const std::string listen =
+        std::regex_replace(once, std::regex(R"("status_listen":\s*"[^"]*")"),
+                           "\"status_listen\": \"127.0.0.1:" + std::to_string(status_port_) + "\"");
+    ASSERT_NE(listen, once) << "no status_listen in the config init wrote:\n" << once;
+    std::ofstream(config_) << listen;
   }
   void TearDown() override {
     daemon_.reset();
@@ -131,7 +157,41 @@ class RunCommandTest : public ::testing::Test {
   std::unique_ptr<TestClient> admin_;
   std::unique_ptr<BackgroundProcess> daemon_;
   std::string config_;
+  int status_port_ = 0;
 };
+
+TEST_F(RunCommandTest, TheStatusEndpointServesHealthReadinessStatusAndMetrics) {
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  TestClient status("http://127.0.0.1:" + std::to_string(status_port_));
+  auto healthz = status.Send("GET", "/healthz");
+  EXPECT_EQ(healthz.status, 200) << healthz.error << daemon_->Log();
+  auto readyz = status.Send("GET", "/readyz");
+  EXPECT_EQ(readyz.status, 200) << readyz.body;
+  auto doc = status.Send("GET", "/status");
+  ASSERT_EQ(doc.status, 200) << doc.body;
+  const json parsed = json::parse(doc.body);
+  EXPECT_EQ(parsed["daemon"]["pid"], daemon_->pid()) << doc.body;
+  EXPECT_FALSE(parsed["mappings"].empty());
+  auto metrics = status.Send("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  // The first passes ran: their outcomes, records and requests are counted.
+  EXPECT_NE(metrics.body.find("crmsync_passes_total{mapping=\"accounts\",outcome=\"ok\"}"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("crmsync_records_total{mapping=\"accounts\",outcome=\"inserted\"}"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("crmsync_ready 1"), std::string::npos) << metrics.body;
+  EXPECT_EQ(metrics.body.find("crmsync_dataverse_requests_total 0\n"), std::string::npos)
+      << "the passes' requests are counted\n"
+      << metrics.body;
+  if (std::filesystem::exists("/usr/bin/promtool")) {
+    auto check = RunProcess({"/usr/bin/promtool", "check", "metrics"}, metrics.body);
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
+  EXPECT_EQ(StopDaemon(), 0);
+  EXPECT_NE(status.Send("GET", "/healthz").status, 200) << "the endpoint stops with the daemon";
+}
 
 TEST_F(RunCommandTest, TellsSystemdReadyWatchdogAndStopping) {
   StartEmulator();
