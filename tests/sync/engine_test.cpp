@@ -407,7 +407,9 @@ TEST_F(EngineTest, AWriteCutShortByShutdownQuarantinesNothingAndTheNextPassWrite
   Sync();
   EXPECT_EQ(remote_.Count("contacts"), 0u);
   EXPECT_EQ(store_->Cursor("people", Side::kLocal)->cursor, "") << "cursor unmoved (R1)";
-  for (const auto& f : *store_->Failures("people")) EXPECT_TRUE(f.transient) << f.message << " was quarantined";
+  const auto failures = store_->Failures("people");  // named: a range-for over *temporary would dangle
+  ASSERT_TRUE(failures.ok());
+  for (const auto& f : *failures) EXPECT_TRUE(f.transient) << f.message << " was quarantined";
   const RunReport second = Sync();
   EXPECT_TRUE(Of(second, "people").status.ok()) << Of(second, "people").status.ToString();
   EXPECT_EQ(remote_.Count("contacts"), 1u) << "created once";
