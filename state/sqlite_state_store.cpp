@@ -1,6 +1,7 @@
 #include "state/sqlite_state_store.h"
 
 #include <filesystem>
+#include <initializer_list>
 
 #include <nlohmann/json.hpp>
 
@@ -119,6 +120,30 @@ Result<std::vector<Coupling>> ReadCouplings(SqliteStatement& st) {
     CRMSYNC_ASSIGN_OR_RETURN(Coupling c, ReadCoupling(st));
     out.push_back(std::move(c));
   }
+}
+
+// A JSON array of strings, for `json_each(?)` in one statement per page.
+std::string JsonStringArray(const std::vector<std::string>& texts) {
+  std::string out = "[";
+  for (const auto& t : texts) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, t);
+  }
+  return out + "]";
+}
+
+// Appends one row (a JSON array of strings) to the comma-separated rows of a
+// `json_each(?)` insert; the caller brackets the whole.
+void AppendJsonRow(std::string& rows, std::initializer_list<std::string_view> fields) {
+  if (!rows.empty()) rows += ',';
+  rows += '[';
+  bool first = true;
+  for (std::string_view f : fields) {
+    if (!first) rows += ',';
+    first = false;
+    AppendJsonString(rows, f);
+  }
+  rows += ']';
 }
 
 Intent ReadIntent(const SqliteStatement& st, Status& error) {
@@ -553,23 +578,12 @@ Status SqliteStateStore::PutIntent(const Intent& i) {
 Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
   if (intents.empty()) return Status::Ok();
   // One statement for a page of creates.
-  std::string rows = "[";
-  for (std::size_t i = 0; i < intents.size(); ++i) {
-    const Intent& it = intents[i];
-    if (i > 0) rows += ',';
-    rows += '[';
-    AppendJsonString(rows, it.mapping);
-    rows += ',';
-    AppendJsonString(rows, it.local_key);
-    rows += ',';
-    AppendJsonString(rows, it.remote_id);
-    rows += ',';
-    AppendJsonString(rows, RecordText(it.base_local));
-    rows += ',';
-    AppendJsonString(rows, RecordText(it.base_remote));
-    rows += ']';
+  std::string rows;
+  for (const Intent& it : intents) {
+    AppendJsonRow(rows,
+                  {it.mapping, it.local_key, it.remote_id, RecordText(it.base_local), RecordText(it.base_remote)});
   }
-  rows += ']';
+  rows = "[" + rows + "]";
   CRMSYNC_ASSIGN_OR_RETURN(auto* st,
                            Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, "
                                      "base_remote) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, "
@@ -582,12 +596,7 @@ Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
 
 Status SqliteStateStore::DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
   if (local_keys.empty()) return Status::Ok();
-  std::string keys = "[";
-  for (std::size_t i = 0; i < local_keys.size(); ++i) {
-    if (i > 0) keys += ',';
-    AppendJsonString(keys, local_keys[i]);
-  }
-  keys += ']';
+  const std::string keys = JsonStringArray(local_keys);
   CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key IN "
                                                "(SELECT value FROM json_each(?))"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
@@ -604,25 +613,12 @@ Status SqliteStateStore::DeleteIntent(const std::string& mapping, const std::str
 
 Status SqliteStateStore::PutWriteIntents(const std::vector<WriteIntent>& intents) {
   if (intents.empty()) return Status::Ok();
-  std::string rows = "[";
-  for (std::size_t i = 0; i < intents.size(); ++i) {
-    const WriteIntent& w = intents[i];
-    if (i > 0) rows += ',';
-    rows += '[';
-    AppendJsonString(rows, w.mapping);
-    rows += ',';
-    AppendJsonString(rows, w.local_key);
-    rows += ',';
-    AppendJsonString(rows, SideText(w.target));
-    rows += ',';
-    AppendJsonString(rows, RecordText(w.local));
-    rows += ',';
-    AppendJsonString(rows, RecordText(w.remote));
-    rows += ',';
-    AppendJsonString(rows, w.expected_version);
-    rows += ']';
+  std::string rows;
+  for (const WriteIntent& w : intents) {
+    AppendJsonRow(rows, {w.mapping, w.local_key, SideText(w.target), RecordText(w.local), RecordText(w.remote),
+                         w.expected_version});
   }
-  rows += ']';
+  rows = "[" + rows + "]";
   CRMSYNC_ASSIGN_OR_RETURN(
       auto* st, Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, expected_version, "
                           "created_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
@@ -656,12 +652,7 @@ Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::strin
 
 Status SqliteStateStore::DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
   if (local_keys.empty()) return Status::Ok();
-  std::string keys = "[";
-  for (std::size_t i = 0; i < local_keys.size(); ++i) {
-    if (i > 0) keys += ',';
-    AppendJsonString(keys, local_keys[i]);
-  }
-  keys += ']';
+  const std::string keys = JsonStringArray(local_keys);
   CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM write_intent WHERE mapping = ? AND local_key IN "
                                                "(SELECT value FROM json_each(?))"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
