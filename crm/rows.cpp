@@ -138,16 +138,24 @@ Status FillContactDefaults(StatementCache& statements, Record& row) {
   const Value* company = Get(row, "company_no");
   if (type != nullptr && type->kind() == Value::Kind::kText && type->as_text() == "person" && company != nullptr &&
       !IsEmptyText(*company)) {
+    std::vector<std::string> inherited = {"type"};
     for (const auto& group : InheritedGroups()) {
       CRMSYNC_ASSIGN_OR_RETURN(auto flag, SetupValue(statements, group.flag));
       if (flag.value_or("") != "true") continue;
       for (std::string_view column : group.columns) {
-        if (Get(row, column) != nullptr) continue;
-        CRMSYNC_ASSIGN_OR_RETURN(
-            auto st, statements.Get("SELECT " + QuoteName(column) + " FROM contact WHERE no = ? AND type = 'company'"));
-        st->Bind(1, *company);
-        CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
-        if (found && !st->IsNull(0)) row[std::string(column)] = st->ColumnValue(0);
+        if (Get(row, column) == nullptr) inherited.emplace_back(column);
+      }
+    }
+    // One read of the company; one that is not a company is left to the reference check.
+    if (inherited.size() > 1 && company->kind() == Value::Kind::kText) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto from, ReadRow(statements, SpecOf(Table::kContact), company->as_text(), inherited));
+      const Value* company_type = from ? Get(*from, "type") : nullptr;
+      if (company_type != nullptr && company_type->kind() == Value::Kind::kText &&
+          company_type->as_text() == "company") {
+        for (std::size_t i = 1; i < inherited.size(); ++i) {
+          const Value* v = Get(*from, inherited[i]);
+          if (v != nullptr && !v->is_null()) row[inherited[i]] = *v;
+        }
       }
     }
   }
