@@ -10,12 +10,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
+#include "tests/support/subprocess.h"
 
 namespace crmsync::bench {
 
@@ -41,21 +40,7 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
   const std::string in_path = base + ".in", out_path = base + ".out", err_path = base + ".err";
   std::ofstream(in_path, std::ios::binary) << stdin_text;
 
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string kv = *e;
-    merged[kv.substr(0, kv.find('='))] = kv;
-  }
-  for (const auto& kv : env) merged[kv.substr(0, kv.find('='))] = kv;
-  std::vector<std::string> env_strings;
-  for (auto& [k, v] : merged) env_strings.push_back(v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
+  const testing_support::ExecVectors exec(argv, env);
 
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
@@ -68,7 +53,7 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
-    execve(argp[0], argp.data(), envp.data());
+    execve(exec.argv()[0], exec.argv(), exec.envp());
     _exit(127);
   }
   Measured m;

@@ -13,27 +13,28 @@ extern char** environ;
 
 namespace crmsync::testing_support {
 
+ExecVectors::ExecVectors(const std::vector<std::string>& argv, const std::vector<std::string>& env) : args_(argv) {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    merged[kv.substr(0, kv.find('='))] = kv;
+  }
+  for (const auto& kv : env) merged[kv.substr(0, kv.find('='))] = kv;
+  for (auto& [name, kv] : merged) env_.push_back(std::move(kv));
+  // The strings are in place now: their buffers no longer move.
+  for (auto& a : args_) argp_.push_back(a.data());
+  argp_.push_back(nullptr);
+  for (auto& kv : env_) envp_.push_back(kv.data());
+  envp_.push_back(nullptr);
+}
+
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_text,
                          const std::vector<std::string>& env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv = *e;
-    merged[kv.substr(0, kv.find('='))] = kv;
-  }
-  for (const auto& kv : env) merged[kv.substr(0, kv.find('='))] = kv;
-  std::vector<std::string> env_strings;
-  for (auto& [k, v] : merged) env_strings.push_back(v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
+  const ExecVectors exec(argv, env);
 
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -41,7 +42,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    execve(argp[0], argp.data(), envp.data());
+    execve(exec.argv()[0], exec.argv(), exec.envp());
     _exit(127);
   }
   close(in_pipe[0]);
