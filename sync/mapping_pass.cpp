@@ -28,6 +28,13 @@ using state::Coupling;
 using state::CursorState;
 
 constexpr int kLookupChunk = 500;
+
+// A failure that says nothing about the record: a transient error, or a
+// write cut short by shutdown. The page's cursor stays where it was, so the
+// next pass (after a restart) tries the record again (R1).
+bool LeavesTheCursor(const Status& status) {
+  return IsRetryable(status) || status.code() == StatusCode::kCancelled;
+}
 constexpr int kMaxRounds = 3;
 
 const Value& Get(const Record& r, const std::string& name) {
@@ -186,13 +193,10 @@ void MappingPass::Fail(Item& item, const Status& status, Side written) {
   f.remote_code = status.remote_code();
   f.http_status = status.http_status();
   f.message = status.message();
-  // Conflicts and ops aborted with their group are retried by the next pass on their own. A write
-  // cut short by shutdown says nothing about the record: like a transient error, it leaves the
-  // cursor where it was, so the next pass (after a restart) writes it (R1).
-  const bool cancelled = status.code() == StatusCode::kCancelled;
-  f.transient = IsRetryable(status) || cancelled || status.code() == StatusCode::kConflict ||
-                status.code() == StatusCode::kAborted;
-  if (IsRetryable(status) || cancelled) incomplete_ = true;
+  // Conflicts and ops aborted with their group are retried by the next pass on their own.
+  f.transient =
+      LeavesTheCursor(status) || status.code() == StatusCode::kConflict || status.code() == StatusCode::kAborted;
+  if (LeavesTheCursor(status)) incomplete_ = true;
   effects_.failures.push_back(f);
   ++report_.counts.failed;
   if (!f.transient) {
@@ -1389,10 +1393,8 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   if (!results.ok()) {
     // Nothing is known about any op: every one is tried again later.
     for (auto& p : ops) (p.owner != nullptr ? *p.owner : *this).Fail(*p.item, results.status(), side);
-    if (IsRetryable(results.status()) || results.status().code() == StatusCode::kBusy ||
-        results.status().code() == StatusCode::kCancelled) {
-      incomplete_ = true;
-    }
+    // This pass's page stops too when the ops were its parts' (Fail stops the owner's).
+    if (LeavesTheCursor(results.status()) || results.status().code() == StatusCode::kBusy) incomplete_ = true;
     return Status::Ok();
   }
   if (results->size() != ops.size()) return Internal("a connector answered a different number of results than ops");
@@ -1644,7 +1646,6 @@ Status MappingPass::ApplyPendingDeletes() {
       item.local_key = d.local_key;
       item.remote_id = d.remote_id;
       Fail(item, r.status.WithContext("deleting"), side);
-      if (IsRetryable(r.status) || r.status.code() == StatusCode::kCancelled) incomplete_ = true;
     }
   }
   CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(survivors, 0));
