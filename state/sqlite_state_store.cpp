@@ -15,6 +15,7 @@ namespace internal {
 // Defined in the generated state_migrations_sql.cpp (state/CMakeLists.txt).
 extern const char kStateMigration0001[];
 extern const char kStateMigration0002[];
+extern const char kStateMigration0003[];
 }  // namespace internal
 
 namespace {
@@ -29,6 +30,7 @@ struct Step {
 const Step kSteps[] = {
     {1, "0001_state.sql", internal::kStateMigration0001},
     {2, "0002_write_intents.sql", internal::kStateMigration0002},
+    {3, "0003_local_create_intents.sql", internal::kStateMigration0003},
 };
 
 Result<int> UserVersion(SqliteDb& db) {
@@ -648,6 +650,51 @@ Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::strin
     w.expected_version = st->ColumnText(4);
     out.push_back(std::move(w));
   }
+}
+
+Status SqliteStateStore::PutLocalCreateIntents(const std::vector<Intent>& intents) {
+  if (intents.empty()) return Status::Ok();
+  std::string rows;
+  for (const Intent& it : intents) {
+    AppendJsonRow(rows, {it.mapping, it.remote_id, RecordText(it.base_local), RecordText(it.base_remote)});
+  }
+  rows = "[" + rows + "]";
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st, Statement("INSERT INTO local_create_intent (mapping, remote_id, base_local, base_remote, created_at) "
+                          "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) WHERE true "
+                          "ON CONFLICT (mapping, remote_id) DO UPDATE SET base_local = excluded.base_local, "
+                          "base_remote = excluded.base_remote"));
+  st->Bind(1, Now()).Bind(2, std::string_view(rows));
+  return st->Run();
+}
+
+Result<std::vector<Intent>> SqliteStateStore::LocalCreateIntents(const std::string& mapping) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT remote_id, base_local, base_remote, created_at FROM "
+                                               "local_create_intent WHERE mapping = ? ORDER BY remote_id"));
+  st->Bind(1, std::string_view(mapping));
+  std::vector<Intent> out;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return out;
+    Intent it;
+    it.mapping = mapping;
+    it.remote_id = st->ColumnText(0);
+    const std::string what = "local create in flight " + mapping + "/" + it.remote_id;
+    CRMSYNC_ASSIGN_OR_RETURN(it.base_local, RecordFromText(st->ColumnText(1), what));
+    CRMSYNC_ASSIGN_OR_RETURN(it.base_remote, RecordFromText(st->ColumnText(2), what));
+    it.created_at = st->ColumnText(3);
+    out.push_back(std::move(it));
+  }
+}
+
+Status SqliteStateStore::DeleteLocalCreateIntents(const std::string& mapping,
+                                                  const std::vector<std::string>& remote_ids) {
+  if (remote_ids.empty()) return Status::Ok();
+  const std::string ids = JsonStringArray(remote_ids);
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM local_create_intent WHERE mapping = ? AND remote_id IN "
+                                               "(SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(ids));
+  return st->Run();
 }
 
 Status SqliteStateStore::DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {

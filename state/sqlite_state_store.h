@@ -54,6 +54,9 @@ class SqliteStateStore final : public StateStore {
   Status PutWriteIntents(const std::vector<WriteIntent>& intents) override;
   Result<std::vector<WriteIntent>> WriteIntents(const std::string& mapping) override;
   Status DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) override;
+  Status PutLocalCreateIntents(const std::vector<Intent>& intents) override;
+  Result<std::vector<Intent>> LocalCreateIntents(const std::string& mapping) override;
+  Status DeleteLocalCreateIntents(const std::string& mapping, const std::vector<std::string>& remote_ids) override;
 
   Result<std::int64_t> UpsertConflict(const Conflict& conflict) override;
   Result<std::optional<Conflict>> OpenConflict(const std::string& mapping, const std::string& local_key) override;

@@ -109,6 +109,13 @@ class StateStore {
   // Removes the intents of `local_keys` (every target).
   virtual Status DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) = 0;
 
+  // --- local creates in flight (R2 locally): Intents keyed by the Dataverse
+  // id the row carries as its origin (local_key is empty: the number series
+  // gives it at the create).
+  virtual Status PutLocalCreateIntents(const std::vector<Intent>& intents) = 0;
+  virtual Result<std::vector<Intent>> LocalCreateIntents(const std::string& mapping) = 0;
+  virtual Status DeleteLocalCreateIntents(const std::string& mapping, const std::vector<std::string>& remote_ids) = 0;
+
   // --- conflicts
   // Opens a conflict, or updates the open one of the same record (one open
   // conflict per record); returns its id.

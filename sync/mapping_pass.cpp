@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <system_error>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -305,6 +307,7 @@ MappingReport MappingPass::Run() {
   const bool from_remote = mapping::IncludesFromRemote(m_.direction);
   if (Status s = RecoverIntents(); !s.ok()) return finish(s);
   if (Status s = RecoverWriteIntents(); !s.ok()) return finish(s);
+  if (Status s = RecoverLocalCreates(); !s.ok()) return finish(s);
   if (Status s = RetryParked(); !s.ok()) return finish(s);
   // Dataverse first: after its full read every Dataverse record of the
   // mapping is coupled or created locally, so local creates need no lookup.
@@ -459,6 +462,7 @@ Status MappingPass::RetryParked() {
     }
     CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(changes), std::nullopt, 0));
   }
+  CRMSYNC_RETURN_IF_ERROR(FinishInFlight().status());
   if (!effects_.clear_failures.empty() || !effects_.unpark.empty())
     CRMSYNC_RETURN_IF_ERROR(Commit(std::nullopt, Side::kLocal));
   return Status::Ok();
@@ -485,48 +489,55 @@ Status MappingPass::ReadSide(Side side) {
   }
   std::int64_t& epoch_ref = side == Side::kLocal ? local_epoch_ : remote_epoch_;
   std::int64_t& read = side == Side::kLocal ? report_.read_local : report_.read_remote;
-  for (;;) {
-    if (engine_.stop_.stop_requested()) return Status(StatusCode::kCancelled, "stopping");
-    epoch_ref = cs.full_epoch;
-    ReadRequest r;
-    r.entity = side == Side::kLocal ? m_.local.table : m_.remote.entity_set;
-    r.key = side == Side::kLocal ? "" : m_.remote.key;
-    r.columns = side == Side::kLocal ? local_columns_ : remote_columns_;
-    r.filter = side == Side::kLocal ? "" : m_.remote.filter;
-    r.cursor = cs.cursor;
-    r.max_changes = engine_.options_.page_size;
-    auto batch = connector.ReadChanges(r, CallDeadline());
-    if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kCursorExpired && !cs.cursor.empty()) {
-        // R8: read everything again and reconcile by key; never re-create.
-        spdlog::warn("{}: the {} cursor is no longer accepted ({}); reconciling by key", m_.name, state::SideName(side),
-                     batch.status().message());
-        cs = CursorState{};
-        CRMSYNC_ASSIGN_OR_RETURN(cs.full_epoch, new_epoch());
-        cs.mapping_version = m_.version;
-        if (!engine_.options_.dry_run) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, cs));
-        continue;
+  const Status stopped_early(
+      StatusCode::kUnavailable,
+      m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
+  const auto read_pages = [&]() -> Status {
+    for (;;) {
+      if (engine_.stop_.stop_requested()) return Status(StatusCode::kCancelled, "stopping");
+      epoch_ref = cs.full_epoch;
+      ReadRequest r;
+      r.entity = side == Side::kLocal ? m_.local.table : m_.remote.entity_set;
+      r.key = side == Side::kLocal ? "" : m_.remote.key;
+      r.columns = side == Side::kLocal ? local_columns_ : remote_columns_;
+      r.filter = side == Side::kLocal ? "" : m_.remote.filter;
+      r.cursor = cs.cursor;
+      r.max_changes = engine_.options_.page_size;
+      auto batch = connector.ReadChanges(r, CallDeadline());
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kCursorExpired && !cs.cursor.empty()) {
+          // R8: read everything again and reconcile by key; never re-create.
+          spdlog::warn("{}: the {} cursor is no longer accepted ({}); reconciling by key", m_.name,
+                       state::SideName(side), batch.status().message());
+          cs = CursorState{};
+          CRMSYNC_ASSIGN_OR_RETURN(cs.full_epoch, new_epoch());
+          cs.mapping_version = m_.version;
+          if (!engine_.options_.dry_run) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, cs));
+          continue;
+        }
+        return batch.status().WithContext("reading " + std::string(state::SideName(side)) + " changes of " + m_.name);
       }
-      return batch.status().WithContext("reading " + std::string(state::SideName(side)) + " changes of " + m_.name);
+      read += static_cast<std::int64_t>(batch->changes.size());
+      CursorState next;
+      next.cursor = batch->next_cursor;
+      next.full_epoch = cs.full_epoch;
+      next.mapping_version = m_.version;
+      CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(batch->changes), next, cs.full_epoch));
+      if (incomplete_) return stopped_early;
+      cs.cursor = next.cursor;
+      if (engine_.progress_ != nullptr) {
+        engine_.progress_->OnProgress(m_.name, side, read,
+                                      report_.counts.inserted + report_.counts.modified + report_.counts.deleted);
+      }
+      if (!batch->more) return Status::Ok();
     }
-    read += static_cast<std::int64_t>(batch->changes.size());
-    CursorState next;
-    next.cursor = batch->next_cursor;
-    next.full_epoch = cs.full_epoch;
-    next.mapping_version = m_.version;
-    CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(batch->changes), next, cs.full_epoch));
-    if (incomplete_) {
-      return Status(
-          StatusCode::kUnavailable,
-          m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
-    }
-    cs.cursor = next.cursor;
-    if (engine_.progress_ != nullptr) {
-      engine_.progress_->OnProgress(m_.name, side, read,
-                                    report_.counts.inserted + report_.counts.modified + report_.counts.deleted);
-    }
-    if (!batch->more) break;
-  }
+  };
+  // The last page's write may still be in flight, also when the read stopped early: it is committed first.
+  Status pages = read_pages();
+  Result<bool> last = FinishInFlight();
+  CRMSYNC_RETURN_IF_ERROR(pages);
+  CRMSYNC_RETURN_IF_ERROR(last.status());
+  if (*last) return stopped_early;
   if (cs.full_epoch != 0) {
     // A full read: couplings it did not see were deleted on this side.
     std::string after;
@@ -560,12 +571,36 @@ Status MappingPass::ReadSide(Side side) {
 // ---------------------------------------------------------------------------
 // One page.
 
+// A page of local changes whose first round writes to Dataverse is sent on
+// a thread of its own, and the next page is read, decided and its intents
+// recorded meanwhile; the page in flight is committed while the next one's
+// write is in flight in turn. So neither side waits for the other, and
+// pages still commit in order, each after its own writes (R1). Only one
+// page writes at a time, and a page is overlapped only when it has none of
+// the records of the page in flight: a decision never reads what a write
+// in flight may change.
 Status MappingPass::ProcessPage(Side source, std::vector<Change> changes, std::optional<CursorState> cursor_after,
                                 std::int64_t epoch) {
+  if (in_flight_) {
+    const bool shared =
+        std::any_of(changes.begin(), changes.end(), [&](const Change& c) { return in_flight_->keys.count(c.key) > 0; });
+    if (shared || source != in_flight_->source) {
+      CRMSYNC_ASSIGN_OR_RETURN(bool stopped, FinishInFlight());
+      if (stopped) {
+        incomplete_ = true;
+        return Status::Ok();
+      }
+    }
+  }
+  auto page = std::make_unique<Page>();
+  page->source = source;
+  page->cursor_after = std::move(cursor_after);
+  page->epoch = epoch;
   incomplete_ = false;
-  std::vector<Item> items;
+  std::vector<Item>& items = page->items;
   items.reserve(changes.size());
   for (auto& c : changes) {
+    page->keys.insert(c.key);
     if (c.kind == Change::Kind::kDelete) {
       CRMSYNC_RETURN_IF_ERROR(HandleDeleted(source, c.key));
       continue;
@@ -586,9 +621,70 @@ Status MappingPass::ProcessPage(Side source, std::vector<Change> changes, std::o
   } else {
     CRMSYNC_RETURN_IF_ERROR(PrepareLocalSourced(items, epoch));
   }
-  CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(items, epoch));
-  for (auto& item : items) FinishItem(item, epoch);
-  return Commit(incomplete_ ? std::nullopt : std::move(cursor_after), source);
+  CRMSYNC_ASSIGN_OR_RETURN(bool any, BeginRound(items, page->round));
+  const bool overlap =
+      any && !page->round.remote_batch.empty() && source == Side::kLocal && !engine_.options_.dry_run && parts_.empty();
+  if (!overlap) {
+    if (in_flight_) {
+      CRMSYNC_ASSIGN_OR_RETURN(bool stopped, FinishInFlight());
+      if (stopped) page->cursor_after.reset();
+    }
+    if (!any) {
+      for (auto& item : items) FinishItem(item, epoch);
+      return Commit(incomplete_ ? std::nullopt : std::move(page->cursor_after), source);
+    }
+    WriteResults results = Execute(Side::kRemote, page->round.remote_batch, CallDeadline());
+    return CompletePage(*page, std::move(results));
+  }
+  if (in_flight_) in_flight_->sent.wait();  // one page writes at a time
+  Page* sending = page.get();
+  const Deadline deadline = CallDeadline();
+  try {
+    sending->sent = std::async(std::launch::async, [this, sending, deadline] {
+      return Execute(Side::kRemote, sending->round.remote_batch, deadline);
+    });
+  } catch (const std::system_error&) {  // no thread to be had: send it here and now
+    if (in_flight_) CRMSYNC_RETURN_IF_ERROR(FinishInFlight().status());
+    WriteResults results = Execute(Side::kRemote, sending->round.remote_batch, CallDeadline());
+    return CompletePage(*sending, std::move(results));
+  }
+  sending->effects = std::exchange(effects_, Effects{});
+  sending->incomplete = std::exchange(incomplete_, false);
+  std::swap(in_flight_, page);  // `page` is now the page before, if any
+  if (!page) return Status::Ok();
+  CRMSYNC_ASSIGN_OR_RETURN(bool stopped, FinishPage(std::move(page)));
+  if (stopped) {
+    // The page before stopped on a transient failure: this one commits
+    // what it wrote, but not its cursor, and the read stops.
+    in_flight_->cursor_after.reset();
+    CRMSYNC_RETURN_IF_ERROR(FinishInFlight().status());
+    incomplete_ = true;
+  }
+  return Status::Ok();
+}
+
+Result<bool> MappingPass::FinishInFlight() {
+  if (!in_flight_) return false;
+  return FinishPage(std::move(in_flight_));
+}
+
+Result<bool> MappingPass::FinishPage(std::unique_ptr<Page> page) {
+  Effects current = std::exchange(effects_, std::move(page->effects));
+  const bool current_incomplete = std::exchange(incomplete_, page->incomplete);
+  WriteResults results = page->sent.get();
+  Status s = CompletePage(*page, std::move(results));
+  const bool stopped = incomplete_;
+  effects_ = std::move(current);
+  incomplete_ = current_incomplete;
+  if (!s.ok()) return s;
+  return stopped;
+}
+
+Status MappingPass::CompletePage(Page& page, WriteResults first_results) {
+  CRMSYNC_ASSIGN_OR_RETURN(bool again, FinishRound(page.round, std::move(first_results)));
+  if (again) CRMSYNC_RETURN_IF_ERROR(DecideAndWrite(page.items, page.epoch, 1));
+  for (auto& item : page.items) FinishItem(item, page.epoch);
+  return Commit(incomplete_ ? std::nullopt : std::move(page.cursor_after), page.source);
 }
 
 Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t epoch) {
@@ -1119,6 +1215,49 @@ Status MappingPass::CommitWriteIntents(Side target, std::vector<PlannedOp>& ops)
   return engine_.store_.PutWriteIntents(intents);
 }
 
+Status MappingPass::CommitLocalCreateIntents(std::vector<PlannedOp>& ops) {
+  if (engine_.options_.dry_run) return Status::Ok();
+  std::vector<state::Intent> intents;
+  for (const auto& p : ops) {
+    if (!p.create || !p.item->remote) continue;
+    state::Intent intent;
+    intent.mapping = m_.name;
+    intent.remote_id = p.op.origin_id;
+    for (const auto& [column, value] : p.op.fields) intent.base_local[column] = Canonical(value);
+    intent.base_remote = CanonicalRemote(p.item->remote->record);
+    intents.push_back(std::move(intent));
+  }
+  return engine_.store_.PutLocalCreateIntents(intents);
+}
+
+Status MappingPass::RecoverLocalCreates() {
+  if (engine_.options_.dry_run) return Status::Ok();
+  CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.LocalCreateIntents(m_.name));
+  if (intents.empty()) return Status::Ok();
+  for (const auto& intent : intents) {
+    effects_.local_creates_done.push_back(intent.remote_id);
+    CRMSYNC_ASSIGN_OR_RETURN(auto key, engine_.journal_.FindByOrigin(m_.local.table, intent.remote_id, CallDeadline()));
+    if (!key) continue;  // never made: decided again when its Dataverse record is read again
+    CRMSYNC_ASSIGN_OR_RETURN(auto by_local, engine_.store_.CouplingByLocal(m_.name, *key));
+    CRMSYNC_ASSIGN_OR_RETURN(auto by_remote, engine_.store_.CouplingByRemote(m_.name, intent.remote_id));
+    if (by_local || by_remote) continue;  // coupled since (by hand or by its commit)
+    // Coupled with the bases the create was made with and no version on
+    // either side, so both sides are compared with those bases when next
+    // read: an edit made on either side since the create is a change.
+    Coupling c;
+    c.mapping = m_.name;
+    c.local_key = *key;
+    c.remote_id = intent.remote_id;
+    c.base_local = intent.base_local;
+    c.base_remote = intent.base_remote;
+    effects_.put.push_back(std::move(c));
+    Audit("couple", Side::kLocal, *key, intent.remote_id, {}, "ok",
+          "create of an interrupted pass found in the local store by its origin");
+    ++report_.counts.coupled;
+  }
+  return Commit(std::nullopt, Side::kLocal);
+}
+
 Status MappingPass::RecoverWriteIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.WriteIntents(m_.name));
@@ -1333,6 +1472,7 @@ void MappingPass::ApplyLocal(PlannedOp& p, const WriteResult& r) {
       item.before = c;
       item.coupling = c;
       item.create_local = false;
+      effects_.local_creates_done.push_back(item.remote_id);
       ++report_.counts.inserted;
       Audit("create", Side::kLocal, key, item.remote_id, fields, "ok");
     } else {
@@ -1372,10 +1512,20 @@ void MappingPass::ApplyLocal(PlannedOp& p, const WriteResult& r) {
 
 Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   if (ops.empty()) return Status::Ok();
+  std::vector<WriteOp> batch = TakeOps(ops);
+  WriteResults results = Execute(side, batch, CallDeadline());
+  return ApplyResults(side, ops, batch, std::move(results));
+}
+
+std::vector<WriteOp> MappingPass::TakeOps(std::vector<PlannedOp>& ops) {
   std::vector<WriteOp> batch;
   batch.reserve(ops.size());
-  for (auto& p : ops) batch.push_back(std::move(p.op));  // moved back below, for the results
-  Result<std::vector<WriteResult>> results = std::vector<WriteResult>{};
+  for (auto& p : ops) batch.push_back(std::move(p.op));  // moved back by ApplyResults, for the results
+  return batch;
+}
+
+MappingPass::WriteResults MappingPass::Execute(Side side, const std::vector<WriteOp>& batch, Deadline deadline) {
+  if (batch.empty()) return std::vector<WriteResult>{};
   if (engine_.options_.dry_run) {
     std::vector<WriteResult> simulated;
     for (const auto& op : batch) {
@@ -1383,13 +1533,17 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
       r.key = op.key.empty() ? "(new from " + op.origin_id + ")" : op.key;
       simulated.push_back(std::move(r));
     }
-    results = std::move(simulated);
-  } else if (side == Side::kRemote) {
-    results = engine_.remote_.Write(m_.remote.entity_set, batch, CallDeadline());
-  } else {
-    results = engine_.local_.Write(m_.local.table, batch, CallDeadline());
+    return simulated;
   }
+  if (side == Side::kRemote) return engine_.remote_.Write(m_.remote.entity_set, batch, deadline);
+  return engine_.local_.Write(m_.local.table, batch, deadline);
+}
+
+Status MappingPass::ApplyResults(Side side, std::vector<PlannedOp>& ops, std::vector<WriteOp>& batch,
+                                 WriteResults results) {
+  if (ops.empty()) return Status::Ok();
   for (std::size_t i = 0; i < ops.size(); ++i) ops[i].op = std::move(batch[i]);
+  batch.clear();
   if (!results.ok()) {
     // Nothing is known about any op: every one is tried again later.
     for (auto& p : ops) (p.owner != nullptr ? *p.owner : *this).Fail(*p.item, results.status(), side);
@@ -1414,39 +1568,13 @@ Status MappingPass::Send(Side side, std::vector<PlannedOp>& ops) {
   return Status::Ok();
 }
 
-Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoch*/) {
-  for (int round = 0; round < kMaxRounds; ++round) {
-    std::vector<PlannedOp> remote_ops;
-    std::vector<PlannedOp> local_ops;
-    std::vector<Item*> in_round;
-    for (auto& item : items) {
-      if (item.done) continue;
-      item.retry = false;
-      in_round.push_back(&item);
-      CRMSYNC_RETURN_IF_ERROR(Decide(item, remote_ops, local_ops));
-    }
-    if (in_round.empty()) return Status::Ok();
-    CRMSYNC_RETURN_IF_ERROR(AddParts(remote_ops));
-    CRMSYNC_RETURN_IF_ERROR(CommitIntents());
-    CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kRemote, remote_ops));
-    CRMSYNC_RETURN_IF_ERROR(Send(Side::kRemote, remote_ops));
-    // Local writes of an item wait for its Dataverse write: after a conflict it is decided again.
-    std::vector<PlannedOp> local_now;
-    for (auto& p : local_ops) {
-      if (!p.item->retry && !p.item->failed && !p.item->waiting && !(p.item->done && !p.create)) {
-        local_now.push_back(std::move(p));
-      }
-    }
-    CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kLocal, local_now));
-    CRMSYNC_RETURN_IF_ERROR(Send(Side::kLocal, local_now));
-    bool again = false;
-    for (Item* item : in_round) {
-      if (item->retry) {
-        again = true;
-      } else {
-        item->done = true;
-      }
-    }
+Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoch*/, int first_round) {
+  for (int round = first_round; round < kMaxRounds; ++round) {
+    Round r;
+    CRMSYNC_ASSIGN_OR_RETURN(bool any, BeginRound(items, r));
+    if (!any) return Status::Ok();
+    WriteResults results = Execute(Side::kRemote, r.remote_batch, CallDeadline());
+    CRMSYNC_ASSIGN_OR_RETURN(bool again, FinishRound(r, std::move(results)));
     if (!again) return Status::Ok();
   }
   for (auto& item : items) {
@@ -1455,6 +1583,44 @@ Status MappingPass::DecideAndWrite(std::vector<Item>& items, std::int64_t /*epoc
          item.source);
   }
   return Status::Ok();
+}
+
+Result<bool> MappingPass::BeginRound(std::vector<Item>& items, Round& round) {
+  for (auto& item : items) {
+    if (item.done) continue;
+    item.retry = false;
+    round.in_round.push_back(&item);
+    CRMSYNC_RETURN_IF_ERROR(Decide(item, round.remote_ops, round.local_ops));
+  }
+  if (round.in_round.empty()) return false;
+  CRMSYNC_RETURN_IF_ERROR(AddParts(round.remote_ops));
+  CRMSYNC_RETURN_IF_ERROR(CommitIntents());
+  CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kRemote, round.remote_ops));
+  round.remote_batch = TakeOps(round.remote_ops);
+  return true;
+}
+
+Result<bool> MappingPass::FinishRound(Round& round, WriteResults remote_results) {
+  CRMSYNC_RETURN_IF_ERROR(ApplyResults(Side::kRemote, round.remote_ops, round.remote_batch, std::move(remote_results)));
+  // Local writes of an item wait for its Dataverse write: after a conflict it is decided again.
+  std::vector<PlannedOp> local_now;
+  for (auto& p : round.local_ops) {
+    if (!p.item->retry && !p.item->failed && !p.item->waiting && !(p.item->done && !p.create)) {
+      local_now.push_back(std::move(p));
+    }
+  }
+  CRMSYNC_RETURN_IF_ERROR(CommitWriteIntents(Side::kLocal, local_now));
+  CRMSYNC_RETURN_IF_ERROR(CommitLocalCreateIntents(local_now));
+  CRMSYNC_RETURN_IF_ERROR(Send(Side::kLocal, local_now));
+  bool again = false;
+  for (Item* item : round.in_round) {
+    if (item->retry) {
+      again = true;
+    } else {
+      item->done = true;
+    }
+  }
+  return again;
 }
 
 void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
@@ -1672,6 +1838,7 @@ Status MappingPass::ApplyEffects() {
   for (const auto& c : effects_.put) CRMSYNC_RETURN_IF_ERROR(store.PutCoupling(c));
   CRMSYNC_RETURN_IF_ERROR(store.DeleteIntents(m_.name, effects_.intents_done));
   CRMSYNC_RETURN_IF_ERROR(store.DeleteWriteIntents(m_.name, effects_.write_intents_done));
+  CRMSYNC_RETURN_IF_ERROR(store.DeleteLocalCreateIntents(m_.name, effects_.local_creates_done));
   for (const auto& f : effects_.failures) CRMSYNC_RETURN_IF_ERROR(store.RecordFailure(f));
   for (const auto& w : effects_.park) CRMSYNC_RETURN_IF_ERROR(store.Park(w));
   for (const auto& d : effects_.pending) CRMSYNC_RETURN_IF_ERROR(store.AddPendingDelete(d));

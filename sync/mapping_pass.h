@@ -1,10 +1,13 @@
 // MappingPass: one pass of one mapping (engine.h describes the steps). An
 // implementation detail of the Engine, in its own file because it is long.
 //
-// Ownership: borrows the engine's parts. Thread-safety: one thread.
+// Ownership: borrows the engine's parts. Thread-safety: one thread, but for
+// a page's first Dataverse write, which runs on a thread of its own while
+// the next page is read and decided (ProcessPage says when).
 #pragma once
 
 #include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +67,7 @@ class MappingPass {
     std::vector<std::string> intents_done;
     std::vector<std::string> write_intents_done;  // local keys whose updates in flight are settled
     std::vector<state::Intent> intents;           // committed before the writes, not here
+    std::vector<std::string> local_creates_done;  // Dataverse ids whose local creates in flight are settled
     std::vector<state::AuditEntry> audit;
     std::vector<state::Failure> failures;
     std::vector<std::pair<Side, std::string>> clear_failures;
@@ -103,7 +107,42 @@ class MappingPass {
     bool create = false;
     MappingPass* owner = nullptr;  // the pass whose item it is (a part's pass for a part's op)
   };
-  Status DecideAndWrite(std::vector<Item>& items, std::int64_t epoch);
+  // One round of a page's writes: its items decided, its ops planned.
+  struct Round {
+    std::vector<PlannedOp> remote_ops;
+    std::vector<PlannedOp> local_ops;
+    std::vector<Item*> in_round;
+    std::vector<connectors::WriteOp> remote_batch;  // remote_ops' ops, moved out to be sent
+  };
+  using WriteResults = Result<std::vector<connectors::WriteResult>>;
+  // A page between its first Dataverse write and its commit. The next
+  // page of the same read is decided while its first write is in flight
+  // (see ProcessPage); it holds everything the page's commit needs.
+  struct Page {
+    Side source = Side::kLocal;
+    std::vector<Item> items;  // not resized once decided: PlannedOps point into it
+    std::optional<state::CursorState> cursor_after;
+    std::int64_t epoch = 0;
+    Effects effects;                 // its effects, kept apart from the next page's
+    bool incomplete = false;         // its incomplete_
+    Round round;                     // its first round, being sent
+    std::set<std::string> keys;      // its records' keys on the side read
+    std::future<WriteResults> sent;  // last: destroyed (waited for) before what the send reads
+  };
+  Status DecideAndWrite(std::vector<Item>& items, std::int64_t epoch, int first_round = 0);
+  // Decides the items not done yet and records their intents; sends nothing.
+  // False when every item is done.
+  Result<bool> BeginRound(std::vector<Item>& items, Round& round);
+  // Applies the round's Dataverse results, then sends its local writes.
+  // True when an item must be decided again (a 412 re-read it).
+  Result<bool> FinishRound(Round& round, WriteResults remote_results);
+  // From the round's results to the page's commit.
+  Status CompletePage(Page& page, WriteResults first_results);
+  // Waits for the page in flight and commits it; the current page's effects
+  // are kept aside meanwhile. True when it stopped on a transient failure
+  // (its cursor is not moved; the read must stop).
+  Result<bool> FinishInFlight();
+  Result<bool> FinishPage(std::unique_ptr<Page> page);
   // Decides one coupled or new item: appends its writes to the lists.
   Status Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::vector<PlannedOp>& local_ops);
   // Builds the update ops that carry `to_remote` / `to_local` fields of a coupled item.
@@ -113,11 +152,20 @@ class MappingPass {
                     std::vector<PlannedOp>& local_ops);
   // Sends the ops of one side and applies the results to their items.
   Status Send(Side side, std::vector<PlannedOp>& ops);
+  // Send in three steps, so a page's Dataverse writes can be in flight while the next page is decided.
+  static std::vector<connectors::WriteOp> TakeOps(std::vector<PlannedOp>& ops);
+  WriteResults Execute(Side side, const std::vector<connectors::WriteOp>& batch, Deadline deadline);
+  Status ApplyResults(Side side, std::vector<PlannedOp>& ops, std::vector<connectors::WriteOp>& batch,
+                      WriteResults results);
   void ApplyRemote(PlannedOp& p, const connectors::WriteResult& r);
   void ApplyLocal(PlannedOp& p, const connectors::WriteResult& r);
   Status CommitIntents();
   // Records the updates about to be sent (R3 across crashes), before sending.
   Status CommitWriteIntents(Side target, std::vector<PlannedOp>& ops);
+  // Records the local creates about to be made (R2 locally), before making them.
+  Status CommitLocalCreateIntents(std::vector<PlannedOp>& ops);
+  // Couples the local creates of an interrupted pass, found by their origin, with the bases they were made with.
+  Status RecoverLocalCreates();
   // A pass that lost its commit after its updates went through: the values
   // the target side now holds are those updates', so they become the bases.
   Status RecoverWriteIntents();
@@ -183,6 +231,9 @@ class MappingPass {
   std::deque<Item> part_items_;        // items of a parent's parts (stable addresses for PlannedOp)
   std::set<std::string> dry_seen_[2];  // dry run: keys a full read saw (local, remote); nothing is marked in the store
   std::vector<state::PendingDelete> dry_pending_;  // dry run: deletes held in memory
+  // The page whose first Dataverse write is in flight (last member: its
+  // send is waited for before anything it uses is destroyed).
+  std::unique_ptr<Page> in_flight_;
 };
 
 }  // namespace crmsync::sync

@@ -30,19 +30,20 @@
  *   POLICY     0: local_wins (default)  1: remote_wins
  *   BROKEN_SEND_BEFORE_INTENT    the create is sent before its intent is recorded
  *   BROKEN_CURSOR_BEFORE_WRITES  a page's cursor is committed before its writes
- *   FIX_RECOVERY  the fixes README.md proposes for the defects the model found
- *                 (D1's FIX_INTENT_BASE and D3's FIX_WRITE_INTENT are in the
- *                 code and on by default)
- *   OLD_INTENT_BASE, OLD_WRITE_INTENT  the code before D1, D3 were fixed
+ *   The fixes of D1 (FIX_INTENT_BASE), D2 (FIX_LOCAL_CREATE) and D3
+ *   (FIX_WRITE_INTENT) are in the code and on by default;
+ *   OLD_INTENT_BASE, OLD_LOCAL_CREATE, OLD_WRITE_INTENT  the code before each was fixed
  */
 
-#ifdef FIX_RECOVERY
+/* The code keeps the fixes of defects D1 (MappingPass::CreatedBase and
+ * SettleWriteIntents), D2 (MappingPass::RecoverLocalCreates: a local create
+ * is on record with its bases before it is made, state schema v3) and D3
+ * (MappingPass::WentThrough, with the version a write intent expects);
+ * OLD_INTENT_BASE, OLD_LOCAL_CREATE and OLD_WRITE_INTENT model the code as it
+ * was before each. */
+#ifndef OLD_LOCAL_CREATE
 #define FIX_LOCAL_CREATE
 #endif
-/* The code keeps the fixes of defects D1 (MappingPass::CreatedBase and
- * SettleWriteIntents) and D3 (MappingPass::WentThrough, with the version a
- * write intent expects); OLD_INTENT_BASE and OLD_WRITE_INTENT model the code
- * as it was before each. */
 #ifndef OLD_INTENT_BASE
 #define FIX_INTENT_BASE
 #endif

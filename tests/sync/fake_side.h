@@ -13,11 +13,15 @@
 //     record kNotFound; deletes of a missing record succeed.
 // Tests edit records "as a user would" with Put/Erase, count requests,
 // expire cursors, inject failures and run a hook before each write.
+// Thread-safety: the Connector and ChangeJournal methods and Put/Erase take
+// one (recursive) mutex, as the engine may write one page from a thread of
+// its own while it reads the next; the other test controls are for between passes.
 #pragma once
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,6 +49,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   // Creates or replaces a record as a user would (a new version).
   void Put(const std::string& entity, const std::string& key, Record record,
            std::chrono::system_clock::time_point when = {}) {
+    std::lock_guard lock(mu_);
     Row& row = rows_[entity][key];
     for (auto& [k, v] : record) row.record[k] = v;
     row.version = ++clock_;
@@ -52,6 +57,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     deleted_[entity].erase(key);
   }
   void Erase(const std::string& entity, const std::string& key) {
+    std::lock_guard lock(mu_);
     rows_[entity].erase(key);
     deleted_[entity][key] = ++clock_;
   }
@@ -97,6 +103,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
 
   // --- Connector
   Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline) override {
+    std::lock_guard lock(mu_);
     ++reads_;
     connectors::ChangeBatch batch;
     std::int64_t after = 0;
@@ -132,6 +139,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
 
   Result<std::optional<connectors::Change>> Fetch(const std::string& entity, const std::string&, const std::string& key,
                                                   const std::vector<std::string>& columns, Deadline) override {
+    std::lock_guard lock(mu_);
     ++reads_;
     const Row* row = Get(entity, key);
     if (row == nullptr) return std::optional<connectors::Change>();
@@ -139,6 +147,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   }
 
   Result<connectors::ChangeBatch> Lookup(const connectors::LookupRequest& request, Deadline) override {
+    std::lock_guard lock(mu_);
     ++reads_;
     connectors::ChangeBatch batch;
     for (const auto& [key, row] : rows_[request.entity]) {
@@ -159,6 +168,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
 
   Result<std::vector<connectors::WriteResult>> Write(const std::string& entity,
                                                      std::span<const connectors::WriteOp> ops, Deadline) override {
+    std::lock_guard lock(mu_);
     ++writes_;
     ops_ += static_cast<int>(ops.size());
     calls.emplace_back(ops.begin(), ops.end());
@@ -182,14 +192,17 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
 
   // --- ChangeJournal
   Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline) override {
+    std::lock_guard lock(mu_);
     acknowledged[reader] = cursor;
     return Status::Ok();
   }
   Status ForgetReader(const std::string& reader, Deadline) override {
+    std::lock_guard lock(mu_);
     acknowledged.erase(reader);
     return Status::Ok();
   }
   Result<std::int64_t> PendingChanges(const std::string& entity, const std::string& cursor, Deadline) override {
+    std::lock_guard lock(mu_);
     const std::int64_t after = cursor.empty() ? 0 : std::stoll(cursor);
     std::int64_t n = 0;
     for (const auto& [key, row] : rows_[entity]) n += row.version > after ? 1 : 0;
@@ -197,6 +210,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   }
   Result<std::optional<std::string>> FindByOrigin(const std::string& entity, const std::string& origin_id,
                                                   Deadline) override {
+    std::lock_guard lock(mu_);
     for (const auto& [key, row] : rows_[entity]) {
       if (row.origin_id == origin_id) return std::optional<std::string>(key);
     }
@@ -321,6 +335,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   bool lose_answer_ = false;
   Status fail_status_;
   std::function<void()> before_write_;
+  mutable std::recursive_mutex mu_;
   std::map<std::string, std::string> binds_;
   int writes_ = 0;
   int ops_ = 0;

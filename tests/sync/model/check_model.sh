@@ -35,9 +35,10 @@ cases=(
   "broken: cursor committed before the page's writes|any|-DORIGIN=0 -DEDIT_SIDE=1 -DBROKEN_CURSOR_BEFORE_WRITES"
   "fixed in the code: no change lost, Dataverse edits of a local record|pass|-DORIGIN=0 -DEDIT_SIDE=2"
   "defect D1 as the code was: Dataverse edit after a recovered create is lost|p2|-DORIGIN=0 -DEDIT_SIDE=2 -DOLD_INTENT_BASE"
-  "known defect D2: local edit after a repeated local create is lost|p2|-DORIGIN=1 -DEDIT_SIDE=1"
-  "fixed: no change lost, both sides edited, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=0 -DRESEND=0 -DFIX_RECOVERY"
-  "fixed: no change lost, both sides edited, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=0 -DRESEND=0 -DFIX_RECOVERY"
+  "fixed in the code: no change lost, local edits of a Dataverse record|pass|-DORIGIN=1 -DEDIT_SIDE=1"
+  "defect D2 as the code was: local edit after a repeated local create is lost|p2|-DORIGIN=1 -DEDIT_SIDE=1 -DOLD_LOCAL_CREATE"
+  "real: no change lost, both sides edited, record starts locally, no resend|pass|-DORIGIN=0 -DEDIT_SIDE=0 -DRESEND=0"
+  "real: no change lost, both sides edited, record starts in Dataverse, no resend|pass|-DORIGIN=1 -DEDIT_SIDE=0 -DRESEND=0"
 )
 if [ "$all" = "--all" ]; then
   cases+=(
@@ -45,13 +46,10 @@ if [ "$all" = "--all" ]; then
     "real: no duplicates, Dataverse edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=2 -DNO_P2"
     "real: no duplicates, local edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=1 -DNO_P2"
     "real: no duplicates, Dataverse edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=2 -DNO_P2"
-    "known defect D2: Dataverse edit after a repeated local create is lost|p2|-DORIGIN=1 -DEDIT_SIDE=2"
+    "defect D2 as the code was: Dataverse edit after a repeated local create is lost|p2|-DORIGIN=1 -DEDIT_SIDE=2 -DOLD_LOCAL_CREATE"
+    "fixed in the code: no change lost, Dataverse edits of a Dataverse record|pass|-DORIGIN=1 -DEDIT_SIDE=2"
     "defect D3 as the code was: an edit after a write whose answer was lost is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0 -DOLD_WRITE_INTENT"
-    "known defect D4: an edit between a resent update and its 412 is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0 -DFIX_RECOVERY"
-    "fixed: local edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=1 -DFIX_RECOVERY"
-    "fixed: Dataverse edits, record starts locally|pass|-DORIGIN=0 -DEDIT_SIDE=2 -DFIX_RECOVERY"
-    "fixed: local edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=1 -DFIX_RECOVERY"
-    "fixed: Dataverse edits, record starts in Dataverse|pass|-DORIGIN=1 -DEDIT_SIDE=2 -DFIX_RECOVERY"
+    "known defect D4: an edit between a resent update and its 412 is overwritten|p2|-DORIGIN=0 -DEDIT_SIDE=0"
     "broken: create sent before its intent, Dataverse edits, P1 only|p1|-DORIGIN=0 -DEDIT_SIDE=2 -DNO_P2 -DBROKEN_SEND_BEFORE_INTENT"
     "broken: cursor before writes, record starts in Dataverse|any|-DORIGIN=1 -DEDIT_SIDE=2 -DBROKEN_CURSOR_BEFORE_WRITES"
   )
