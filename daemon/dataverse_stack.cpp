@@ -43,7 +43,9 @@ Result<DataverseStack> MakeDataverseStack(const Config& config, Clock& clock, st
   stack.budget = std::make_unique<dataverse::RequestBudget>(
       dataverse::RequestBudget::Options{.max_parallelism = d.max_parallelism,
                                         .initial_parallelism = std::min(2, d.max_parallelism),
-                                        .initial_batch_size = 10,
+                                        // 50 creates run for a second or two in Dataverse, far
+                                        // from its execution-time limit; a 429 halves it anyway.
+                                        .initial_batch_size = 50,
                                         .max_batch_size = 200},
       clock);
   // dataverse.timeout_s: the deadline of one request including its retries.

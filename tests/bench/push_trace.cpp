@@ -3,7 +3,7 @@
 //
 //   push_trace [--records 5000] [--latency-ms 20] [--exec-ms 2] [--requests 600] [--window-s 30]
 //              [--exec-limit-ms 120000] [--concurrency 52] [--dop-hint 4]
-//              [--max-parallelism 8] [--initial-parallelism 2] [--initial-batch 10] [--max-batch 200]
+//              [--max-parallelism 8] [--initial-parallelism 2] [--initial-batch 50] [--max-batch 200]
 //              [--engine-page 1000] [--timeline-ms 250]
 //
 // It runs, in this process, the parts `crmsync sync` wires (daemon/
@@ -176,7 +176,7 @@ class RecordingConnector final : public connectors::Connector {
 struct Options {
   int records = 5000, latency_ms = 20, exec_ms = 2, window_s = 30, concurrency = 52, dop_hint = 4;
   long long requests = 600, exec_limit_ms = 120000;
-  int max_parallelism = 8, initial_parallelism = 2, initial_batch = 10, max_batch = 200, engine_page = 1000;
+  int max_parallelism = 8, initial_parallelism = 2, initial_batch = 50, max_batch = 200, engine_page = 1000;
   int timeline_ms = 250;
 };
 
