@@ -38,6 +38,7 @@ bool LeavesTheCursor(const Status& status) {
   return IsRetryable(status) || status.code() == StatusCode::kCancelled;
 }
 constexpr int kMaxRounds = 3;
+constexpr int kFirstPageSize = 200;  // records in the first page of a read (doubling up to page_size)
 
 const Value& Get(const Record& r, const std::string& name) {
   static const Value* const kNull = new Value();
@@ -469,10 +470,23 @@ Status MappingPass::RetryParked() {
 }
 
 Status MappingPass::ReadSide(Side side) {
+  bool was_full = false;
+  CRMSYNC_RETURN_IF_ERROR(ReadSideFrom(side, /*resume=*/false, was_full));
+  // A full read's cursor is where the journal (or the delta link) stood when
+  // it began, so what changed while it ran, over several pages and perhaps
+  // several interrupted passes, is read now rather than a pass later.
+  if (was_full && !engine_.options_.dry_run) {
+    bool again = false;
+    CRMSYNC_RETURN_IF_ERROR(ReadSideFrom(side, /*resume=*/true, again));
+  }
+  return Status::Ok();
+}
+
+Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
   state::StateStore& store = engine_.store_;
   connectors::Connector& connector = side == Side::kLocal ? engine_.local_ : engine_.remote_;
   CRMSYNC_ASSIGN_OR_RETURN(CursorState cs, store.Cursor(m_.name, side));
-  if (engine_.options_.full) cs = CursorState{};
+  if (engine_.options_.full && !resume) cs = CursorState{};
   if (side == Side::kRemote && !cs.cursor.empty() && cs.mapping_version != m_.version) {
     // The delta link asks for the columns of the mapping as it was: read
     // everything with the new columns and reconcile by key (nothing is
@@ -492,6 +506,13 @@ Status MappingPass::ReadSide(Side side) {
   const Status stopped_early(
       StatusCode::kUnavailable,
       m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
+  // The first local pages are smaller: the first write goes out after a
+  // short decision, and each page is decided while the one before, half its
+  // size, is being written (ProcessPage). Dataverse pages keep one size: a
+  // nextLink continues the read it was made by, and nothing says it still
+  // holds when the next request asks for another page size.
+  int page_size =
+      side == Side::kLocal ? std::min(engine_.options_.page_size, kFirstPageSize) : engine_.options_.page_size;
   const auto read_pages = [&]() -> Status {
     for (;;) {
       if (engine_.stop_.stop_requested()) return Status(StatusCode::kCancelled, "stopping");
@@ -502,7 +523,7 @@ Status MappingPass::ReadSide(Side side) {
       r.columns = side == Side::kLocal ? local_columns_ : remote_columns_;
       r.filter = side == Side::kLocal ? "" : m_.remote.filter;
       r.cursor = cs.cursor;
-      r.max_changes = engine_.options_.page_size;
+      r.max_changes = page_size;
       auto batch = connector.ReadChanges(r, CallDeadline());
       if (!batch.ok()) {
         if (batch.status().code() == StatusCode::kCursorExpired && !cs.cursor.empty()) {
@@ -525,6 +546,7 @@ Status MappingPass::ReadSide(Side side) {
       CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(batch->changes), next, cs.full_epoch));
       if (incomplete_) return stopped_early;
       cs.cursor = next.cursor;
+      page_size = std::min(engine_.options_.page_size, page_size * 2);
       if (engine_.progress_ != nullptr) {
         engine_.progress_->OnProgress(m_.name, side, read,
                                       report_.counts.inserted + report_.counts.modified + report_.counts.deleted);
@@ -557,12 +579,35 @@ Status MappingPass::ReadSide(Side side) {
         if (unseen.empty()) break;
         after = unseen.back().local_key;
       }
-      for (const auto& c : unseen) CRMSYNC_RETURN_IF_ERROR(DeleteSeen(side, c));
+      // Only a record that is gone was deleted. A full read that spans
+      // pages, or passes, need not show a record changed while it ran (it
+      // comes with the next delta instead), and a server's paging is not
+      // documented to show every record exactly once: each unseen record is
+      // looked up by key first, and one still there is read as a change.
+      std::vector<std::string> keys;
+      keys.reserve(unseen.size());
+      for (const auto& c : unseen) keys.push_back(side == Side::kLocal ? c.local_key : c.remote_id);
+      CRMSYNC_ASSIGN_OR_RETURN(auto still_there, LookupByKeys(side, keys));
+      std::vector<Change> missed;
+      for (const auto& c : unseen) {
+        auto found = still_there.find(side == Side::kLocal ? c.local_key : c.remote_id);
+        if (found == still_there.end()) {
+          CRMSYNC_RETURN_IF_ERROR(DeleteSeen(side, c));
+        } else {
+          missed.push_back(std::move(found->second));
+        }
+      }
+      if (!missed.empty()) {
+        CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(missed), std::nullopt, cs.full_epoch));
+        CRMSYNC_RETURN_IF_ERROR(FinishInFlight().status());
+        if (incomplete_) return stopped_early;
+      }
     }
     cs.full_epoch = 0;
     cs.mapping_version = m_.version;
     CRMSYNC_RETURN_IF_ERROR(Commit(cs, side));
     if (side == Side::kRemote) remote_fully_read_ = true;
+    was_full = true;
   }
   epoch_ref = 0;
   return Status::Ok();

@@ -90,6 +90,9 @@ class MappingPass {
   Status RecoverIntents();
   Status RetryParked();
   Status ReadSide(Side side);
+  // One read of a side from its stored cursor (`resume`: never from the start,
+  // whatever the options say); `was_full` tells that it was a full read.
+  Status ReadSideFrom(Side side, bool resume, bool& was_full);
   Status ApplyPendingDeletes();
 
   // Page processing.

@@ -576,6 +576,23 @@ TEST_F(EngineTest, ADataverseEditAfterALocalCreateWhoseAnswerWasLostReachesTheLo
   EXPECT_EQ(R(kId1, "firstname"), T("Bobby"));
 }
 
+TEST_F(EngineTest, ARecordAFullReadDidNotShowIsNotTakenForDeleted) {
+  // Found by the crash test with pages of 200: a Dataverse record changed
+  // while a full read spanning passes ran was left out of the rest of that
+  // read, taken for deleted, and its local row deleted.
+  const std::string id = SyncedPerson();
+  remote_.Put("contacts", id, {{"telephone1", T("777")}});
+  remote_.HideFromFullReads(id);
+  EngineOptions full;
+  full.full = true;
+  const RunReport r = Sync(full);
+  EXPECT_FALSE(r.AnyProblem()) << Of(r, "people").status.ToString();
+  EXPECT_EQ(Of(r, "people").counts.deleted, 0);
+  ASSERT_NE(local_.Get("person", "P1"), nullptr) << "the local row was deleted";
+  EXPECT_EQ(RemoteIdOf("people", "P1"), id) << "still coupled";
+  EXPECT_EQ(L("P1", "phone"), T("777")) << "and the change it missed is read by key";
+}
+
 TEST_F(EngineTest, ADeleteOnOneSideLosesToAnEditOnTheOther) {
   const std::string id = SyncedPerson();
   local_.Erase("person", "P1");
