@@ -69,6 +69,14 @@ TEST_F(CrmCommandTest, InitCreatesTheStoreAndAddsSampleDataOnce) {
   auto lines = Crm({"order-line", "list", "--order", "SO000001", "--json"});
   ASSERT_EQ(lines.exit_code, 0) << lines.out;
   EXPECT_EQ(nlohmann::json::parse(lines.out).size(), 2u);
+  // Interactions, a sales cycle, and a segment chosen by saved criteria that a campaign targets.
+  EXPECT_EQ(nlohmann::json::parse(Crm({"interaction", "list", "--json"}).out).size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(Crm({"sales-cycle-stage", "list", "--json"}).out).size(), 4u);
+  auto segment = nlohmann::json::parse(Crm({"segment", "show", "SG000001", "--json"}).out);
+  EXPECT_EQ(segment["members"], 2) << segment.dump();
+  EXPECT_EQ(segment["criteria"].size(), 2u);
+  auto campaign = nlohmann::json::parse(Crm({"campaign", "show", "CP000001", "--json"}).out);
+  EXPECT_EQ(campaign["segments"], nlohmann::json::array({"SG000001"})) << campaign.dump();
 }
 
 TEST_F(CrmCommandTest, InitMigratesAnOlderStoreAndKeepsItsData) {
