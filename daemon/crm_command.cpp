@@ -630,7 +630,7 @@ class CrmCli {
         const std::string action = r.at("action").ToDisplayString();
         const std::string c = r.at("column_name").ToDisplayString() + " " + r.at("operator").ToDisplayString() + " " +
                               r.at("value").ToDisplayString();
-        text += "  step " + step + " " + action + ": " + c + "\n";
+        text.append("  step ").append(step).append(" ").append(action).append(": ").append(c).append("\n");
         json["criteria"].push_back({{"step", r.at("step").as_integer()}, {"action", action}, {"criterion", c}});
       }
       text += "members: " + std::to_string(members.size()) + "\n";

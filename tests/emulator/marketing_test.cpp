@@ -177,6 +177,15 @@ TEST_F(MarketingTest, ListMembersAreAddedAndRemovedByActionsAndReadThroughTheRel
             std::set<std::string>{ann});
   EXPECT_EQ(client().Api("DELETE", "lists(" + list + ")/listcontact_association(" + ben + ")/$ref").status, 404);
 
+  // $metadata declares the relationship on both tables.
+  const std::string md = client().Api("GET", "$metadata").body;
+  EXPECT_NE(md.find("<NavigationProperty Name=\"listcontact_association\" Type=\"Collection(mscrm.contact)\" />"),
+            std::string::npos);
+  EXPECT_NE(md.find("<NavigationProperty Name=\"listcontact_association\" Type=\"Collection(mscrm.list)\" />"),
+            std::string::npos);
+  EXPECT_NE(md.find("<NavigationProperty Name=\"regardingobjectid_contact_phonecall\" Type=\"mscrm.contact\" />"),
+            std::string::npos);
+
   // A deleted contact leaves the list.
   ASSERT_EQ(client().Api("DELETE", "contacts(" + ann + ")").status, 204);
   EXPECT_TRUE(client().Api("GET", "lists(" + list + ")/listcontact_association").Json()["value"].empty());

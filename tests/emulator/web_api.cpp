@@ -510,6 +510,11 @@ HttpResponse WebApi::MetadataDocument(RequestContext& ctx) {
       x += "<NavigationProperty Name=\"" + c.name + "\" Type=\"Collection(mscrm." + c.entity + ")\" Partner=\"" +
            c.lookup + "\" />\n";
     }
+    for (const auto& m : metadata_->many_to_many()) {
+      if (m.entity1 != e->logical_name && m.entity2 != e->logical_name) continue;
+      const std::string& other = m.entity1 == e->logical_name ? m.entity2 : m.entity1;
+      x += "<NavigationProperty Name=\"" + m.name + "\" Type=\"Collection(mscrm." + other + ")\" />\n";
+    }
     x += "</EntityType>\n";
   }
   x += "<EntityContainer Name=\"System\">\n";
