@@ -543,6 +543,14 @@ HttpResponse WebApi::WhoAmI(RequestContext& ctx) {
 
 namespace {
 
+// 204 No Content, as writes and actions without a result answer.
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.Set("OData-Version", "4.0");
+  return r;
+}
+
 std::string ContextUrl(const RequestContext& ctx, const EntityDef& e, const QueryOptions& q) {
   std::string s = ApiRoot(ctx) + "$metadata#" + e.entity_set;
   if (q.has_select) s += "(" + q.select_text + ")";
@@ -1449,10 +1457,7 @@ HttpResponse WebApi::Delete(const EntityDef& entity, const KeySpec& key, const H
   const std::string id = existing->id;
   Status s = EraseRecord(entity, id, ctx);
   if (!s.ok()) return ErrorResponse(s);
-  HttpResponse r;
-  r.status = 204;
-  r.Set("OData-Version", "4.0");
-  return r;
+  return NoContent();
 }
 
 HttpResponse WebApi::PropertyRequest(const EntityDef& entity, const KeySpec& key, const std::string& property,
@@ -1579,10 +1584,7 @@ HttpResponse WebApi::Action(const std::string& name, const HttpRequest& request,
   r.version = store_.NextVersion();
   r.fields["versionnumber"] = r.version;
   store_.Put(entity.logical_name, std::move(r));
-  HttpResponse resp;
-  resp.status = 204;
-  resp.Set("OData-Version", "4.0");
-  return resp;
+  return NoContent();
 }
 
 // ---------------------------------------------------------------------------
@@ -1829,10 +1831,7 @@ HttpResponse WebApi::AssociationRef(const EntityDef& entity, const KeySpec& key,
         404, "0x80040217",
         rel.intersect + " for " + rel.entity1 + " " + id1 + " and " + rel.entity2 + " " + id2 + " Does Not Exist"));
   }
-  HttpResponse r;
-  r.status = 204;
-  r.Set("OData-Version", "4.0");
-  return r;
+  return NoContent();
 }
 
 HttpResponse WebApi::BoundAction(const EntityDef& entity, const KeySpec& key, const std::string& name,
@@ -1896,10 +1895,7 @@ HttpResponse WebApi::BoundAction(const EntityDef& entity, const KeySpec& key, co
   }
   if (remove_member) {
     DisassociateLocked(*rel, list_id, member_id, table, ctx);
-    HttpResponse r;
-    r.status = 204;
-    r.Set("OData-Version", "4.0");
-    return r;
+    return NoContent();
   }
   const std::string member = AssociateLocked(*rel, list_id, member_id, table, ctx);
   nlohmann::ordered_json out;
