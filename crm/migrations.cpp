@@ -11,6 +11,7 @@ extern const char kMigration0002ChangeCapture[];
 extern const char kMigration0003SalespersonSeries[];
 extern const char kMigration0004MarketingSetup[];
 extern const char kMigration0005Interactions[];
+extern const char kMigration0006SegmentsCampaignsSalesCycles[];
 }  // namespace internal
 
 namespace {
@@ -21,6 +22,7 @@ const Migration kMigrations[] = {
     {3, "0003_salesperson_series.sql", internal::kMigration0003SalespersonSeries},
     {4, "0004_marketing_setup.sql", internal::kMigration0004MarketingSetup},
     {5, "0005_interactions.sql", internal::kMigration0005Interactions},
+    {6, "0006_segments_campaigns_sales_cycles.sql", internal::kMigration0006SegmentsCampaignsSalesCycles},
 };
 
 Status ApplyStep(SqliteDb& db, const Migration& step) {

@@ -1,6 +1,7 @@
 #include "crm/rows.h"
 
 #include "crm/number_series.h"
+#include "crm/sales_cycle.h"
 #include "crm/setup.h"
 
 namespace crmsync::crm {
@@ -58,6 +59,11 @@ Status CheckReference(StatementCache& statements, const ColumnSpec& column, cons
     case Reference::kSalesOrder: return exists("SELECT no FROM sales_order WHERE no = ?", "sales order");
     case Reference::kInteractionTemplate:
       return exists("SELECT code FROM interaction_template WHERE code = ?", "interaction template");
+    case Reference::kSalesCycle: return exists("SELECT code FROM sales_cycle WHERE code = ?", "sales cycle");
+    case Reference::kCloseOpportunityCode:
+      return exists("SELECT code FROM close_opportunity_code WHERE code = ?", "close opportunity code");
+    case Reference::kCampaign: return exists("SELECT no FROM campaign WHERE no = ?", "campaign");
+    case Reference::kSegment: return exists("SELECT no FROM segment WHERE no = ?", "segment");
     case Reference::kCompany: {
       CRMSYNC_ASSIGN_OR_RETURN(auto type, LookupText(statements, "SELECT type FROM contact WHERE no = ?", value));
       if (!type) return InvalidArgument(field + ": company " + shown + " does not exist");
@@ -96,6 +102,15 @@ Status CheckRow(StatementCache& statements, const TableSpec& spec, const Record&
                                type->as_text());
       }
       if (no != nullptr && *no == *company) return InvalidArgument("company_no: a contact cannot belong to itself");
+    }
+  }
+  if (spec.table == Table::kCampaign) {
+    const Value* start = Get(row, "starting_date");
+    const Value* end = Get(row, "ending_date");
+    if (start != nullptr && end != nullptr && !start->is_null() && !end->is_null() &&
+        end->as_text() < start->as_text()) {
+      return InvalidArgument("ending_date " + Quoted(end->as_text()) + " is before starting_date " +
+                             Quoted(start->as_text()));
     }
   }
   for (const auto& [name, value] : changed) {
@@ -208,19 +223,73 @@ Status FillInteractionDefaults(StatementCache& statements, Record& row) {
   return Status::Ok();
 }
 
+// A new opportunity's defaults, for the columns the insert does not give:
+// its contact's salesperson (a person without one: its company's), and
+// setup's default sales cycle, starting at that cycle's first stage.
+Status FillOpportunityDefaults(StatementCache& statements, Record& row) {
+  const Value* contact = Get(row, "contact_no");
+  if (Get(row, "salesperson_code") == nullptr && contact != nullptr && !IsEmptyText(*contact)) {
+    CRMSYNC_ASSIGN_OR_RETURN(
+        auto st, statements.Get("SELECT coalesce(c.salesperson_code, (SELECT k.salesperson_code FROM contact k "
+                                "WHERE k.no = c.company_no)) FROM contact c WHERE c.no = ?"));
+    st->Bind(1, *contact);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found && !st->IsNull(0)) row["salesperson_code"] = st->ColumnValue(0);
+  }
+  if (Get(row, "sales_cycle_code") == nullptr) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_sales_cycle_code"));
+    if (code) row["sales_cycle_code"] = Value::Text(*code);
+  }
+  const Value* cycle = Get(row, "sales_cycle_code");
+  if (cycle != nullptr && !IsEmptyText(*cycle) && Get(row, "current_stage") == nullptr) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto st,
+                             statements.Get("SELECT min(stage) FROM sales_cycle_stage WHERE sales_cycle_code = ?"));
+    st->Bind(1, *cycle);
+    CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found && !st->IsNull(0)) row["current_stage"] = st->ColumnValue(0);
+  }
+  const Value* stage = Get(row, "current_stage");
+  if (cycle != nullptr && cycle->kind() == Value::Kind::kText && stage != nullptr &&
+      stage->kind() == Value::Kind::kInteger) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto info, ReadStage(statements, cycle->as_text(), stage->as_integer()));
+    if (!info) {
+      return InvalidArgument("current_stage: sales cycle " + Quoted(cycle->as_text()) + " has no stage " +
+                             std::to_string(stage->as_integer()));
+    }
+    if (Get(row, "completed_pct") == nullptr) row["completed_pct"] = Value::Integer(info->completed_pct);
+    if (Get(row, "probability") == nullptr) {
+      row["probability"] =
+          Value::Integer(Probability(info->calculation, info->chances_of_success_pct, info->completed_pct));
+    }
+  }
+  return Status::Ok();
+}
+
 // Fills the key of a new row: the series' next number, or an order line's next line_no.
 Status AssignKey(StatementCache& statements, const TableSpec& spec, Record& row) {
-  if (spec.table == Table::kSalesOrderLine) {
-    const Value* given = Get(row, "line_no");
+  if (spec.key_columns.size() == 2) {
+    // A numbered child row (order line, sales cycle stage, segment
+    // criterion) takes its parent's last number + step; link rows must give
+    // both parts.
+    const std::string parent(spec.key_columns[0]);
+    const std::string number(spec.key_columns[1]);
+    for (const std::string& part : {parent, number}) {
+      const Value* v = Get(row, part);
+      if ((v == nullptr || IsEmptyText(*v)) &&
+          (part == parent || FindColumn(spec, number)->type != ColumnType::kInteger)) {
+        return InvalidArgument(part + " is required");
+      }
+    }
+    const Value* given = Get(row, number);
     if (given != nullptr && !given->is_null()) return Status::Ok();
-    const Value* order = Get(row, "order_no");
-    if (order == nullptr || order->is_null()) return InvalidArgument("order_no is required");
+    const int step = spec.table == Table::kSalesOrderLine ? 10000 : 1;
     CRMSYNC_ASSIGN_OR_RETURN(
-        auto st, statements.Get("SELECT coalesce(max(line_no), 0) + 10000 FROM sales_order_line WHERE order_no = ?"));
-    st->Bind(1, *order);
+        auto st, statements.Get("SELECT coalesce(max(" + QuoteName(number) + "), 0) + " + std::to_string(step) +
+                                " FROM " + QuoteName(spec.name) + " WHERE " + QuoteName(parent) + " = ?"));
+    st->Bind(1, *Get(row, parent));
     CRMSYNC_ASSIGN_OR_RETURN(bool has_row, st->Step());
-    if (!has_row) return Internal("max(line_no) returned no row");
-    row["line_no"] = Value::Integer(st->ColumnInt(0));
+    if (!has_row) return Internal("max(" + number + ") returned no row");
+    row[number] = Value::Integer(st->ColumnInt(0));
     return Status::Ok();
   }
   const std::string key_column(spec.key_columns[0]);
@@ -279,6 +348,7 @@ Result<std::string> InsertRow(StatementCache& statements, const TableSpec& spec,
   CRMSYNC_ASSIGN_OR_RETURN(Record row, CoerceFields(spec, fields));
   if (spec.table == Table::kContact) CRMSYNC_RETURN_IF_ERROR(FillContactDefaults(statements, row));
   if (spec.table == Table::kInteraction) CRMSYNC_RETURN_IF_ERROR(FillInteractionDefaults(statements, row));
+  if (spec.table == Table::kOpportunity) CRMSYNC_RETURN_IF_ERROR(FillOpportunityDefaults(statements, row));
   if (FindColumn(spec, "salesperson_code") != nullptr && Get(row, "salesperson_code") == nullptr) {
     CRMSYNC_ASSIGN_OR_RETURN(auto code, SetupValue(statements, "default_salesperson_code"));
     if (code) row["salesperson_code"] = Value::Text(*code);

@@ -1,5 +1,7 @@
 #include "crm/sample_data.h"
 
+#include "crm/segment.h"
+
 namespace crmsync::crm {
 
 namespace {
@@ -94,7 +96,6 @@ Result<bool> AddSampleData(Store& store) {
                                                                          {"external_document_no", T("PO-4711")},
                                                                          {"opportunity_no", Value::Text(fleet)},
                                                                          {"salesperson_code", T("JR")}}));
-    (void)ann;
     CRMSYNC_RETURN_IF_ERROR(add(Table::kSalesOrderLine, {{"order_no", Value::Text(order)},
                                                          {"description", T("Delivery van")},
                                                          {"quantity", D("2")},
@@ -106,6 +107,68 @@ Result<bool> AddSampleData(Store& store) {
                                                          {"quantity", D("2")},
                                                          {"unit_price", D("899.99")}})
                                 .status());
+
+    // Interactions with the contacts, from the templates.
+    CRMSYNC_RETURN_IF_ERROR(add(Table::kInteraction, {{"contact_no", Value::Text(ann)},
+                                                      {"template_code", T("PHONE")},
+                                                      {"date", T("2026-03-03")},
+                                                      {"time", T("10:15")},
+                                                      {"subject", T("Fleet renewal: first call")},
+                                                      {"completed", Value::Bool(true)},
+                                                      {"evaluation", T("positive")}})
+                                .status());
+    CRMSYNC_RETURN_IF_ERROR(add(Table::kInteraction, {{"contact_no", Value::Text(fabrikam)},
+                                                      {"template_code", T("MEETING")},
+                                                      {"date", T("2026-03-10")},
+                                                      {"time", T("14:00")},
+                                                      {"subject", T("Service contract review")}})
+                                .status());
+
+    // A sales cycle with its stages, and reasons to close an opportunity.
+    CRMSYNC_RETURN_IF_ERROR(
+        add(Table::kSalesCycle, {{"code", T("STANDARD")}, {"description", T("Standard sales cycle")}}).status());
+    constexpr struct {
+      const char* description;
+      int completed;
+      int chances;
+    } kStages[] = {{"Qualify", 10, 20}, {"Develop", 40, 40}, {"Propose", 70, 60}, {"Close", 90, 80}};
+    for (const auto& stage : kStages) {
+      CRMSYNC_RETURN_IF_ERROR(add(Table::kSalesCycleStage, {{"sales_cycle_code", T("STANDARD")},
+                                                            {"description", T(stage.description)},
+                                                            {"completed_pct", Value::Integer(stage.completed)},
+                                                            {"chances_of_success_pct", Value::Integer(stage.chances)}})
+                                  .status());
+    }
+    constexpr struct {
+      const char* code;
+      const char* description;
+      const char* type;
+    } kReasons[] = {{"PRICE", "Best price", "won"},
+                    {"PRODUCT", "Best product", "won"},
+                    {"LOST-PRICE", "Price too high", "lost"},
+                    {"NO-NEED", "No longer needed", "lost"}};
+    for (const auto& reason : kReasons) {
+      CRMSYNC_RETURN_IF_ERROR(
+          add(Table::kCloseOpportunityCode,
+              {{"code", T(reason.code)}, {"description", T(reason.description)}, {"type", T(reason.type)}})
+              .status());
+    }
+
+    // A segment of the persons in Great Britain, and a campaign that targets it.
+    CRMSYNC_ASSIGN_OR_RETURN(std::string segment, add(Table::kSegment, {{"description", T("UK buyers")},
+                                                                        {"salesperson_code", T("JR")},
+                                                                        {"date", T("2026-03-01")}}));
+    CRMSYNC_ASSIGN_OR_RETURN(Criterion gb, ParseCriterion("country_code=GB"));
+    CRMSYNC_ASSIGN_OR_RETURN(Criterion persons, ParseCriterion("type=person"));
+    CRMSYNC_RETURN_IF_ERROR(ApplySegmentStep(db, segment, SegmentAction::kAdd, {gb, persons}).status());
+    CRMSYNC_ASSIGN_OR_RETURN(std::string campaign, add(Table::kCampaign, {{"description", T("Spring fleet offer")},
+                                                                          {"salesperson_code", T("JR")},
+                                                                          {"starting_date", T("2026-04-01")},
+                                                                          {"ending_date", T("2026-05-31")},
+                                                                          {"status", T("active")}}));
+    CRMSYNC_RETURN_IF_ERROR(
+        add(Table::kCampaignSegment, {{"campaign_no", Value::Text(campaign)}, {"segment_no", Value::Text(segment)}})
+            .status());
     added = true;
     return Status::Ok();
   });

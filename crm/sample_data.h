@@ -1,6 +1,8 @@
 // Sample data for `crmsync init --sample-data`: a few companies and persons,
-// salespeople, opportunities and an order with lines, so a new user (or a
-// demo against the Dataverse emulator) has something to sync.
+// salespeople, opportunities, an order with lines, interactions, a sales
+// cycle with its stages and close reasons, and a segment (with its saved
+// criteria) that a campaign targets, so a new user (or a demo against the
+// Dataverse emulator) has something to sync.
 #pragma once
 
 #include "common/result.h"

@@ -91,6 +91,24 @@ constexpr ColumnSpec kOpportunityColumns[] = {
     {.name = "sales_cycle_stage", .allowed = kSalesCycleStages, .help = "qualify, develop, propose or close"},
     kCreatedAt,
     kModifiedAt,
+    // Schema v6 added these at the end of the table.
+    {.name = "sales_cycle_code",
+     .reference = Reference::kSalesCycle,
+     .help = "the sales cycle it follows (default: setup's default_sales_cycle_code)"},
+    {.name = "current_stage",
+     .type = CT::kInteger,
+     .minimum = 1,
+     .help = "the stage of its sales cycle it has reached (crm opportunity update --stage N)"},
+    {.name = "completed_pct",
+     .type = CT::kInteger,
+     .minimum = 0,
+     .maximum = 100,
+     .help = "how far it is, % (from the stage)"},
+    {.name = "close_opportunity_code",
+     .reference = Reference::kCloseOpportunityCode,
+     .help = "why it was won or lost (crm opportunity close)"},
+    {.name = "date_closed", .type = CT::kDate, .help = "when it was won or lost, YYYY-MM-DD"},
+    {.name = "campaign_no", .reference = Reference::kCampaign, .help = "the campaign it came from"},
 };
 
 constexpr ColumnSpec kSalesOrderColumns[] = {
@@ -187,11 +205,133 @@ constexpr ColumnSpec kInteractionColumns[] = {
      .help = "very_positive, positive, neutral, negative or very_negative"},
     {.name = "attempt_failed", .type = CT::kBool, .not_null = true, .help = "true when the contact was not reached"},
     {.name = "cost", .type = CT::kDecimal, .minimum = 0, .help = "cost (local currency)"},
-    {.name = "campaign_no", .help = "the campaign it belongs to"},
+    {.name = "campaign_no", .reference = Reference::kCampaign, .help = "the campaign it belongs to"},
     {.name = "completed",
      .type = CT::kBool,
      .not_null = true,
      .help = "true once it took place (closes the Dataverse activity)"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr std::string_view kProbabilityCalculations[] = {"multiply", "add", "chances_of_success", "completed"};
+constexpr std::string_view kCloseTypes[] = {"won", "lost"};
+constexpr std::string_view kCampaignStatuses[] = {"planned", "active", "completed", "cancelled"};
+constexpr std::string_view kCriterionActions[] = {"add", "remove", "refine"};
+constexpr std::string_view kCriterionOperators[] = {"=", "!=", "like", "in"};
+
+constexpr std::string_view kStageKey[] = {"sales_cycle_code", "stage"};
+constexpr std::string_view kCriterionKey[] = {"segment_no", "line_no"};
+constexpr std::string_view kMemberKey[] = {"segment_no", "contact_no"};
+constexpr std::string_view kCampaignSegmentKey[] = {"campaign_no", "segment_no"};
+
+constexpr ColumnSpec kSalesCycleColumns[] = {
+    {.name = "code", .required = true, .not_null = true, .help = "sales cycle code, e.g. STANDARD"},
+    {.name = "description", .required = true, .not_null = true, .help = "what the cycle is for"},
+    {.name = "probability_calculation",
+     .not_null = true,
+     .allowed = kProbabilityCalculations,
+     .help = "how a stage gives an opportunity its probability: multiply (default; chances x completed), add "
+             "(their average), chances_of_success or completed"},
+    {.name = "blocked", .type = CT::kBool, .not_null = true, .help = "true: new opportunities cannot use it"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kSalesCycleStageColumns[] = {
+    {.name = "sales_cycle_code",
+     .required = true,
+     .not_null = true,
+     .reference = Reference::kSalesCycle,
+     .help = "the sales cycle"},
+    {.name = "stage", .type = CT::kInteger, .not_null = true, .minimum = 1, .help = "stage number (default: last + 1)"},
+    {.name = "description", .required = true, .not_null = true, .help = "what happens in the stage"},
+    {.name = "completed_pct",
+     .type = CT::kInteger,
+     .not_null = true,
+     .minimum = 0,
+     .maximum = 100,
+     .help = "how far an opportunity in this stage is, % (default 0)"},
+    {.name = "chances_of_success_pct",
+     .type = CT::kInteger,
+     .not_null = true,
+     .minimum = 0,
+     .maximum = 100,
+     .help = "chances of success of an opportunity in this stage, % (default 0)"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kCloseOpportunityCodeColumns[] = {
+    {.name = "code", .required = true, .not_null = true, .help = "reason code, e.g. PRICE"},
+    {.name = "description", .required = true, .not_null = true, .help = "the reason"},
+    {.name = "type", .required = true, .not_null = true, .allowed = kCloseTypes, .help = "won or lost"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kCampaignColumns[] = {
+    {.name = "no", .not_null = true, .help = "campaign number (default: next of the CAMPAIGN series)"},
+    {.name = "description", .required = true, .not_null = true, .help = "what the campaign is"},
+    {.name = "salesperson_code", .reference = Reference::kSalesperson, .help = "responsible salesperson"},
+    {.name = "starting_date", .type = CT::kDate, .help = "first day, YYYY-MM-DD"},
+    {.name = "ending_date", .type = CT::kDate, .help = "last day, YYYY-MM-DD (not before starting_date)"},
+    {.name = "status",
+     .not_null = true,
+     .allowed = kCampaignStatuses,
+     .help = "planned (default), active, completed or cancelled"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kSegmentColumns[] = {
+    {.name = "no", .not_null = true, .help = "segment number (default: next of the SEGMENT series)"},
+    {.name = "description", .required = true, .not_null = true, .help = "who the segment is"},
+    {.name = "salesperson_code", .reference = Reference::kSalesperson, .help = "responsible salesperson"},
+    {.name = "date", .type = CT::kDate, .not_null = true, .help = "date, YYYY-MM-DD (default: today, UTC)"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kSegmentCriterionColumns[] = {
+    {.name = "segment_no", .required = true, .not_null = true, .reference = Reference::kSegment, .help = "the segment"},
+    {.name = "line_no", .type = CT::kInteger, .not_null = true, .minimum = 1, .help = "order (default: last + 1)"},
+    {.name = "step",
+     .type = CT::kInteger,
+     .required = true,
+     .not_null = true,
+     .minimum = 1,
+     .help = "criteria of one step were given together and combine with AND"},
+    {.name = "action",
+     .required = true,
+     .not_null = true,
+     .allowed = kCriterionActions,
+     .help = "add, remove or refine"},
+    {.name = "column_name", .required = true, .not_null = true, .help = "the contact column compared"},
+    {.name = "operator",
+     .required = true,
+     .not_null = true,
+     .allowed = kCriterionOperators,
+     .help = "=, !=, like or in"},
+    {.name = "value", .not_null = true, .help = "the value; for 'in' the values separated by commas"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kSegmentMemberColumns[] = {
+    {.name = "segment_no", .required = true, .not_null = true, .reference = Reference::kSegment, .help = "the segment"},
+    {.name = "contact_no", .required = true, .not_null = true, .reference = Reference::kContact, .help = "the contact"},
+    kCreatedAt,
+    kModifiedAt,
+};
+
+constexpr ColumnSpec kCampaignSegmentColumns[] = {
+    {.name = "campaign_no",
+     .required = true,
+     .not_null = true,
+     .reference = Reference::kCampaign,
+     .help = "the campaign"},
+    {.name = "segment_no", .required = true, .not_null = true, .reference = Reference::kSegment, .help = "the segment"},
     kCreatedAt,
     kModifiedAt,
 };
@@ -210,6 +350,19 @@ constexpr TableSpec kTables[] = {
      kInteractionTemplateColumns, "", "interaction templates"},
     {Table::kInteraction, "interaction", "interaction", "interaction", kNoKey, kInteractionColumns, "interaction_nos",
      "interactions"},
+    {Table::kSalesCycle, "sales_cycle", "sales-cycle", "sales cycle", kCodeKey, kSalesCycleColumns, "", "sales cycles"},
+    {Table::kSalesCycleStage, "sales_cycle_stage", "sales-cycle-stage", "sales cycle stage", kStageKey,
+     kSalesCycleStageColumns, "", "sales cycle stages"},
+    {Table::kCloseOpportunityCode, "close_opportunity_code", "close-opportunity-code", "close opportunity code",
+     kCodeKey, kCloseOpportunityCodeColumns, "", "close opportunity codes"},
+    {Table::kCampaign, "campaign", "campaign", "campaign", kNoKey, kCampaignColumns, "campaign_nos", "campaigns"},
+    {Table::kSegment, "segment", "segment", "segment", kNoKey, kSegmentColumns, "segment_nos", "segments"},
+    {Table::kSegmentCriterion, "segment_criterion", "", "segment criterion", kCriterionKey, kSegmentCriterionColumns,
+     "", "segment criteria"},
+    {Table::kSegmentMember, "segment_member", "", "segment member", kMemberKey, kSegmentMemberColumns, "",
+     "segment members"},
+    {Table::kCampaignSegment, "campaign_segment", "", "campaign segment", kCampaignSegmentKey, kCampaignSegmentColumns,
+     "", "campaign segments"},
 };
 
 std::string Quoted(std::string_view s) {
@@ -296,6 +449,7 @@ const TableSpec* FindTable(std::string_view sql_name) {
 }
 
 const TableSpec* FindTableByNoun(std::string_view noun) {
+  if (noun.empty()) return nullptr;
   for (const auto& t : kTables) {
     if (t.noun == noun) return &t;
   }

@@ -1,7 +1,9 @@
 // The local CRM store's tables as code sees them: columns, types,
 // enumerations, ranges, references and keys of the data tables (contact,
 // salesperson, opportunity, sales_order, sales_order_line,
-// interaction_template, interaction).
+// interaction_template, interaction, sales_cycle, sales_cycle_stage,
+// close_opportunity_code, campaign, segment, segment_criterion,
+// segment_member, campaign_segment).
 //
 // The SQL in crm/migrations/ is the truth the database enforces (other
 // programs write the tables directly); this description is what crmsync
@@ -34,6 +36,14 @@ enum class Table {
   kSalesOrderLine,
   kInteractionTemplate,
   kInteraction,
+  kSalesCycle,
+  kSalesCycleStage,
+  kCloseOpportunityCode,
+  kCampaign,
+  kSegment,
+  kSegmentCriterion,
+  kSegmentMember,
+  kCampaignSegment,
 };
 
 enum class ColumnType {
@@ -47,7 +57,19 @@ enum class ColumnType {
 };
 
 // What a column refers to; kCompany is a contact whose type is company.
-enum class Reference { kNone, kContact, kCompany, kSalesperson, kOpportunity, kSalesOrder, kInteractionTemplate };
+enum class Reference {
+  kNone,
+  kContact,
+  kCompany,
+  kSalesperson,
+  kOpportunity,
+  kSalesOrder,
+  kInteractionTemplate,
+  kSalesCycle,
+  kCloseOpportunityCode,
+  kCampaign,
+  kSegment,
+};
 
 struct ColumnSpec {
   std::string_view name{};
@@ -67,8 +89,10 @@ struct ColumnSpec {
 
 struct TableSpec {
   Table table;
-  std::string_view name;   // SQL table name
-  std::string_view noun;   // CLI noun: contact, salesperson, opportunity, order, order-line
+  std::string_view name;  // SQL table name
+  // CLI noun: contact, salesperson, opportunity, order, order-line, ...; "" =
+  // no generic verbs (link tables written through their owner's verbs).
+  std::string_view noun;
   std::string_view label;  // for messages: "contact", "sales order", ...
   std::span<const std::string_view> key_columns;
   std::span<const ColumnSpec> columns;  // in table order, keys included

@@ -26,6 +26,7 @@ constexpr SetupKey kKeys[] = {
     {"inherit_phone", K::kFlag, "a person takes its company's phone"},
     {"inherit_country", K::kFlag, "a person takes its company's country_code"},
     {"inherit_language", K::kFlag, "a person takes its company's language_code"},
+    {"default_sales_cycle_code", K::kSalesCycle, "sales cycle of a new opportunity that names none"},
 };
 
 constexpr std::string_view kSalespersonColumns[] = {"salesperson_code"};
@@ -70,6 +71,12 @@ Status CheckValue(SqliteDb& db, const SetupKey& key, std::string_view value) {
       if (value.empty()) return Status::Ok();
       CRMSYNC_ASSIGN_OR_RETURN(bool found, Exists(db, "SELECT 1 FROM salesperson WHERE code = ?", value));
       if (!found) return InvalidArgument(what + " is not a salesperson");
+      return Status::Ok();
+    }
+    case K::kSalesCycle: {
+      if (value.empty()) return Status::Ok();
+      CRMSYNC_ASSIGN_OR_RETURN(bool found, Exists(db, "SELECT 1 FROM sales_cycle WHERE code = ?", value));
+      if (!found) return InvalidArgument(what + " is not a sales cycle");
       return Status::Ok();
     }
     case K::kFlag:

@@ -30,6 +30,7 @@ enum class SetupKind {
   kFlag,            // true or false
   kText,            // any text, or empty
   kCorrespondence,  // email or hard_copy, or empty
+  kSalesCycle,      // a sales cycle code, or empty
 };
 
 struct SetupKey {

@@ -19,6 +19,17 @@ constexpr std::string_view kSalesOrderSummary[] = {"no",     "sell_to_contact_no
                                                    "status", "currency_code",      "external_document_no"};
 constexpr std::string_view kInteractionTemplateSummary[] = {"code", "description", "type", "direction", "duration_min"};
 constexpr std::string_view kInteractionSummary[] = {"no", "contact_no", "type", "date", "time", "subject", "completed"};
+constexpr std::string_view kSalesCycleSummary[] = {"code", "description", "probability_calculation", "blocked"};
+constexpr std::string_view kSalesCycleStageSummary[] = {"sales_cycle_code", "stage", "description", "completed_pct",
+                                                        "chances_of_success_pct"};
+constexpr std::string_view kCloseOpportunityCodeSummary[] = {"code", "description", "type"};
+constexpr std::string_view kCampaignSummary[] = {"no",          "description",     "status", "starting_date",
+                                                 "ending_date", "salesperson_code"};
+constexpr std::string_view kSegmentSummary[] = {"no", "description", "date", "salesperson_code"};
+constexpr std::string_view kSegmentCriterionSummary[] = {"segment_no",  "line_no",  "step", "action",
+                                                         "column_name", "operator", "value"};
+constexpr std::string_view kSegmentMemberSummary[] = {"segment_no", "contact_no"};
+constexpr std::string_view kCampaignSegmentSummary[] = {"campaign_no", "segment_no"};
 constexpr std::string_view kSalesOrderLineSummary[] = {"order_no",   "line_no",           "description", "quantity",
                                                        "unit_price", "line_discount_pct", "line_amount"};
 
@@ -74,6 +85,14 @@ std::span<const std::string_view> SummaryColumns(const TableSpec& spec) {
     case Table::kSalesOrderLine: return kSalesOrderLineSummary;
     case Table::kInteractionTemplate: return kInteractionTemplateSummary;
     case Table::kInteraction: return kInteractionSummary;
+    case Table::kSalesCycle: return kSalesCycleSummary;
+    case Table::kSalesCycleStage: return kSalesCycleStageSummary;
+    case Table::kCloseOpportunityCode: return kCloseOpportunityCodeSummary;
+    case Table::kCampaign: return kCampaignSummary;
+    case Table::kSegment: return kSegmentSummary;
+    case Table::kSegmentCriterion: return kSegmentCriterionSummary;
+    case Table::kSegmentMember: return kSegmentMemberSummary;
+    case Table::kCampaignSegment: return kCampaignSegmentSummary;
   }
   return {};
 }

@@ -1,7 +1,11 @@
 // `crmsync crm NOUN VERB ...`: the local CRM store's records for people who
-// do not write SQL. Nouns: contact, salesperson, opportunity, order,
-// order-line; verbs: add, list, show, update, delete, import, export; and
-// `setup show|set` for the marketing setup.
+// do not write SQL. Nouns: every table of crm/schema.h with a noun (contact,
+// salesperson, opportunity, order, order-line, interaction, segment,
+// campaign, sales-cycle, ...); verbs: add, list, show, update, delete,
+// import, export; segments also add-contacts, remove-contacts, refine,
+// reapply and members (crm/segment.h), campaigns link-segment and
+// unlink-segment, opportunities update --stage and close (crm/sales_cycle.h);
+// and `setup show|set` for the marketing setup.
 //
 // The command line is built from crm/schema.h (one --COLUMN option per
 // column), and the work is done by crm::Store, crm/csv.h and crm/text_io.h;
@@ -20,7 +24,11 @@
 #include <memory>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "crm/csv.h"
+#include "crm/sales_cycle.h"
+#include "crm/segment.h"
 #include "crm/setup.h"
 #include "crm/store.h"
 #include "crm/text_io.h"
@@ -87,6 +95,16 @@ struct Verb {
   int limit = 0;
   bool json = false;
   std::string file;
+  // Segment steps: --where criteria and --contact numbers.
+  std::vector<std::string> contacts;
+  crm::SegmentAction action = crm::SegmentAction::kAdd;
+  // Opportunity: update --stage N; close --won|--lost --reason CODE [--date D].
+  std::int64_t stage = 0;
+  CLI::Option* stage_option = nullptr;
+  bool won = false;
+  bool lost = false;
+  std::string reason;
+  std::string date;
 
   // The columns given on the command line, in table order.
   std::vector<std::pair<std::string, std::string>> Given(
@@ -105,7 +123,7 @@ class CrmCli {
   CrmCli(CommandContext& context, std::shared_ptr<CrmOptions> options)
       : context_(context), options_(std::move(options)) {}
 
-  void AddNoun(CLI::App* crm, const crm::TableSpec& spec) {
+  CLI::App* AddNoun(CLI::App* crm, const crm::TableSpec& spec) {
     const std::string plural(spec.plural);
     CLI::App* noun = crm->add_subcommand(std::string(spec.noun), plural + " (table " + std::string(spec.name) + ")");
     noun->require_subcommand(1);
@@ -140,6 +158,11 @@ class CrmCli {
                                                          " (\"\" clears a column); prints its key");
       AddKeyArguments(cmd, *verb);
       AddFieldOptions(cmd, *verb);
+      if (spec.table == crm::Table::kOpportunity) {
+        verb->stage_option = cmd->add_option("--stage", verb->stage,
+                                             "move it to this stage of its sales cycle: current_stage, completed_pct "
+                                             "and probability follow the stage");
+      }
       cmd->callback([this, verb] { RunUpdate(*verb); });
     }
     {
@@ -164,6 +187,76 @@ class CrmCli {
       cmd->add_option("--output,-o", verb->file, "file to write (default: standard output)");
       cmd->callback([this, verb] { RunExport(*verb); });
     }
+    return noun;
+  }
+
+  // `crm segment add-contacts|remove-contacts|refine|reapply|members`.
+  void AddSegmentVerbs(CLI::App* noun) {
+    const crm::TableSpec& spec = crm::SpecOf(crm::Table::kSegment);
+    constexpr struct {
+      const char* name;
+      crm::SegmentAction action;
+      const char* help;
+    } kSteps[] = {
+        {"add-contacts", crm::SegmentAction::kAdd, "add the contacts matching every criterion"},
+        {"remove-contacts", crm::SegmentAction::kRemove, "remove the members matching every criterion"},
+        {"refine", crm::SegmentAction::kRefine, "keep only the members matching every criterion"},
+    };
+    for (const auto& step : kSteps) {
+      auto verb = NewVerb(spec, step.name);
+      verb->action = step.action;
+      CLI::App* cmd = noun->add_subcommand(
+          step.name, std::string(step.help) +
+                         "; the criteria are saved with the segment (reapply runs them again); prints the counts");
+      AddKeyArguments(cmd, *verb);
+      cmd->add_option("--where", verb->where,
+                      "COLUMN OP VALUE over any contact column, OP one of =, !=, like, in: city=Paris, "
+                      "\"type in person,company\", \"name like A%\" (repeatable; combined with AND)");
+      cmd->add_option("--contact", verb->contacts, "this contact number (repeatable; must exist)");
+      cmd->callback([this, verb] { RunSegmentStep(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "reapply");
+      CLI::App* cmd = noun->add_subcommand(
+          "reapply", "run the segment's saved criteria again, in order, from no members; prints the counts");
+      AddKeyArguments(cmd, *verb);
+      cmd->callback([this, verb] { RunSegmentReapply(*verb); });
+    }
+    {
+      auto verb = NewVerb(spec, "members");
+      CLI::App* cmd = noun->add_subcommand("members", "list the segment's member contacts");
+      AddKeyArguments(cmd, *verb);
+      cmd->add_flag("--json", verb->json, "print one JSON array of the contacts with every column");
+      cmd->callback([this, verb] { RunSegmentMembers(*verb); });
+    }
+  }
+
+  // `crm campaign link-segment|unlink-segment CAMPAIGN SEGMENT`.
+  void AddCampaignVerbs(CLI::App* noun) {
+    const crm::TableSpec& spec = crm::SpecOf(crm::Table::kCampaign);
+    for (const bool link : {true, false}) {
+      auto verb = NewVerb(spec, link ? "link-segment" : "unlink-segment");
+      verb->key_parts.resize(2);
+      CLI::App* cmd = noun->add_subcommand(
+          link ? "link-segment" : "unlink-segment",
+          link ? "target a segment's contacts with the campaign" : "stop targeting a segment with the campaign");
+      cmd->add_option("NO", verb->key_parts[0], "the campaign's no")->required();
+      cmd->add_option("SEGMENT", verb->key_parts[1], "the segment's no")->required();
+      cmd->callback([this, verb, link] { RunCampaignLink(*verb, link); });
+    }
+  }
+
+  // `crm opportunity close NO --won|--lost --reason CODE [--date D]`.
+  void AddOpportunityVerbs(CLI::App* noun) {
+    auto verb = NewVerb(crm::SpecOf(crm::Table::kOpportunity), "close");
+    CLI::App* cmd =
+        noun->add_subcommand("close", "close it as won or lost for a reason (a close-opportunity-code of that type)");
+    AddKeyArguments(cmd, *verb);
+    CLI::Option* won = cmd->add_flag("--won", verb->won, "it was won");
+    cmd->add_flag("--lost", verb->lost, "it was lost")->excludes(won);
+    cmd->add_option("--reason", verb->reason, "the close opportunity code")->required();
+    cmd->add_option("--date", verb->date, "date closed, YYYY-MM-DD (default: today, UTC)");
+    cmd->callback([this, verb] { RunOpportunityClose(*verb); });
   }
 
   // `crm setup show|set`: the marketing setup (crm/setup.h).
@@ -325,21 +418,44 @@ class CrmCli {
     if (!store) return;
     auto row = store->Get(verb.spec->table, *key);
     if (!row.ok()) return Fail(verb, row.status());
-    std::cout << (verb.json ? crm::RecordToJsonText(*row) : crm::FormatRecord(*verb.spec, *row));
+    std::string text = crm::FormatRecord(*verb.spec, *row);
+    nlohmann::json extra = nlohmann::json::object();
+    if (Status s = AddShowDetails(*store, verb, *key, text, extra); !s.ok()) return Fail(verb, s);
+    if (!verb.json) {
+      std::cout << text;
+      return;
+    }
+    if (extra.empty()) {
+      std::cout << crm::RecordToJsonText(*row);
+      return;
+    }
+    nlohmann::json doc = nlohmann::json::parse(crm::RecordToJsonText(*row));
+    doc.update(extra);
+    std::cout << doc.dump(2) << "\n";
   }
 
   void RunUpdate(const Verb& verb) {
     auto key = Key(verb);
     if (!key.ok()) return Fail(verb, key.status());
     const auto given = verb.Given(verb.field_options, verb.values);
-    if (given.empty()) return Fail(verb, InvalidArgument("nothing to change: give at least one --COLUMN VALUE"));
+    const bool stage = verb.stage_option != nullptr && verb.stage_option->count() > 0;
+    if (given.empty() && !stage) {
+      return Fail(verb, InvalidArgument("nothing to change: give at least one --COLUMN VALUE"));
+    }
     auto fields = crm::FieldsFromText(*verb.spec, given);
     if (!fields.ok()) return Fail(verb, fields.status());
     auto store = OpenStore(verb);
     if (!store) return;
-    auto new_key = store->Update(verb.spec->table, *key, *fields);
-    if (!new_key.ok()) return Fail(verb, new_key.status());
-    std::cout << crm::KeyForPeople(*verb.spec, *new_key) << "\n";
+    std::string new_key = *key;
+    Status s = store->InTransaction([&](SqliteDb& db) -> Status {
+      if (!fields->empty()) {
+        CRMSYNC_ASSIGN_OR_RETURN(new_key, crm::UpdateRow(db, *verb.spec, *key, *fields));
+      }
+      if (stage) CRMSYNC_RETURN_IF_ERROR(crm::SetOpportunityStage(db, new_key, verb.stage));
+      return Status::Ok();
+    });
+    if (!s.ok()) return Fail(verb, s);
+    std::cout << crm::KeyForPeople(*verb.spec, new_key) << "\n";
   }
 
   void RunDelete(const Verb& verb) {
@@ -392,6 +508,149 @@ class CrmCli {
     if (!out) return Fail(verb, IoError("cannot write '" + verb.file + "'"));
   }
 
+  void RunSegmentStep(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    std::vector<crm::Criterion> criteria;
+    for (const auto& w : verb.where) {
+      auto c = crm::ParseCriterion(w);
+      if (!c.ok()) return Fail(verb, c.status().WithContext("--where"));
+      criteria.push_back(std::move(c).value());
+    }
+    if (!verb.contacts.empty()) {
+      std::string list;
+      for (const auto& no : verb.contacts) {
+        if (no.empty() || no.find(',') != std::string::npos) {
+          return Fail(verb, InvalidArgument("contact: '" + no + "' is not a contact number"));
+        }
+        list += (list.empty() ? "" : ",") + no;
+      }
+      criteria.push_back(crm::Criterion{"no", "in", list});
+    }
+    if (criteria.empty())
+      return Fail(verb, InvalidArgument("give at least one --where COLUMN OP VALUE or --contact NO"));
+    auto store = OpenStore(verb);
+    if (!store) return;
+    crm::SegmentChange change;
+    Status s = store->InTransaction([&](SqliteDb& db) -> Status {
+      CRMSYNC_RETURN_IF_ERROR(crm::CheckContactsExist(db, verb.contacts));
+      CRMSYNC_ASSIGN_OR_RETURN(change, crm::ApplySegmentStep(db, *key, verb.action, criteria));
+      return Status::Ok();
+    });
+    if (!s.ok()) return Fail(verb, s);
+    PrintChange(*key, change);
+  }
+
+  void RunSegmentReapply(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    crm::SegmentChange change;
+    Status s = store->InTransaction([&](SqliteDb& db) -> Status {
+      CRMSYNC_ASSIGN_OR_RETURN(change, crm::ReapplySegment(db, *key));
+      return Status::Ok();
+    });
+    if (!s.ok()) return Fail(verb, s);
+    PrintChange(*key, change);
+  }
+
+  static void PrintChange(const std::string& segment, const crm::SegmentChange& change) {
+    std::cout << "segment " << segment << ": " << change.added << " added, " << change.removed << " removed, "
+              << change.members << " members\n";
+  }
+
+  void RunSegmentMembers(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    if (auto segment = store->Get(crm::Table::kSegment, *key); !segment.ok()) return Fail(verb, segment.status());
+    auto nos = crm::SegmentMemberNos(store->db(), *key);
+    if (!nos.ok()) return Fail(verb, nos.status());
+    std::vector<Record> rows;
+    for (const auto& no : *nos) {
+      auto row = store->Get(crm::Table::kContact, no);
+      if (!row.ok()) return Fail(verb, row.status());
+      rows.push_back(std::move(row).value());
+    }
+    const crm::TableSpec& contacts = crm::SpecOf(crm::Table::kContact);
+    std::cout << (verb.json ? crm::RecordsToJsonText(rows) : crm::FormatTable(contacts, rows));
+  }
+
+  void RunCampaignLink(const Verb& verb, bool link) {
+    const crm::TableSpec& spec = crm::SpecOf(crm::Table::kCampaignSegment);
+    auto key = crm::KeyFromText(spec, verb.key_parts);
+    if (!key.ok()) return Fail(verb, key.status());
+    auto store = OpenStore(verb);
+    if (!store) return;
+    Status s = link ? store
+                          ->Add(crm::Table::kCampaignSegment, {{"campaign_no", Value::Text(verb.key_parts[0])},
+                                                               {"segment_no", Value::Text(verb.key_parts[1])}})
+                          .status()
+                    : store->Delete(crm::Table::kCampaignSegment, *key);
+    if (s.code() == StatusCode::kNotFound && !link) {
+      s = NotFound("segment: campaign '" + verb.key_parts[0] + "' is not linked to segment '" + verb.key_parts[1] +
+                   "'");
+    }
+    if (!s.ok()) return Fail(verb, s);
+    std::cout << (link ? "linked" : "unlinked") << " campaign " << verb.key_parts[0] << " and segment "
+              << verb.key_parts[1] << "\n";
+  }
+
+  void RunOpportunityClose(const Verb& verb) {
+    auto key = Key(verb);
+    if (!key.ok()) return Fail(verb, key.status());
+    if (verb.won == verb.lost) return Fail(verb, InvalidArgument("status: give --won or --lost"));
+    if (!verb.date.empty()) {
+      auto date = crm::ParseFieldText(*crm::FindColumn(*verb.spec, "date_closed"), verb.date);
+      if (!date.ok()) return Fail(verb, date.status());
+    }
+    auto store = OpenStore(verb);
+    if (!store) return;
+    Status s = store->InTransaction(
+        [&](SqliteDb& db) { return crm::CloseOpportunity(db, *key, verb.won, verb.reason, verb.date); });
+    if (!s.ok()) return Fail(verb, s);
+    std::cout << "closed opportunity " << *key << " as " << (verb.won ? "won" : "lost") << "\n";
+  }
+
+  // What `show` adds for segments (criteria, member count) and campaigns
+  // (linked segments): lines of text and members of the JSON object.
+  Status AddShowDetails(crm::Store& store, const Verb& verb, const std::string& key, std::string& text,
+                        nlohmann::json& json) {
+    if (verb.spec->table == crm::Table::kSegment) {
+      crm::ListQuery criteria;
+      criteria.equals.emplace_back("segment_no", Value::Text(key));
+      CRMSYNC_ASSIGN_OR_RETURN(auto rows, store.List(crm::Table::kSegmentCriterion, criteria));
+      CRMSYNC_ASSIGN_OR_RETURN(auto members, crm::SegmentMemberNos(store.db(), key));
+      text += "criteria:\n";
+      json["criteria"] = nlohmann::json::array();
+      for (const auto& r : rows) {
+        const std::string step = r.at("step").ToDisplayString();
+        const std::string action = r.at("action").ToDisplayString();
+        const std::string c = r.at("column_name").ToDisplayString() + " " + r.at("operator").ToDisplayString() + " " +
+                              r.at("value").ToDisplayString();
+        text.append("  step ").append(step).append(" ").append(action).append(": ").append(c).append("\n");
+        json["criteria"].push_back({{"step", r.at("step").as_integer()}, {"action", action}, {"criterion", c}});
+      }
+      text += "members: " + std::to_string(members.size()) + "\n";
+      json["members"] = members.size();
+    }
+    if (verb.spec->table == crm::Table::kCampaign) {
+      crm::ListQuery links;
+      links.equals.emplace_back("campaign_no", Value::Text(key));
+      CRMSYNC_ASSIGN_OR_RETURN(auto rows, store.List(crm::Table::kCampaignSegment, links));
+      std::string list;
+      json["segments"] = nlohmann::json::array();
+      for (const auto& r : rows) {
+        list += (list.empty() ? "" : ", ") + r.at("segment_no").ToDisplayString();
+        json["segments"].push_back(r.at("segment_no").ToDisplayString());
+      }
+      text += "segments: " + list + "\n";
+    }
+    return Status::Ok();
+  }
+
   CommandContext& context_;
   std::shared_ptr<CrmOptions> options_;
 };
@@ -411,7 +670,13 @@ void AddCrmCommand(CLI::App& app, CommandContext& context) {
   crm->fallthrough();
   // The CLI object lives as long as the app: verbs' callbacks point into it.
   auto cli = std::make_shared<CrmCli>(context, options);
-  for (const auto& spec : crm::Tables()) cli->AddNoun(crm, spec);
+  for (const auto& spec : crm::Tables()) {
+    if (spec.noun.empty()) continue;  // link tables: written through their owner's verbs
+    CLI::App* noun = cli->AddNoun(crm, spec);
+    if (spec.table == crm::Table::kSegment) cli->AddSegmentVerbs(noun);
+    if (spec.table == crm::Table::kCampaign) cli->AddCampaignVerbs(noun);
+    if (spec.table == crm::Table::kOpportunity) cli->AddOpportunityVerbs(noun);
+  }
   cli->AddSetup(crm);
   crm->callback([cli] {});  // keeps `cli` alive with the app
 }

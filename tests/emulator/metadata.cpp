@@ -35,13 +35,19 @@ const AttributeDef* EntityDef::FindByReadName(std::string_view read_name) const 
 }
 
 std::optional<NavTarget> EntityDef::FindNav(std::string_view nav) const {
+  for (const auto& a : attributes) {
+    if (a.nav_suffix.empty() || !nav.ends_with(a.nav_suffix)) continue;
+    for (const auto& t : a.targets) {
+      if (nav == NavName(a, t)) return NavTarget{&a, t};
+    }
+  }
   if (const AttributeDef* a = Find(nav); a != nullptr && a->is_lookup() && a->targets.size() == 1) {
     return NavTarget{a, a->targets.front()};
   }
   const auto us = nav.rfind('_');
   if (us == std::string_view::npos) return std::nullopt;
   const AttributeDef* a = Find(nav.substr(0, us));
-  if (a == nullptr || !a->is_lookup() || a->targets.size() < 2) return std::nullopt;
+  if (a == nullptr || !a->is_lookup() || a->targets.size() < 2 || !a->nav_suffix.empty()) return std::nullopt;
   const std::string_view target = nav.substr(us + 1);
   for (const auto& t : a->targets) {
     if (t == target) return NavTarget{a, t};
@@ -51,7 +57,7 @@ std::optional<NavTarget> EntityDef::FindNav(std::string_view nav) const {
 
 std::string EntityDef::NavName(const AttributeDef& attr, std::string_view target) const {
   if (attr.targets.size() == 1) return attr.name;
-  return attr.name + "_" + std::string(target);
+  return attr.name + "_" + std::string(target) + attr.nav_suffix;
 }
 
 const CollectionNav* EntityDef::FindCollection(std::string_view name) const {
@@ -147,6 +153,7 @@ Result<AttributeDef> ParseAttribute(const nlohmann::json& j, const std::string& 
       a.options.push_back({o["value"].get<int>(), o.value("label", std::string()), o.value("state", -1)});
     }
   }
+  a.nav_suffix = j.value("nav_suffix", std::string());
   if (j.contains("targets") && j["targets"].is_array()) {
     for (const auto& t : j["targets"]) {
       if (t.is_string()) a.targets.push_back(t.get<std::string>());
@@ -215,6 +222,9 @@ Status Metadata::Merge(const nlohmann::json& doc) {
       def->has_owner = own == "user";
     }
     if (e.value("has_currency", false)) def->has_money = true;
+    if (e.contains("default_state") && e["default_state"].is_number_integer()) {
+      def->default_state = e["default_state"].get<int>();
+    }
     if (e.contains("attributes") && e["attributes"].is_array()) {
       for (std::size_t k = 0; k < e["attributes"].size(); ++k) {
         auto attr = ParseAttribute(e["attributes"][k], where + ".attributes[" + std::to_string(k) + "]");
@@ -250,7 +260,23 @@ Status Metadata::Merge(const nlohmann::json& doc) {
     }
     def->Reindex();
   }
+  if (doc.contains("many_to_many") && doc["many_to_many"].is_array()) {
+    for (const auto& r : doc["many_to_many"]) {
+      ManyToManyDef m{r.value("name", std::string()),    r.value("entity1", std::string()),
+                      r.value("entity2", std::string()), r.value("intersect", std::string()),
+                      r.value("lookup1", std::string()), r.value("lookup2", std::string())};
+      if (m.name.empty()) return InvalidArgument("many_to_many: a relationship needs a \"name\"");
+      many_to_many_.push_back(std::move(m));
+    }
+  }
   return Status::Ok();
+}
+
+const ManyToManyDef* Metadata::FindManyToMany(std::string_view logical, std::string_view name) const {
+  for (const auto& m : many_to_many_) {
+    if (m.name == name && (m.entity1 == logical || m.entity2 == logical)) return &m;
+  }
+  return nullptr;
 }
 
 Status Metadata::Finish() {
@@ -301,6 +327,10 @@ Status Metadata::Finish() {
         return InvalidArgument("table '" + e->logical_name + "' has statuscode without statecode");
       }
     }
+    if (const AttributeDef* state = e->StateAttr();
+        state != nullptr && state->FindOption(e->default_state) == nullptr) {
+      return InvalidArgument("table '" + e->logical_name + "' has a default_state that is not a statecode");
+    }
     for (const auto& k : e->keys) {
       for (const auto& a : k.attributes) {
         if (e->Find(a) == nullptr) {
@@ -308,6 +338,13 @@ Status Metadata::Finish() {
                                  "'");
         }
       }
+    }
+  }
+  for (const auto& m : many_to_many_) {
+    const EntityDef* intersect = ByLogical(m.intersect);
+    if (ByLogical(m.entity1) == nullptr || ByLogical(m.entity2) == nullptr || intersect == nullptr ||
+        intersect->Find(m.lookup1) == nullptr || intersect->Find(m.lookup2) == nullptr) {
+      return InvalidArgument("many_to_many '" + m.name + "' names an unknown table or column");
     }
   }
   return Status::Ok();

@@ -58,6 +58,9 @@ struct AttributeDef {
   bool valid_for_create = true;      // false: not settable on create
   std::vector<OptionDef> options;    // choice, state, status
   std::vector<std::string> targets;  // lookups: target logical names
+  // Several targets: navigation properties are "<name>_<target><nav_suffix>"
+  // (activities' regardingobjectid_contact_phonecall).
+  std::string nav_suffix;
 
   bool is_lookup() const { return type == AttrType::kLookup; }
   bool is_option() const { return type == AttrType::kChoice || type == AttrType::kState || type == AttrType::kStatus; }
@@ -93,6 +96,7 @@ class EntityDef {
   bool change_tracking = true;
   bool has_owner = true;
   bool has_money = false;
+  int default_state = 0;                 // statecode of a new record (appointments: 3 Scheduled)
   std::vector<AttributeDef> attributes;  // in declaration order
   std::vector<AlternateKey> keys;
   std::vector<CollectionNav> collections;
@@ -118,6 +122,18 @@ class EntityDef {
   std::map<std::string, std::size_t, std::less<>> index_;
 };
 
+// A many-to-many relationship through an intersect table (listmember,
+// campaignitem): both tables see it as a collection navigation property
+// named `name` (lists(id)/listcontact_association, contacts(id)/...).
+struct ManyToManyDef {
+  std::string name;       // e.g. listcontact_association
+  std::string entity1;    // list
+  std::string entity2;    // contact
+  std::string intersect;  // listmember
+  std::string lookup1;    // the intersect's lookup to entity1: listid
+  std::string lookup2;    // the intersect's lookup to entity2: entityid
+};
+
 // Edm type name of an attribute type for error messages ("Edm.String").
 std::string_view EdmTypeName(AttrType t);
 
@@ -134,8 +150,12 @@ class Metadata {
   const EntityDef* BySet(std::string_view entity_set) const;
   const EntityDef* ByLogical(std::string_view logical_name) const;
   const std::vector<std::unique_ptr<EntityDef>>& entities() const { return entities_; }
+  // The relationship `name` seen from table `logical`, or null.
+  const ManyToManyDef* FindManyToMany(std::string_view logical, std::string_view name) const;
+  const std::vector<ManyToManyDef>& many_to_many() const { return many_to_many_; }
 
  private:
+  std::vector<ManyToManyDef> many_to_many_;
   std::vector<std::unique_ptr<EntityDef>> entities_;
   std::map<std::string, EntityDef*, std::less<>> by_set_;
   std::map<std::string, EntityDef*, std::less<>> by_logical_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "common/time_format.h"
 #include "tests/emulator/api_error.h"
@@ -434,6 +435,29 @@ HttpResponse WebApi::Route(const HttpRequest& request, RequestContext& ctx) {
     if (method == "DELETE") return Delete(*entity, *key, request, ctx);
     return ErrorResponse(Unsupported(method, entity->entity_set));
   }
+  if (segments.size() == 1 && segments[0].starts_with("Microsoft.Dynamics.CRM.")) {
+    const std::string action = segments[0].substr(std::string_view("Microsoft.Dynamics.CRM.").size());
+    if (method != "POST") return ErrorResponse(Unsupported(method, segments[0]));
+    return BoundAction(*entity, *key, action, request, ctx);
+  }
+  {
+    // A many-to-many relationship: name, or name(<id>) before /$ref.
+    std::string nav = segments[0];
+    std::string member;
+    if (const auto paren = nav.find('('); paren != std::string::npos && nav.back() == ')') {
+      member = nav.substr(paren + 1, nav.size() - paren - 2);
+      nav.resize(paren);
+    }
+    if (const ManyToManyDef* rel = metadata_->FindManyToMany(entity->logical_name, nav)) {
+      if (segments.size() == 1 && member.empty()) {
+        if (method != "GET") return ErrorResponse(Unsupported(method, nav));
+        return GetAssociated(*entity, *key, *rel, request, ctx);
+      }
+      if (segments.size() == 2 && segments[1] == "$ref") {
+        return AssociationRef(*entity, *key, *rel, member, request, ctx);
+      }
+    }
+  }
   if (segments.size() == 1) {
     if (const CollectionNav* c = entity->FindCollection(segments[0])) {
       if (method != "GET") return ErrorResponse(Unsupported(method, segments[0]));
@@ -486,6 +510,11 @@ HttpResponse WebApi::MetadataDocument(RequestContext& ctx) {
       x += "<NavigationProperty Name=\"" + c.name + "\" Type=\"Collection(mscrm." + c.entity + ")\" Partner=\"" +
            c.lookup + "\" />\n";
     }
+    for (const auto& m : metadata_->many_to_many()) {
+      if (m.entity1 != e->logical_name && m.entity2 != e->logical_name) continue;
+      const std::string& other = m.entity1 == e->logical_name ? m.entity2 : m.entity1;
+      x += "<NavigationProperty Name=\"" + m.name + "\" Type=\"Collection(mscrm." + other + ")\" />\n";
+    }
     x += "</EntityType>\n";
   }
   x += "<EntityContainer Name=\"System\">\n";
@@ -513,6 +542,14 @@ HttpResponse WebApi::WhoAmI(RequestContext& ctx) {
 }
 
 namespace {
+
+// 204 No Content, as writes and actions without a result answer.
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.Set("OData-Version", "4.0");
+  return r;
+}
 
 std::string ContextUrl(const RequestContext& ctx, const EntityDef& e, const QueryOptions& q) {
   std::string s = ApiRoot(ctx) + "$metadata#" + e.entity_set;
@@ -1126,7 +1163,7 @@ Result<StoredRecord> WebApi::BuildRecord(const EntityDef& entity, const StoredRe
   }
   // State and status.
   if (state_attr != nullptr) {
-    const int state = new_state.value_or(create ? 0 : old_state);
+    const int state = new_state.value_or(create ? entity.default_state : old_state);
     if (state_attr->FindOption(state) == nullptr) {
       return ApiError(400, "0x80044331",
                       "A validation error occurred.  The value " + std::to_string(state) +
@@ -1375,6 +1412,23 @@ Status WebApi::EraseRecord(const EntityDef& entity, const std::string& id, Reque
     }
     for (const auto& lid : lines) store_.Erase("salesorderdetail", lid, now);
   }
+  // Many-to-many: the intersect rows (list members, campaign items) go with either side.
+  for (const auto& rel : metadata_->many_to_many()) {
+    const bool side1 = rel.entity1 == entity.logical_name;
+    const bool side2 = rel.entity2 == entity.logical_name;
+    if (!side1 && !side2) continue;
+    const std::string& lookup = side1 ? rel.lookup1 : rel.lookup2;
+    std::vector<std::string> gone;
+    for (const auto& [iid, row] : store_.RowsOf(rel.intersect)) {
+      const auto& v = Field(row, lookup);
+      const auto t = row.lookup_targets.find(lookup);
+      if (v.is_string() && v.get_ref<const std::string&>() == id && t != row.lookup_targets.end() &&
+          t->second == entity.logical_name) {
+        gone.push_back(iid);
+      }
+    }
+    for (const auto& iid : gone) store_.Erase(rel.intersect, iid, now);
+  }
   if (!store_.Erase(entity.logical_name, id, now)) {
     return ApiError(404, "0x80040217", entity.logical_name + " With Id = " + id + " Does Not Exist");
   }
@@ -1403,10 +1457,7 @@ HttpResponse WebApi::Delete(const EntityDef& entity, const KeySpec& key, const H
   const std::string id = existing->id;
   Status s = EraseRecord(entity, id, ctx);
   if (!s.ok()) return ErrorResponse(s);
-  HttpResponse r;
-  r.status = 204;
-  r.Set("OData-Version", "4.0");
-  return r;
+  return NoContent();
 }
 
 HttpResponse WebApi::PropertyRequest(const EntityDef& entity, const KeySpec& key, const std::string& property,
@@ -1533,10 +1584,7 @@ HttpResponse WebApi::Action(const std::string& name, const HttpRequest& request,
   r.version = store_.NextVersion();
   r.fields["versionnumber"] = r.version;
   store_.Put(entity.logical_name, std::move(r));
-  HttpResponse resp;
-  resp.status = 204;
-  resp.Set("OData-Version", "4.0");
-  return resp;
+  return NoContent();
 }
 
 // ---------------------------------------------------------------------------
@@ -1601,6 +1649,259 @@ nlohmann::ordered_json WebApi::Dump(const EntityDef& entity) {
   body["count"] = value.size();
   body["value"] = std::move(value);
   return body;
+}
+
+// ---------------------------------------------------------------------------
+// Marketing lists and campaigns
+
+namespace {
+
+// The member table of a marketing list by its createdfromcode.
+std::string ListMemberTable(const StoredRecord& list) {
+  const auto& code = Field(list, "createdfromcode");
+  if (!code.is_number_integer()) return "";
+  switch (code.get<int>()) {
+    case 1: return "account";
+    case 2: return "contact";
+    case 4: return "lead";
+    default: return "";
+  }
+}
+
+Status MissingParameter(const std::string& parameter, const std::string& action) {
+  return ApiError(400, "0x80040203", "Required parameter '" + parameter + "' of action '" + action + "' is missing.");
+}
+
+}  // namespace
+
+std::string WebApi::AssociateLocked(const ManyToManyDef& rel, const std::string& id1, const std::string& id2,
+                                    const std::string& table2, RequestContext& ctx) {
+  for (const auto& [iid, row] : store_.RowsOf(rel.intersect)) {
+    const auto& a = Field(row, rel.lookup1);
+    const auto& b = Field(row, rel.lookup2);
+    if (a.is_string() && b.is_string() && a.get_ref<const std::string&>() == id1 &&
+        b.get_ref<const std::string&>() == id2) {
+      return iid;  // already associated
+    }
+  }
+  const EntityDef& intersect = *metadata_->ByLogical(rel.intersect);
+  const std::string now = NowText();
+  StoredRecord r;
+  r.id = ids_.Next();
+  r.version = store_.NextVersion();
+  r.fields[intersect.primary_key] = r.id;
+  r.fields[rel.lookup1] = id1;
+  r.lookup_targets[rel.lookup1] = rel.entity1;
+  r.fields[rel.lookup2] = id2;
+  r.lookup_targets[rel.lookup2] = table2;
+  if (intersect.Find("entitytype") != nullptr) r.fields["entitytype"] = table2;
+  r.fields["createdon"] = now;
+  r.fields["modifiedon"] = now;
+  r.fields["createdby"] = ctx.user_id;
+  r.lookup_targets["createdby"] = "systemuser";
+  r.fields["modifiedby"] = ctx.user_id;
+  r.lookup_targets["modifiedby"] = "systemuser";
+  r.fields["versionnumber"] = r.version;
+  const std::string id = r.id;
+  store_.Put(rel.intersect, std::move(r));
+  if (rel.entity1 == "list") RecountListMembersLocked(id1, ctx);
+  return id;
+}
+
+bool WebApi::DisassociateLocked(const ManyToManyDef& rel, const std::string& id1, const std::string& id2,
+                                const std::string& table2, RequestContext& ctx) {
+  std::vector<std::string> gone;
+  for (const auto& [iid, row] : store_.RowsOf(rel.intersect)) {
+    const auto& a = Field(row, rel.lookup1);
+    const auto& b = Field(row, rel.lookup2);
+    const auto t = row.lookup_targets.find(rel.lookup2);
+    if (a.is_string() && b.is_string() && a.get_ref<const std::string&>() == id1 &&
+        b.get_ref<const std::string&>() == id2 && t != row.lookup_targets.end() && t->second == table2) {
+      gone.push_back(iid);
+    }
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& iid : gone) store_.Erase(rel.intersect, iid, now);
+  if (!gone.empty() && rel.entity1 == "list") RecountListMembersLocked(id1, ctx);
+  return !gone.empty();
+}
+
+void WebApi::RecountListMembersLocked(const std::string& list_id, RequestContext& ctx) {
+  const StoredRecord* list = store_.Find("list", list_id);
+  if (list == nullptr) return;
+  std::int64_t count = 0;
+  for (const auto& [iid, row] : store_.RowsOf("listmember")) {
+    const auto& v = Field(row, "listid");
+    if (v.is_string() && v.get_ref<const std::string&>() == list_id) ++count;
+  }
+  StoredRecord r = *list;
+  r.fields["membercount"] = count;
+  r.fields["modifiedon"] = NowText();
+  r.fields["modifiedby"] = ctx.user_id;
+  r.version = store_.NextVersion();
+  r.fields["versionnumber"] = r.version;
+  store_.Put("list", std::move(r));
+}
+
+HttpResponse WebApi::GetAssociated(const EntityDef& entity, const KeySpec& key, const ManyToManyDef& rel,
+                                   const HttpRequest& request, RequestContext& ctx) {
+  const bool side1 = rel.entity1 == entity.logical_name;
+  const EntityDef* other = metadata_->ByLogical(side1 ? rel.entity2 : rel.entity1);
+  auto parsed = ParseQueryOptions(request.Query(), *other, *metadata_, false);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  const AnnotationFilter annotations = AnnotationFilter::FromPrefer(request.HeaderList("prefer"));
+  std::shared_lock lock(store_.mutex());
+  const StoredRecord* parent = FindByKey(entity, key);
+  if (parent == nullptr) return ErrorResponse(NotFoundError(entity, key));
+  const std::string& mine = side1 ? rel.lookup1 : rel.lookup2;
+  const std::string& theirs = side1 ? rel.lookup2 : rel.lookup1;
+  std::set<std::string> ids;
+  for (const auto& [iid, row] : store_.RowsOf(rel.intersect)) {
+    const auto& v = Field(row, mine);
+    const auto& w = Field(row, theirs);
+    const auto t = row.lookup_targets.find(theirs);
+    if (v.is_string() && v.get_ref<const std::string&>() == parent->id && w.is_string() &&
+        t != row.lookup_targets.end() && t->second == other->logical_name) {
+      ids.insert(w.get<std::string>());
+    }
+  }
+  const RecordLookup lookup = [this](std::string_view logical, std::string_view id) {
+    return store_.Find(logical, id);
+  };
+  nlohmann::ordered_json value = nlohmann::ordered_json::array();
+  for (const auto& id : ids) {
+    const StoredRecord* r = store_.Find(other->logical_name, id);
+    if (r == nullptr || (parsed->filter && !EvaluateFilter(*parsed->filter, *r, lookup))) continue;
+    value.push_back(
+        SerializeRecord(*metadata_, store_, *other, *r, parsed->has_select ? &parsed->select : nullptr, annotations));
+  }
+  nlohmann::ordered_json body;
+  body["@odata.context"] = ContextUrl(ctx, *other, *parsed);
+  body["value"] = std::move(value);
+  return JsonResponse(200, body);
+}
+
+HttpResponse WebApi::AssociationRef(const EntityDef& entity, const KeySpec& key, const ManyToManyDef& rel,
+                                    const std::string& member_key, const HttpRequest& request, RequestContext& ctx) {
+  const bool side1 = rel.entity1 == entity.logical_name;
+  const EntityDef* other = metadata_->ByLogical(side1 ? rel.entity2 : rel.entity1);
+  std::string reference;
+  if (request.method == "POST") {
+    if (!member_key.empty()) return ErrorResponse(Unsupported(request.method, rel.name + "(" + member_key + ")/$ref"));
+    auto body = ParseBody(entity, request.body);
+    if (!body.ok()) return ErrorResponse(body.status());
+    if (!body->is_object() || !(*body)["@odata.id"].is_string()) {
+      return ErrorResponse(PayloadError(entity, "An '@odata.id' property was expected in the body."));
+    }
+    reference = (*body)["@odata.id"].get<std::string>();
+  } else if (request.method == "DELETE") {
+    if (!member_key.empty()) {
+      reference = other->entity_set + "(" + member_key + ")";
+    } else {
+      for (const auto& param : ParseQuery(request.Query())) {
+        if (param.name == "$id") reference = param.value;
+      }
+      if (reference.empty()) {
+        return ErrorResponse(ApiError(400, "0x80048d19", "The '$id' query option is required to remove a reference."));
+      }
+    }
+  } else {
+    return ErrorResponse(Unsupported(request.method, rel.name + "/$ref"));
+  }
+  std::unique_lock<std::shared_mutex> lock(store_.mutex(), std::defer_lock);
+  if (!ctx.holds_write_lock) lock.lock();
+  const StoredRecord* parent = FindByKey(entity, key);
+  if (parent == nullptr) return ErrorResponse(NotFoundError(entity, key));
+  const std::string parent_id = parent->id;
+  auto ref = ParseReference(reference, ctx);
+  if (!ref.ok()) return ErrorResponse(ref.status());
+  if (ref->first != other) {
+    return ErrorResponse(ApiError(400, "0x80048d19",
+                                  "The reference '" + reference + "' is not a " + other->logical_name +
+                                      ", the other side of relationship '" + rel.name + "'."));
+  }
+  const StoredRecord* target = FindByKey(*other, ref->second);
+  if (target == nullptr) return ErrorResponse(NotFoundError(*other, ref->second));
+  const std::string id1 = side1 ? parent_id : target->id;
+  const std::string id2 = side1 ? target->id : parent_id;
+  if (request.method == "POST") {
+    AssociateLocked(rel, id1, id2, rel.entity2, ctx);
+  } else if (!DisassociateLocked(rel, id1, id2, rel.entity2, ctx)) {
+    return ErrorResponse(ApiError(
+        404, "0x80040217",
+        rel.intersect + " for " + rel.entity1 + " " + id1 + " and " + rel.entity2 + " " + id2 + " Does Not Exist"));
+  }
+  return NoContent();
+}
+
+HttpResponse WebApi::BoundAction(const EntityDef& entity, const KeySpec& key, const std::string& name,
+                                 const HttpRequest& request, RequestContext& ctx) {
+  const bool add_member = name == "AddMemberList" && entity.logical_name == "list";
+  const bool remove_member = name == "RemoveMemberList" && entity.logical_name == "list";
+  const bool add_item = name == "AddItemCampaign" && entity.logical_name == "list";
+  if (!add_member && !remove_member && !add_item) {
+    return ErrorResponse(
+        ApiError(404, "0x8006088a", "Resource not found for the segment 'Microsoft.Dynamics.CRM." + name + "'."));
+  }
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  if (!body.is_object()) return ErrorResponse(ApiError(400, "0x80048d19", "The action body must be a JSON object."));
+  std::unique_lock<std::shared_mutex> lock(store_.mutex(), std::defer_lock);
+  if (!ctx.holds_write_lock) lock.lock();
+  const StoredRecord* list = FindByKey(entity, key);
+  if (list == nullptr) return ErrorResponse(NotFoundError(entity, key));
+  const std::string list_id = list->id;
+
+  if (add_item) {
+    // AddItemCampaign bound to the item: {"Campaign": {"campaignid": "<guid>", ...}} -> the campaignitem.
+    if (!body.contains("Campaign") || !body["Campaign"].is_object()) {
+      return ErrorResponse(MissingParameter("Campaign", name));
+    }
+    const auto& campaign = body["Campaign"];
+    const std::string campaign_id = campaign.contains("campaignid") && campaign["campaignid"].is_string()
+                                        ? NormaliseGuid(campaign["campaignid"].get<std::string>())
+                                        : "";
+    if (campaign_id.empty()) {
+      return ErrorResponse(
+          ApiError(400, "0x80040203", "Parameter 'Campaign' of action '" + name + "' needs 'campaignid'."));
+    }
+    if (store_.Find("campaign", campaign_id) == nullptr) {
+      return ErrorResponse(ApiError(404, "0x80040217", "campaign With Id = " + campaign_id + " Does Not Exist"));
+    }
+    const ManyToManyDef* rel = metadata_->FindManyToMany("campaign", "campaignlist_association");
+    const std::string item = AssociateLocked(*rel, campaign_id, list_id, "list", ctx);
+    const EntityDef& items = *metadata_->ByLogical("campaignitem");
+    nlohmann::ordered_json out =
+        SerializeRecord(*metadata_, store_, items, *store_.Find("campaignitem", item), nullptr, AnnotationFilter());
+    out["@odata.context"] = ApiRoot(ctx) + "$metadata#campaignitems/$entity";
+    return JsonResponse(200, out);
+  }
+
+  if (!body.contains("EntityId") || !body["EntityId"].is_string())
+    return ErrorResponse(MissingParameter("EntityId", name));
+  const std::string member_id = NormaliseGuid(body["EntityId"].get<std::string>());
+  if (member_id.empty()) {
+    return ErrorResponse(
+        ApiError(400, "0x80048d19",
+                 "Cannot convert the literal '" + body["EntityId"].dump() + "' to the expected type 'Edm.Guid'."));
+  }
+  const std::string table = ListMemberTable(*list);
+  const ManyToManyDef* rel = metadata_->FindManyToMany("list", "list" + table + "_association");
+  if (rel == nullptr) {
+    return ErrorResponse(
+        ApiError(400, "0x80040203", "The list's member type (createdfromcode) is not supported by this emulator."));
+  }
+  if (store_.Find(table, member_id) == nullptr) {
+    return ErrorResponse(ApiError(404, "0x80040217", table + " With Id = " + member_id + " Does Not Exist"));
+  }
+  if (remove_member) {
+    DisassociateLocked(*rel, list_id, member_id, table, ctx);
+    return NoContent();
+  }
+  const std::string member = AssociateLocked(*rel, list_id, member_id, table, ctx);
+  nlohmann::ordered_json out;
+  out["@odata.context"] = ApiRoot(ctx) + "$metadata#Microsoft.Dynamics.CRM.AddMemberListResponse";
+  out["Id"] = member;
+  return JsonResponse(200, out);
 }
 
 }  // namespace crmsync::emulator

@@ -118,6 +118,23 @@ class WebApi {
   HttpResponse Upsert(const EntityDef& entity, const KeySpec& key, const HttpRequest& request, RequestContext& ctx);
   HttpResponse Delete(const EntityDef& entity, const KeySpec& key, const HttpRequest& request, RequestContext& ctx);
   HttpResponse Action(const std::string& name, const HttpRequest& request, RequestContext& ctx);
+  // Marketing lists and campaigns: actions bound to a record
+  // (lists(id)/Microsoft.Dynamics.CRM.AddMemberList) and many-to-many
+  // relationships read (GET lists(id)/listcontact_association), associated
+  // (POST .../$ref) and disassociated (DELETE .../listcontact_association(id)/$ref).
+  HttpResponse BoundAction(const EntityDef& entity, const KeySpec& key, const std::string& name,
+                           const HttpRequest& request, RequestContext& ctx);
+  HttpResponse GetAssociated(const EntityDef& entity, const KeySpec& key, const ManyToManyDef& rel,
+                             const HttpRequest& request, RequestContext& ctx);
+  HttpResponse AssociationRef(const EntityDef& entity, const KeySpec& key, const ManyToManyDef& rel,
+                              const std::string& member_key, const HttpRequest& request, RequestContext& ctx);
+  // The caller holds the unique lock. `id1` is of rel.entity1, `id2` of the
+  // table `table2` (rel.entity2). Returns the intersect row's id.
+  std::string AssociateLocked(const ManyToManyDef& rel, const std::string& id1, const std::string& id2,
+                              const std::string& table2, RequestContext& ctx);
+  bool DisassociateLocked(const ManyToManyDef& rel, const std::string& id1, const std::string& id2,
+                          const std::string& table2, RequestContext& ctx);
+  void RecountListMembersLocked(const std::string& list_id, RequestContext& ctx);
   HttpResponse WhoAmI(RequestContext& ctx);
   HttpResponse ServiceDocument(RequestContext& ctx);
   HttpResponse MetadataDocument(RequestContext& ctx);
