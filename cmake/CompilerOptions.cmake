@@ -25,3 +25,13 @@ if(CRMSYNC_SANITIZE)
   target_compile_options(crmsync_compile_options INTERFACE ${_crmsync_san})
   target_link_options(crmsync_compile_options INTERFACE ${_crmsync_san})
 endif()
+
+if(CRMSYNC_FUZZ)
+  # libFuzzer (tests/fuzz): every library the targets link is instrumented
+  # for coverage and checked by ASan + UBSan; any UB report aborts, so the
+  # fuzzer records it as a crash instead of printing and going on. The
+  # fuzz executables add -fsanitize=fuzzer (libFuzzer's main) themselves.
+  set(_crmsync_fuzz_san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(crmsync_compile_options INTERFACE -fsanitize=fuzzer-no-link ${_crmsync_fuzz_san})
+  target_link_options(crmsync_compile_options INTERFACE ${_crmsync_fuzz_san})
+endif()
