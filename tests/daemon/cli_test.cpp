@@ -4,10 +4,12 @@
 #include "common/log.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
 
+using testing_support::kTestClientSecret;
 using testing_support::RunProcess;
 using testing_support::TempDir;
 
@@ -46,7 +48,8 @@ TEST(CliTest, LogFlagsTakeExactlyTheListedLevelsAndFormats) {
 
 TEST(CliTest, InitThenConfigCheckPasses) {
   TempDir dir;
-  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c", "--client-secret-stdin"}, "abc\n");
+  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c", "--client-secret-stdin"},
+                         std::string(kTestClientSecret) + "\n");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_NE(init.out.find("created " + dir.path() + "/c/crmsync.json"), std::string::npos) << init.out;
   auto check = RunProcess({CRMSYNC_BINARY, "--config", dir.path() + "/c/crmsync.json", "config", "check"}, "",

@@ -11,11 +11,13 @@
 #include "common/json_text.h"
 #include "common/log.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
 
 using nlohmann::json;
+using testing_support::kTestClientSecret;
 using testing_support::TempDir;
 
 constexpr const char* kGood = R"({
@@ -59,7 +61,7 @@ std::vector<std::string> Lines(const ConfigLoad& load) {
 
 TEST(ConfigTest, LoadsAValidConfigWithDefaults) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s3cret\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   const std::string path = dir.WriteFile("crmsync.json", kGood);
   const ConfigLoad load = LoadConfig(path, std::string("/nonexistent-credentials"));
   ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
@@ -131,7 +133,7 @@ class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfigTest, ReportsEveryProblemWithLineAndKey) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s3cret\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   dir.WriteFile("open-secret", "s3cret\n", 0644);
   const std::string path = dir.WriteFile("crmsync.json", GetParam().text);
   const ConfigLoad load = LoadConfig(path, std::string("/nonexistent-credentials"));
@@ -237,7 +239,7 @@ TEST(ConfigTest, MissingFileSaysHowToFixIt) {
 
 TEST(ConfigTest, TheInitTemplateIsAValidConfig) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   const std::string text = CommentedConfigTemplate(dir.path(), "http://127.0.0.1:1234", "t", "c");
   const ConfigLoad load = ParseConfig(dir.path() + "/crmsync.json", text, std::string("/none"));
   ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
@@ -296,7 +298,7 @@ TEST(ConfigTest, TheTemplateWritesEveryKeyWithItsHelpAndDefault) {
 
 TEST(ConfigTest, TheTemplateTheParserAndTheStructAgreeOnEveryDefault) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   Config expected;  // every declared default
   expected.file = dir.path() + "/crmsync.json";
   expected.dataverse.url = "https://contoso.example";
@@ -391,7 +393,7 @@ TEST(ConfigTest, EveryKeyFillsItsOwnMember) {
 
 TEST(ConfigTest, AcceptsEveryLogLevelAndFormat) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   for (std::string_view level : kLogLevels) {
     for (std::string_view format : kLogFormats) {
       const std::string text = R"({"dataverse": {"url": "https://a.example", "tenant_id": "t", "client_id": "c",

@@ -27,6 +27,7 @@
 #include "tests/support/fake_service_manager.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
@@ -36,6 +37,7 @@ using emulator::testing::TestClient;
 using nlohmann::json;
 using testing_support::BackgroundProcess;
 using testing_support::FakeServiceManager;
+using testing_support::kTestClientSecret;
 using testing_support::RunProcess;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
@@ -72,7 +74,8 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 class RunCommandTest : public ::testing::Test {
  protected:
   void StartEmulator(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", "s"};
+    std::vector<std::string> args = {"--port",      "0",     "--tenant",        "t",
+                                     "--client-id", kClient, "--client-secret", kTestClientSecret};
     args.insert(args.end(), extra.begin(), extra.end());
     std::string error;
     emulator_ = EmulatorProcess::Start(args, &error);
@@ -80,7 +83,7 @@ class RunCommandTest : public ::testing::Test {
     admin_ = std::make_unique<TestClient>(emulator_->base_url());
     auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
                             "--client-id", kClient, "--client-secret-stdin", "--sample-data"},
-                           "s\n");
+                           std::string(kTestClientSecret) + "\n");
     ASSERT_EQ(init.exit_code, 0) << init.err;
     config_ = Dir() + "/crmsync.json";
     // Dataverse changes arrive with the interval: 1 s keeps the test short.
