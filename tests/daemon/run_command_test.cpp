@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -194,6 +195,44 @@ TEST_F(RunCommandTest, TheStatusEndpointServesHealthReadinessStatusAndMetrics) {
   }
   EXPECT_EQ(StopDaemon(), 0);
   EXPECT_NE(status.Send("GET", "/healthz").status, 200) << "the endpoint stops with the daemon";
+}
+
+// Started with umask 000, crmsync still creates nothing other users can
+// read: init's folder, config, secret, mappings and stores; the daemon's lock
+// file and SQLite's -wal/-shm files while it runs; an audit export.
+TEST_F(RunCommandTest, FilesItCreatesAreNotReadableByOthersEvenUnderUmaskZero) {
+  struct UmaskGuard {
+    mode_t old = ::umask(0);
+    ~UmaskGuard() { ::umask(old); }
+  } permissive;
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  const std::string exported = Dir() + "/audit.jsonl";
+  auto audit =
+      RunProcess({CRMSYNC_BINARY, "--config", config_, "audit", "export", "--format", "jsonl", "--output", exported},
+                 "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+
+  std::set<std::string> seen;
+  std::vector<std::string> readable;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(Dir())) {
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0) continue;  // gone since it was listed (the daemon runs on)
+    seen.insert(std::filesystem::relative(entry.path(), Dir()).string());
+    if ((st.st_mode & S_IRWXO) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      readable.push_back(entry.path().string() + " " + mode);
+    }
+  }
+  // (crmsync.json was rewritten by the test, but truncating a file keeps its mode: init's.)
+  EXPECT_TRUE(readable.empty()) << ::testing::PrintToString(readable);
+  for (const char* expected : {"crm.db", "state.db", "state.db-wal", "state.db-shm", "state.db.lock", "client-secret",
+                               "mappings.d", "mappings.d/contacts.json", "audit.jsonl"}) {
+    EXPECT_TRUE(seen.count(expected)) << expected << " was not created; seen: " << ::testing::PrintToString(seen);
+  }
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
 }
 
 TEST_F(RunCommandTest, TellsSystemdReadyWatchdogAndStopping) {
