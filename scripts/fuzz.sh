@@ -74,7 +74,12 @@ for t in "${targets[@]}"; do
   fi
   printf '%-22s %12s %8s %7s %7s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$result"
   if [ "$rc" -ne 0 ]; then
-    grep -E -A 30 '^==[0-9]+==ERROR|runtime error|ERROR: libFuzzer' "$work/log" | head -n 60 >&2 || tail -n 40 "$work/log" >&2
+    report='^==[0-9]+== ?ERROR|runtime error|ERROR: libFuzzer'
+    if grep -q -E "$report" "$work/log"; then
+      grep -E -B 3 -A 30 "$report" "$work/log" | head -n 60 >&2
+    else
+      tail -n 40 "$work/log" >&2
+    fi
   fi
 done
 
