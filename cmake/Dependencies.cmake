@@ -18,7 +18,7 @@ add_library(crmsync_cpprest INTERFACE)
 target_link_libraries(crmsync_cpprest INTERFACE cpprestsdk::cpprest OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 target_compile_definitions(crmsync_cpprest INTERFACE _TURN_OFF_PLATFORM_STRING)
 
-if(CRMSYNC_BUILD_TESTS)
+if(CRMSYNC_BUILD_TESTS AND NOT CRMSYNC_FUZZ)
   find_package(GTest CONFIG REQUIRED)
 endif()
 

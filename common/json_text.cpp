@@ -31,6 +31,24 @@ std::optional<SyntaxError> Parse(std::string_view text, nlohmann::json& out) {
     const auto colon = what.find(": ", what.find("parse error"));
     error.message = "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2));
     return error;
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number too large for a double (1e999): nlohmann throws this instead
+    // of a parse_error, without a position. Its message quotes the number
+    // ("[json.exception.out_of_range.406] number overflow parsing '1e999'"),
+    // so the first place the text holds it gives the line.
+    SyntaxError error;
+    const std::string what = e.what();
+    const auto open = what.find('\'');
+    const auto close = what.rfind('\'');
+    if (open != std::string::npos && close > open + 1) {
+      const auto at = text.find(std::string_view(what).substr(open + 1, close - open - 1));
+      if (at != std::string_view::npos) {
+        error.line += static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+      }
+    }
+    const auto message = what.find("] ");
+    error.message = "invalid JSON: " + (message == std::string::npos ? what : what.substr(message + 2));
+    return error;
   }
 }
 

@@ -79,6 +79,12 @@ std::optional<std::chrono::system_clock::time_point> ParseUtc(std::string_view s
   const year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
                            std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (about 1677 to 2262): a date
+  // outside that cannot be held, and converting it would overflow. The five
+  // days of margin cover the time of day and the largest offset (+-99:99).
+  constexpr sys_days kFirst = ceil<days>(system_clock::time_point::min()) + days(5);
+  constexpr sys_days kLast = floor<days>(system_clock::time_point::max()) - days(5);
+  if (sys_days(ymd) < kFirst || sys_days(ymd) > kLast) return std::nullopt;
   return sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) + milliseconds(millis) -
          minutes(offset_minutes);
 }

@@ -10,7 +10,8 @@
 namespace crmsync {
 
 std::string FormatUtc(std::chrono::system_clock::time_point t, bool with_millis = false);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.fff]Z", "...+HH:MM"/"-HH:MM" offsets, and "YYYY-MM-DD" (midnight UTC).
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fff]Z", "...+HH:MM"/"-HH:MM" offsets, and "YYYY-MM-DD" (midnight UTC);
+// nullopt for anything else, and for a date system_clock cannot hold (before 1678 or after 2261).
 std::optional<std::chrono::system_clock::time_point> ParseUtc(std::string_view text);
 
 }  // namespace crmsync

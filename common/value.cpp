@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 
 namespace crmsync {
 
@@ -61,10 +62,14 @@ std::optional<Value> Value::Decimal(std::string_view text) {
 }
 
 Value Value::DecimalFromDouble(double d) {
-  char buf[64];
-  // Shortest text that round-trips: 950.0 -> "950", 0.1 -> "0.1".
+  // Shortest text that round-trips: 950.0 -> "950", 0.1 -> "0.1". Fixed
+  // notation spells every digit: 309 before the point for the largest double
+  // (1.8e308), 324 after it for the smallest (5e-324); a number Dataverse or
+  // the local store sends may be either, so the buffer holds them all.
+  char buf[2 + std::numeric_limits<double>::max_exponent10 + 1 - std::numeric_limits<double>::min_exponent10 +
+           std::numeric_limits<double>::max_digits10 + 8];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
-  if (ec != std::errc()) std::abort();
+  if (ec != std::errc()) std::abort();  // only a non-finite double, which has no decimal form
   return *Decimal(std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 

@@ -31,6 +31,7 @@ class Value {
   // `text` must be a decimal number ("-12.50", "3", "1e3" is refused);
   // returns nullopt when it is not.
   static std::optional<Value> Decimal(std::string_view text);
+  // Any finite double, spelled out (1e300 -> "1000...0"); aborts on inf or NaN.
   static Value DecimalFromDouble(double d);
   static Value Text(std::string s);
 

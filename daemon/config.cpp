@@ -57,6 +57,14 @@ std::string CheckHostPort(std::string_view value) {
   return "must be HOST:PORT such as 127.0.0.1:9464, not '" + std::string(value) + "'";
 }
 
+// The host of a HOST:PORT that CheckHostPort accepted, without the brackets
+// of an IPv6 address ("[::1]:9464" -> "::1"), as the status server reads it.
+std::string_view ListenHost(std::string_view value) {
+  std::string_view host = value.substr(0, value.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
 constexpr std::array<std::string_view, 2> kAssertionAlgorithms = {"PS256", "RS256"};
 
 // Where a key's value goes in Config, and what happens to it on the way.
@@ -215,6 +223,11 @@ constexpr ConfigKey kConfigKeys[] = {
       .help = "host:port of the status endpoint (/healthz, /readyz, /status, /metrics); null = off",
       .check = CheckHostPort},
      &Config::status_listen},
+    {{.pointer = "/status_allow_remote",
+      .type = KeyType::kBoolean,
+      .default_json = "false",
+      .help = "true lets status_listen be a non-loopback address; the endpoint has no authentication of its own"},
+     &Config::status_allow_remote},
     {{.pointer = "/log", .type = KeyType::kObject, .default_json = "{}", .help = "logging"}, {}},
     {{.pointer = "/log/level",
       .type = KeyType::kString,
@@ -536,6 +549,16 @@ ConfigLoad ParseConfig(const std::string& path, const std::string& text, std::op
     if (!secret && key.resolve != Resolve::kCredentialFile && key.resolve != Resolve::kFile) continue;
     const std::string* file = TextIn(c, key);
     if (file != nullptr && !file->empty()) context.CheckFile(std::string(key.spec.pointer), *file, secret);
+  }
+  // The endpoint answers anyone who reaches it (/status names mappings and
+  // paths), so leaving loopback takes an explicit opt-in.
+  // (A value that is not HOST:PORT at all has its own problem already.)
+  if (!c.status_listen.empty() && !c.status_allow_remote && CheckHostPort(c.status_listen).empty() &&
+      !IsLoopbackHost(ListenHost(c.status_listen))) {
+    context.Problem("/status_listen", "'" + c.status_listen +
+                                          "' is not a loopback address (127.0.0.0/8, ::1, localhost) and the status "
+                                          "endpoint has no authentication; bind it to loopback, or set "
+                                          "\"status_allow_remote\": true to serve it there anyway");
   }
   if (!c.local_database.empty() && c.local_database == c.state_database) {
     context.Problem("/state/database", "the state store must be a different file from the local store");

@@ -8,7 +8,8 @@
 // its default and help. LoadConfig validates the whole file and reports every
 // problem as a Diagnostic naming file, line and key; it also checks that
 // secret and key files exist and are not readable by group or others (by
-// others, in $CREDENTIALS_DIRECTORY: systemd may grant the service an ACL).
+// others, in $CREDENTIALS_DIRECTORY: systemd may grant the service an ACL),
+// and that status_listen is a loopback address unless status_allow_remote.
 //
 // Relative paths: secret and key files are looked up in
 // $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first, then beside the
@@ -59,8 +60,12 @@ struct Config {
   std::string mappings_dir;    // resolved path
   int interval_s = 0;
   std::string status_listen;  // host:port; empty = no status endpoint
-  std::string log_level;      // one of kLogLevels
-  std::string log_format;     // one of kLogFormats
+  // Lets status_listen name a host other than loopback (127.0.0.0/8, ::1,
+  // localhost); without it such a config is refused: the endpoint has no
+  // authentication of its own.
+  bool status_allow_remote = false;
+  std::string log_level;   // one of kLogLevels
+  std::string log_format;  // one of kLogFormats
   // Guard rails (design.md R8): a pass that would delete more than
   // mass_delete_max_count coupled records of a mapping stops, and so does one
   // deleting more than mass_delete_max_share of them once more than

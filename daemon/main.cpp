@@ -1,5 +1,7 @@
 // crmsync: keeps a local CRM store and Dynamics 365 Sales in step.
 // The composition root: parses the command line and runs one verb.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -78,6 +80,16 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No file crmsync creates is for other users: the stores with the -wal,
+  // -shm and -journal files SQLite puts beside them, the lock file, `init`'s
+  // folder, files and stores, audit exports. SQLite creates its files 0644
+  // less the umask and cannot be given a mode per file, so the process umask
+  // is the one place that covers every file, whoever opens it; adding the
+  // "others" bits to the umask we were started with (rather than setting one)
+  // never loosens a stricter one (the unit's UMask=0077) and keeps the group
+  // bits an admin chose (README: other local programs and the local store).
+  const mode_t inherited = ::umask(0);
+  ::umask(inherited | S_IRWXO);
   // Errors are values and exceptions stop where they are thrown, so one that
   // gets here is a bug: abort loudly, as std::terminate would, but say what it
   // was in crmsync's words first.

@@ -10,6 +10,8 @@ packages=(
   openssl sqlite3 systemd ca-certificates clang-format curl
   # clang-tidy 14; the package also brings run-clang-tidy (scripts/clang-tidy.sh)
   clang-tidy
+  # clang++-14 and its runtime libraries, libFuzzer among them (scripts/fuzz.sh)
+  clang-14 libclang-rt-14-dev
   # the status endpoint's HTTP server (status/status_server.cpp)
   libmicrohttpd-dev
   # promtool, which checks the status endpoint's /metrics text (tests/status)

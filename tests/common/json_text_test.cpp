@@ -38,6 +38,22 @@ TEST(JsonTextTest, SyntaxErrorNamesTheLine) {
   EXPECT_EQ(s.message().rfind("3: invalid JSON", 0), 0u) << s.message();
 }
 
+// Found by tests/fuzz/config_fuzz: a number too large for a double made
+// nlohmann throw out_of_range, which escaped the parser and aborted
+// `crmsync config check` ("internal error") instead of naming the line.
+TEST(JsonTextTest, ANumberTooLargeForADoubleIsASyntaxErrorNotAnException) {
+  nlohmann::json j;
+  int line = 0;
+  Status s = ParseJsonText("{\n  \"a\": 1,\n  \"b\": 1e999\n}", j, &line);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(line, 3);
+  EXPECT_EQ(s.message(), "3: invalid JSON: number overflow parsing '1e999'");
+  const auto file = ParseJsonFile("m.json", "// c\n[4444666666666666666666666E66666666666666666666]", j);
+  ASSERT_TRUE(file.has_value());
+  EXPECT_EQ(file->ToString(),
+            "m.json:2: invalid JSON: number overflow parsing '4444666666666666666666666E66666666666666666666'");
+}
+
 TEST(JsonTextTest, LineIndexFindsKeysAndElements) {
   const auto index = JsonLineIndex::Build(kDoc);
   EXPECT_EQ(index.LineOf("/name"), 3);

@@ -28,5 +28,17 @@ TEST(TimeFormatTest, RefusesMalformed) {
   }
 }
 
+// Found by tests/fuzz/odata_page_fuzz: a "modifiedon" in the year 1011 overflowed
+// the nanosecond time_point (signed overflow, UBSan) instead of failing to parse.
+TEST(TimeFormatTest, ParseUtcRefusesDatesSystemClockCannotHoldInsteadOfOverflowing) {
+  for (const char* far :
+       {"1011-03-02T08:00:00Z", "0000-01-01", "1677-01-01T00:00:00Z", "2263-01-01", "9999-12-31T23:59:59+99:59"}) {
+    EXPECT_FALSE(ParseUtc(far).has_value()) << far;
+  }
+  // Dataverse's earliest date and dates well inside the range still parse.
+  EXPECT_EQ(*ParseUtc("1753-01-01"), sys_days(year(1753) / 1 / 1));
+  EXPECT_EQ(*ParseUtc("2261-12-31T23:59:59Z"), sys_days(year(2261) / 12 / 31) + hours(23) + minutes(59) + seconds(59));
+}
+
 }  // namespace
 }  // namespace crmsync

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <limits>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "common/value_json.h"
@@ -48,6 +52,28 @@ TEST(ValueTest, DecimalFromDoubleIsShortestRoundTrip) {
   EXPECT_EQ(Value::DecimalFromDouble(950.0).as_decimal(), "950");
   EXPECT_EQ(Value::DecimalFromDouble(0.1).as_decimal(), "0.1");
   EXPECT_EQ(Value::DecimalFromDouble(-1234.5678).as_decimal(), "-1234.5678");
+}
+
+// Found by tests/fuzz/odata_page_fuzz: a record with a number of 80 digits
+// aborted the process, since the fixed-notation text of a double above about
+// 1e63 did not fit DecimalFromDouble's buffer.
+TEST(ValueTest, DecimalFromDoubleSpellsOutTheLargestAndSmallestDoublesInsteadOfAborting) {
+  // Every digit of the double's value in fixed notation, which reads back as the same double.
+  const auto spelled = [](double d) {
+    const std::string text = Value::DecimalFromDouble(d).as_decimal();
+    EXPECT_EQ(std::strtod(text.c_str(), nullptr), d) << text;
+    return text;
+  };
+  EXPECT_EQ(spelled(1e70).size(), 71u);
+  const std::string largest = spelled(std::numeric_limits<double>::max());
+  EXPECT_EQ(largest.size(), 309u);
+  EXPECT_EQ(largest.substr(0, 17), "17976931348623157");
+  EXPECT_EQ(spelled(-std::numeric_limits<double>::max()), "-" + largest);
+  const std::string smallest = spelled(std::numeric_limits<double>::denorm_min());
+  EXPECT_EQ(smallest.substr(0, 2 + 323), "0." + std::string(323, '0'));
+  auto parsed = ValueFromJson(nlohmann::json::parse(std::string(80, '8')));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->as_decimal().size(), 80u);
 }
 
 TEST(ValueJsonTest, RoundTripsEveryKind) {

@@ -11,6 +11,7 @@
 #include "tests/support/scripted_http_server.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
@@ -26,8 +27,9 @@ class CheckCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    emulator_ = EmulatorProcess::Start(
-        {"--port", "0", "--tenant", "contoso", "--client-id", "app-1", "--client-secret", "the-right-secret"}, &error);
+    emulator_ = EmulatorProcess::Start({"--port", "0", "--tenant", "contoso", "--client-id", "app-1", "--client-secret",
+                                        testing_support::kTestClientSecret},
+                                       &error);
     ASSERT_NE(emulator_, nullptr) << error;
   }
   void TearDown() override { EXPECT_EQ(emulator_->Terminate(), 0); }
@@ -46,7 +48,7 @@ class CheckCommandTest : public ::testing::Test {
 };
 
 TEST_F(CheckCommandTest, AuthenticatesAndReportsWhoAmI) {
-  const std::string config = Init("the-right-secret");
+  const std::string config = Init(testing_support::kTestClientSecret);
   auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "check"}, "", {"CREDENTIALS_DIRECTORY="});
   EXPECT_EQ(check.exit_code, 0) << check.err;
   EXPECT_NE(check.out.find("authenticated"), std::string::npos) << check.out;
@@ -70,7 +72,7 @@ TEST_F(CheckCommandTest, AWrongSecretExitsFourWithoutShowingIt) {
 }
 
 TEST_F(CheckCommandTest, AnUnreachableOrganisationExitsFour) {
-  const std::string config = Init("the-right-secret");
+  const std::string config = Init(testing_support::kTestClientSecret);
   EXPECT_EQ(emulator_->Terminate(), 0);
   auto check = RunProcess({CRMSYNC_BINARY, "--config", config, "--log-level", "error", "check", "--timeout", "2"}, "",
                           {"CREDENTIALS_DIRECTORY="});

@@ -1,13 +1,18 @@
 // Runs the real crmsync binary, as users and scripts do.
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <string>
+
 #include "common/log.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
 
+using testing_support::kTestClientSecret;
 using testing_support::RunProcess;
 using testing_support::TempDir;
 
@@ -46,7 +51,8 @@ TEST(CliTest, LogFlagsTakeExactlyTheListedLevelsAndFormats) {
 
 TEST(CliTest, InitThenConfigCheckPasses) {
   TempDir dir;
-  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c", "--client-secret-stdin"}, "abc\n");
+  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c", "--client-secret-stdin"},
+                         std::string(kTestClientSecret) + "\n");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_NE(init.out.find("created " + dir.path() + "/c/crmsync.json"), std::string::npos) << init.out;
   auto check = RunProcess({CRMSYNC_BINARY, "--config", dir.path() + "/c/crmsync.json", "config", "check"}, "",
@@ -84,6 +90,41 @@ TEST(CliTest, BadConfigGivesOneLinePerProblemAndExitTwo) {
                 config + ":5: colour: unknown key 'colour'\n");
   // The secret's content never appears.
   EXPECT_EQ(check.err.find("x\n"), std::string::npos);
+}
+
+// The status endpoint has no authentication: every verb that loads the
+// config refuses one bound beyond loopback, as a bad config (exit 2) naming
+// the file, line and key, until the config opts in.
+TEST(CliTest, StatusEndpointOffLoopbackIsRefusedWithExitTwoUnlessAllowed) {
+  TempDir dir;
+  auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", dir.path() + "/c", "--client-secret-stdin"},
+                         std::string(kTestClientSecret) + "\n");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string config = dir.path() + "/c/crmsync.json";
+  const std::string text = dir.ReadFile("c/crmsync.json");
+  const std::string remote =
+      std::regex_replace(text, std::regex(R"("status_listen":\s*"[^"]*")"), R"("status_listen": "0.0.0.0:9464")");
+  ASSERT_NE(remote, text) << "no status_listen in the config init wrote:\n" << text;
+  dir.WriteFile("c/crmsync.json", remote);
+  const std::regex refusal("(^|\n)" + config +
+                           R"(:[0-9]+: status_listen: '0\.0\.0\.0:9464' is not a loopback address)");
+  for (const std::vector<std::string>& verb :
+       {std::vector<std::string>{"config", "check"}, {"check"}, {"run"}, {"sync"}, {"status"}}) {
+    std::vector<std::string> argv = {CRMSYNC_BINARY, "--config", config};
+    argv.insert(argv.end(), verb.begin(), verb.end());
+    const auto run = RunProcess(argv, "", {"CREDENTIALS_DIRECTORY="});
+    EXPECT_EQ(run.exit_code, 2) << verb[0] << ": " << run.err;
+    EXPECT_TRUE(std::regex_search(run.err, refusal)) << verb[0] << ": " << run.err;
+  }
+
+  // init writes every key with its default, this one too.
+  const std::string allowed =
+      std::regex_replace(remote, std::regex(R"("status_allow_remote":\s*false)"), R"("status_allow_remote": true)");
+  ASSERT_NE(allowed, remote) << remote;
+  dir.WriteFile("c/crmsync.json", allowed);
+  const auto check =
+      RunProcess({CRMSYNC_BINARY, "--config", config, "config", "check"}, "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
 }
 
 TEST(CliTest, ConfigFromEnvironmentVariable) {

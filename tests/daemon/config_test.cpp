@@ -11,11 +11,13 @@
 #include "common/json_text.h"
 #include "common/log.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
 
 using nlohmann::json;
+using testing_support::kTestClientSecret;
 using testing_support::TempDir;
 
 constexpr const char* kGood = R"({
@@ -44,7 +46,8 @@ void PrintTo(const Config& c, std::ostream* os) {
       << " suppress_duplicate_detection=" << d.suppress_duplicate_detection
       << " bypass_custom_plugins=" << d.bypass_custom_plugins << " local_database=" << c.local_database
       << " state_database=" << c.state_database << " mappings_dir=" << c.mappings_dir << " interval_s=" << c.interval_s
-      << " status_listen=" << c.status_listen << " log_level=" << c.log_level << " log_format=" << c.log_format
+      << " status_listen=" << c.status_listen << " status_allow_remote=" << c.status_allow_remote
+      << " log_level=" << c.log_level << " log_format=" << c.log_format
       << " mass_delete_max_share=" << c.mass_delete_max_share << " mass_delete_min_count=" << c.mass_delete_min_count
       << " mass_delete_max_count=" << c.mass_delete_max_count << "}";
 }
@@ -59,7 +62,7 @@ std::vector<std::string> Lines(const ConfigLoad& load) {
 
 TEST(ConfigTest, LoadsAValidConfigWithDefaults) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s3cret\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   const std::string path = dir.WriteFile("crmsync.json", kGood);
   const ConfigLoad load = LoadConfig(path, std::string("/nonexistent-credentials"));
   ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
@@ -131,7 +134,7 @@ class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfigTest, ReportsEveryProblemWithLineAndKey) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s3cret\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   dir.WriteFile("open-secret", "s3cret\n", 0644);
   const std::string path = dir.WriteFile("crmsync.json", GetParam().text);
   const ConfigLoad load = LoadConfig(path, std::string("/nonexistent-credentials"));
@@ -237,7 +240,7 @@ TEST(ConfigTest, MissingFileSaysHowToFixIt) {
 
 TEST(ConfigTest, TheInitTemplateIsAValidConfig) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   const std::string text = CommentedConfigTemplate(dir.path(), "http://127.0.0.1:1234", "t", "c");
   const ConfigLoad load = ParseConfig(dir.path() + "/crmsync.json", text, std::string("/none"));
   ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
@@ -296,7 +299,7 @@ TEST(ConfigTest, TheTemplateWritesEveryKeyWithItsHelpAndDefault) {
 
 TEST(ConfigTest, TheTemplateTheParserAndTheStructAgreeOnEveryDefault) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   Config expected;  // every declared default
   expected.file = dir.path() + "/crmsync.json";
   expected.dataverse.url = "https://contoso.example";
@@ -353,7 +356,7 @@ TEST(ConfigTest, EveryKeyFillsItsOwnMember) {
     "private_key_file": "key.pem", "assertion_algorithm": "RS256", "ca_file": "ca.pem", "max_parallelism": 3,
     "page_size": 100, "timeout_s": 7, "suppress_duplicate_detection": false, "bypass_custom_plugins": true },
   "local": { "database": "data/../l.db" }, "state": { "database": "/abs/s.db" }, "mappings": "m.d",
-  "interval_s": 5, "status_listen": null,
+  "interval_s": 5, "status_listen": null, "status_allow_remote": true,
   "log": { "level": "debug", "format": "json" },
   "sync": { "mass_delete_max_share": 0.5, "mass_delete_min_count": 3, "mass_delete_max_count": 7 }
 })");
@@ -381,6 +384,7 @@ TEST(ConfigTest, EveryKeyFillsItsOwnMember) {
   expected.mappings_dir = dir.path() + "/m.d";
   expected.interval_s = 5;
   expected.status_listen = "";
+  expected.status_allow_remote = true;
   expected.log_level = "debug";
   expected.log_format = "json";
   expected.mass_delete_max_share = 0.5;
@@ -389,9 +393,60 @@ TEST(ConfigTest, EveryKeyFillsItsOwnMember) {
   EXPECT_EQ(*load.config, expected);
 }
 
+// A config whose status_listen line (line 4) is `listen`, plus `extra` keys.
+std::string WithStatusListen(const std::string& listen, const std::string& extra = "") {
+  return R"({
+  "dataverse": { "url": "https://a.example", "tenant_id": "t", "client_id": "c", "client_secret_file": "client-secret" },
+  "local": { "database": "l.db" }, "state": { "database": "s.db" }, "mappings": "m",
+  "status_listen": ")" +
+         listen + "\"" + extra + "\n}";
+}
+
+TEST(ConfigTest, StatusListenOnLoopbackIsAccepted) {
+  TempDir dir;
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
+  for (const std::string listen : {"127.0.0.1:9464", "127.10.20.30:1", "localhost:9464", "[::1]:9464"}) {
+    const ConfigLoad load = ParseConfig(dir.path() + "/crmsync.json", WithStatusListen(listen), std::nullopt);
+    ASSERT_TRUE(load.config.has_value()) << listen << ": " << ::testing::PrintToString(Lines(load));
+    EXPECT_EQ(load.config->status_listen, listen);
+    EXPECT_FALSE(load.config->status_allow_remote);
+  }
+}
+
+TEST(ConfigTest, StatusListenOffLoopbackIsRefusedNamingTheFileAndTheField) {
+  TempDir dir;
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
+  const std::string file = dir.path() + "/crmsync.json";
+  for (const std::string listen : {"0.0.0.0:9464", "[::]:9464", "192.168.1.10:9464", "crm.example.com:9464",
+                                   "[::ffff:127.0.0.1]:9464", "127.0.0.1.example.com:9464"}) {
+    const ConfigLoad load = ParseConfig(file, WithStatusListen(listen), std::nullopt);
+    EXPECT_FALSE(load.config.has_value()) << listen;
+    EXPECT_EQ(Lines(load), std::vector<std::string>{file + ":4: status_listen: '" + listen +
+                                                    "' is not a loopback address (127.0.0.0/8, ::1, localhost) and "
+                                                    "the status endpoint has no authentication; bind it to "
+                                                    "loopback, or set \"status_allow_remote\": true to serve it "
+                                                    "there anyway"});
+  }
+}
+
+TEST(ConfigTest, StatusListenOffLoopbackIsAcceptedWithTheExplicitOptIn) {
+  TempDir dir;
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
+  const ConfigLoad load =
+      ParseConfig(dir.path() + "/crmsync.json", WithStatusListen("0.0.0.0:9464", R"(, "status_allow_remote": true)"));
+  ASSERT_TRUE(load.config.has_value()) << ::testing::PrintToString(Lines(load));
+  EXPECT_EQ(load.config->status_listen, "0.0.0.0:9464");
+  EXPECT_TRUE(load.config->status_allow_remote);
+  // The opt-in alone changes nothing else, and false is the default.
+  const ConfigLoad refused =
+      ParseConfig(dir.path() + "/crmsync.json", WithStatusListen("0.0.0.0:9464", R"(, "status_allow_remote": false)"));
+  EXPECT_FALSE(refused.config.has_value());
+  EXPECT_FALSE(Config().status_allow_remote);
+}
+
 TEST(ConfigTest, AcceptsEveryLogLevelAndFormat) {
   TempDir dir;
-  dir.WriteFile("client-secret", "s\n", 0600);
+  dir.WriteFile("client-secret", std::string(kTestClientSecret) + "\n", 0600);
   for (std::string_view level : kLogLevels) {
     for (std::string_view format : kLogFormats) {
       const std::string text = R"({"dataverse": {"url": "https://a.example", "tenant_id": "t", "client_id": "c",

@@ -6,6 +6,7 @@
 
 #include "daemon/config.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
@@ -14,7 +15,7 @@ TEST(InitTest, CreatesAValidSetupAndNeverOverwrites) {
   testing_support::TempDir dir;
   InitOptions options;
   options.dir = dir.path() + "/crm";
-  options.secret = "first-secret";
+  options.secret = testing_support::kTestClientSecret;
   auto first = RunInit(options);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   for (const auto& line : *first) EXPECT_EQ(line.rfind("created ", 0), 0u) << line;
@@ -32,7 +33,7 @@ TEST(InitTest, CreatesAValidSetupAndNeverOverwrites) {
   ASSERT_TRUE(second.ok());
   for (const auto& line : *second) EXPECT_EQ(line.rfind("kept ", 0), 0u) << line;
   EXPECT_EQ(dir.ReadFile("crm/crmsync.json"), "{ \"edited\": true }\n");
-  EXPECT_EQ(dir.ReadFile("crm/client-secret"), "first-secret\n");
+  EXPECT_EQ(dir.ReadFile("crm/client-secret"), std::string(testing_support::kTestClientSecret) + "\n");
 }
 
 TEST(InitTest, RefusesAFolderItCannotCreate) {

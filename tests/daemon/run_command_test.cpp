@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,6 +28,7 @@
 #include "tests/support/fake_service_manager.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
@@ -36,6 +38,7 @@ using emulator::testing::TestClient;
 using nlohmann::json;
 using testing_support::BackgroundProcess;
 using testing_support::FakeServiceManager;
+using testing_support::kTestClientSecret;
 using testing_support::RunProcess;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
@@ -72,7 +75,8 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 class RunCommandTest : public ::testing::Test {
  protected:
   void StartEmulator(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", "s"};
+    std::vector<std::string> args = {"--port",      "0",     "--tenant",        "t",
+                                     "--client-id", kClient, "--client-secret", kTestClientSecret};
     args.insert(args.end(), extra.begin(), extra.end());
     std::string error;
     emulator_ = EmulatorProcess::Start(args, &error);
@@ -80,7 +84,7 @@ class RunCommandTest : public ::testing::Test {
     admin_ = std::make_unique<TestClient>(emulator_->base_url());
     auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
                             "--client-id", kClient, "--client-secret-stdin", "--sample-data"},
-                           "s\n");
+                           std::string(kTestClientSecret) + "\n");
     ASSERT_EQ(init.exit_code, 0) << init.err;
     config_ = Dir() + "/crmsync.json";
     // Dataverse changes arrive with the interval: 1 s keeps the test short.
@@ -191,6 +195,44 @@ TEST_F(RunCommandTest, TheStatusEndpointServesHealthReadinessStatusAndMetrics) {
   }
   EXPECT_EQ(StopDaemon(), 0);
   EXPECT_NE(status.Send("GET", "/healthz").status, 200) << "the endpoint stops with the daemon";
+}
+
+// Started with umask 000, crmsync still creates nothing other users can
+// read: init's folder, config, secret, mappings and stores; the daemon's lock
+// file and SQLite's -wal/-shm files while it runs; an audit export.
+TEST_F(RunCommandTest, FilesItCreatesAreNotReadableByOthersEvenUnderUmaskZero) {
+  struct UmaskGuard {
+    mode_t old = ::umask(0);
+    ~UmaskGuard() { ::umask(old); }
+  } permissive;
+  StartEmulator();
+  StartDaemon();
+  WaitForIdle();
+  const std::string exported = Dir() + "/audit.jsonl";
+  auto audit =
+      RunProcess({CRMSYNC_BINARY, "--config", config_, "audit", "export", "--format", "jsonl", "--output", exported},
+                 "", {"CREDENTIALS_DIRECTORY="});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+
+  std::set<std::string> seen;
+  std::vector<std::string> readable;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(Dir())) {
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0) continue;  // gone since it was listed (the daemon runs on)
+    seen.insert(std::filesystem::relative(entry.path(), Dir()).string());
+    if ((st.st_mode & S_IRWXO) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      readable.push_back(entry.path().string() + " " + mode);
+    }
+  }
+  // (crmsync.json was rewritten by the test, but truncating a file keeps its mode: init's.)
+  EXPECT_TRUE(readable.empty()) << ::testing::PrintToString(readable);
+  for (const char* expected : {"crm.db", "state.db", "state.db-wal", "state.db-shm", "state.db.lock", "client-secret",
+                               "mappings.d", "mappings.d/contacts.json", "audit.jsonl"}) {
+    EXPECT_TRUE(seen.count(expected)) << expected << " was not created; seen: " << ::testing::PrintToString(seen);
+  }
+  EXPECT_EQ(StopDaemon(), 0) << daemon_->Log();
 }
 
 TEST_F(RunCommandTest, TellsSystemdReadyWatchdogAndStopping) {

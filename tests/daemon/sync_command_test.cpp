@@ -19,6 +19,7 @@
 #include "tests/emulator/test_client.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
@@ -37,13 +38,14 @@ class SyncCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    emulator_ = EmulatorProcess::Start({"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", "s"},
-                                       &error);
+    emulator_ = EmulatorProcess::Start(
+        {"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", testing_support::kTestClientSecret},
+        &error);
     ASSERT_NE(emulator_, nullptr) << error;
     admin_ = std::make_unique<TestClient>(emulator_->base_url());
     auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
                             "--client-id", kClient, "--client-secret-stdin", "--sample-data"},
-                           "s\n");
+                           std::string(testing_support::kTestClientSecret) + "\n");
     ASSERT_EQ(init.exit_code, 0) << init.err;
     config_ = Dir() + "/crmsync.json";
   }

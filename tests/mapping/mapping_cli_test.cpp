@@ -11,6 +11,7 @@
 
 #include "tests/mapping/broken_cases.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::mapping {
 namespace {
@@ -69,7 +70,7 @@ TEST_F(MappingCliTest, EveryBrokenCaseExitsTwoWithTheExpectedLines) {
 }
 
 TEST_F(MappingCliTest, WithoutFilesValidatesTheConfigAndItsMappingsFolder) {
-  tmp_.WriteFile("client-secret", "s3cret\n", 0600);
+  tmp_.WriteFile("client-secret", std::string(testing_support::kTestClientSecret) + "\n", 0600);
   const auto config = [&](const std::string& mappings) {
     return tmp_.WriteFile("crmsync.json", R"({
   "dataverse": { "url": "http://127.0.0.1:8080", "tenant_id": "t", "client_id": "c", "client_secret_file": "client-secret" },

@@ -27,6 +27,7 @@
 #include "tests/emulator/test_client.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::sync {
 namespace {
@@ -50,15 +51,16 @@ class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    emulator_ = EmulatorProcess::Start({"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", "s",
-                                        "--limit-requests", "1000000", "--limit-exec-ms", "100000000"},
-                                       &error);
+    emulator_ = EmulatorProcess::Start(
+        {"--port", "0", "--tenant", "t", "--client-id", kClient, "--client-secret", testing_support::kTestClientSecret,
+         "--limit-requests", "1000000", "--limit-exec-ms", "100000000"},
+        &error);
     ASSERT_NE(emulator_, nullptr) << error;
     admin_ = std::make_unique<TestClient>(emulator_->base_url());
     auto init = testing_support::RunProcess(
         {CRMSYNC_BINARY, "init", "--dir", dir_.path() + "/c", "--url", emulator_->base_url(), "--tenant-id", "t",
          "--client-id", kClient, "--client-secret-stdin"},
-        "s\n");
+        std::string(testing_support::kTestClientSecret) + "\n");
     ASSERT_EQ(init.exit_code, 0) << init.err;
     config_ = dir_.path() + "/c/crmsync.json";
     // Pages of 200: every pass reads both sides over several pages, so a

@@ -13,6 +13,7 @@
 #include "tests/emulator/emulator.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/test_secret.h"
 
 namespace crmsync::dataverse {
 namespace {
@@ -31,6 +32,13 @@ class ConnectorFixture {
  public:
   explicit ConnectorFixture(EmulatorOptions options = {}, OAuthCredentials credentials = {}, std::string ca_file = "",
                             int max_parallelism = 4) {
+    // The default client with the suite's one test secret, which the secret scan looks for.
+    if (options.clients.empty()) {
+      options.clients.push_back({.client_id = std::string(emulator::kDefaultClientId),
+                                 .client_secret = testing_support::kTestClientSecret,
+                                 .certificate_pem = "",
+                                 .secret_expired = false});
+    }
     auto started = Emulator::Start(std::move(options));
     if (!started.ok()) throw std::runtime_error(started.status().ToString());
     emulator_ = std::move(started).value();
@@ -38,7 +46,7 @@ class ConnectorFixture {
     admin_http_ = http::MakeCpprestHttpClient({.ca_file = ca_file, .allow_plain_http_to_any_host = false});
     if (credentials.client_id.empty()) {
       credentials.client_id = std::string(emulator::kDefaultClientId);
-      credentials.client_secret = std::string(emulator::kDefaultClientSecret);
+      credentials.client_secret = testing_support::kTestClientSecret;
     }
     credentials.token_url = emulator_->token_url();
     credentials.scope = emulator_->base_url() + "/.default";
