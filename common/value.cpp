@@ -1,6 +1,7 @@
 #include "common/value.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -68,8 +69,13 @@ Value Value::DecimalFromDouble(double d) {
   // the local store sends may be either, so the buffer holds them all.
   char buf[2 + std::numeric_limits<double>::max_exponent10 + 1 - std::numeric_limits<double>::min_exponent10 +
            std::numeric_limits<double>::max_digits10 + 8];
+  if (!std::isfinite(d)) {
+    // No decimal form (SQLite stores 9e999 as a REAL infinity): text, which
+    // every numeric use refuses with an error naming the record and field.
+    return Text(std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity"));
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
-  if (ec != std::errc()) std::abort();  // only a non-finite double, which has no decimal form
+  if (ec != std::errc()) std::abort();  // the buffer holds every finite double
   return *Decimal(std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 

@@ -31,7 +31,9 @@ class Value {
   // `text` must be a decimal number ("-12.50", "3", "1e3" is refused);
   // returns nullopt when it is not.
   static std::optional<Value> Decimal(std::string_view text);
-  // Any finite double, spelled out (1e300 -> "1000...0"); aborts on inf or NaN.
+  // Any finite double, spelled out (1e300 -> "1000...0"). Infinity and NaN
+  // have no decimal form: they become the text "Infinity", "-Infinity" or
+  // "NaN", which every numeric use refuses as not a number.
   static Value DecimalFromDouble(double d);
   static Value Text(std::string s);
 

@@ -57,6 +57,13 @@ TEST(ValueTest, DecimalFromDoubleIsShortestRoundTrip) {
 // Found by tests/fuzz/odata_page_fuzz: a record with a number of 80 digits
 // aborted the process, since the fixed-notation text of a double above about
 // 1e63 did not fit DecimalFromDouble's buffer.
+TEST(ValueTest, ANonFiniteDoubleBecomesTextInsteadOfAborting) {
+  // SQLite keeps 9e999 in a REAL column as infinity: reading such a row must not end the process.
+  EXPECT_EQ(Value::DecimalFromDouble(std::numeric_limits<double>::infinity()), Value::Text("Infinity"));
+  EXPECT_EQ(Value::DecimalFromDouble(-std::numeric_limits<double>::infinity()), Value::Text("-Infinity"));
+  EXPECT_EQ(Value::DecimalFromDouble(std::numeric_limits<double>::quiet_NaN()), Value::Text("NaN"));
+}
+
 TEST(ValueTest, DecimalFromDoubleSpellsOutTheLargestAndSmallestDoublesInsteadOfAborting) {
   // Every digit of the double's value in fixed notation, which reads back as the same double.
   const auto spelled = [](double d) {
