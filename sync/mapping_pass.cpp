@@ -473,8 +473,9 @@ Status MappingPass::ReadSide(Side side) {
   bool was_full = false;
   CRMSYNC_RETURN_IF_ERROR(ReadSideFrom(side, /*resume=*/false, was_full));
   // A full read's cursor is where the journal (or the delta link) stood when
-  // it began, so what changed while it ran, over several pages and perhaps
-  // several interrupted passes, is read now rather than a pass later.
+  // it began. One that began in an earlier, interrupted pass ran for a while
+  // in between, so what changed meanwhile is read now rather than a pass
+  // later.
   if (was_full && !engine_.options_.dry_run) {
     bool again = false;
     CRMSYNC_RETURN_IF_ERROR(ReadSideFrom(side, /*resume=*/true, again));
@@ -487,6 +488,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
   connectors::Connector& connector = side == Side::kLocal ? engine_.local_ : engine_.remote_;
   CRMSYNC_ASSIGN_OR_RETURN(CursorState cs, store.Cursor(m_.name, side));
   if (engine_.options_.full && !resume) cs = CursorState{};
+  const bool resuming_full_read = !cs.cursor.empty() && cs.full_epoch != 0;
   if (side == Side::kRemote && !cs.cursor.empty() && cs.mapping_version != m_.version) {
     // The delta link asks for the columns of the mapping as it was: read
     // everything with the new columns and reconcile by key (nothing is
@@ -607,7 +609,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
     cs.mapping_version = m_.version;
     CRMSYNC_RETURN_IF_ERROR(Commit(cs, side));
     if (side == Side::kRemote) remote_fully_read_ = true;
-    was_full = true;
+    was_full = resuming_full_read;
   }
   epoch_ref = 0;
   return Status::Ok();

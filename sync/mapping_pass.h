@@ -91,7 +91,8 @@ class MappingPass {
   Status RetryParked();
   Status ReadSide(Side side);
   // One read of a side from its stored cursor (`resume`: never from the start,
-  // whatever the options say); `was_full` tells that it was a full read.
+  // whatever the options say); `was_full` tells that it finished a full read
+  // begun in an earlier pass.
   Status ReadSideFrom(Side side, bool resume, bool& was_full);
   Status ApplyPendingDeletes();
 
