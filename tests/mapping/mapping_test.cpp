@@ -50,7 +50,7 @@ TEST(MappingTest, NamesRoundTrip) {
     EXPECT_EQ(ParseDeletePolicy(DeletePolicyName(p)), p);
   }
   for (auto t : {FieldType::kAuto, FieldType::kText, FieldType::kInteger, FieldType::kDecimal, FieldType::kMoney,
-                 FieldType::kBoolean, FieldType::kDate, FieldType::kDateTime}) {
+                 FieldType::kBoolean, FieldType::kDate, FieldType::kDateTime, FieldType::kDateAsDateTime}) {
     EXPECT_EQ(ParseFieldType(FieldTypeName(t)), t);
   }
   EXPECT_FALSE(ParseDirection("both"));
