@@ -524,13 +524,48 @@ TEST_F(SyncCommandTest, APhoneCallLoggedInDataverseBecomesALocalInteraction) {
   EXPECT_EQ(WriteRequests(), 0);
 }
 
+// A local campaign is a Dataverse campaign: its number the campaign code,
+// its status a status reason of the Active state, its salesperson the owner.
+TEST_F(SyncCommandTest, ALocalCampaignBecomesADataverseCampaign) {
+  SeedDataverse();
+  ASSERT_EQ(Crmsync({"crm", "campaign", "add", "--description", "Autumn service check", "--starting-date", "2026-09-01",
+                     "--ending-date", "2026-10-15"})
+                .exit_code,
+            0);
+  const json report = SyncJson();
+  EXPECT_EQ(MappingOf(report, "campaigns")["status"], "ok") << MappingOf(report, "campaigns").dump();
+  const json spring = FindBy("campaigns", "codename", "CP000001");
+  ASSERT_TRUE(spring.is_object()) << Dump("campaigns").dump();
+  EXPECT_EQ(spring["name"], "Spring fleet offer");
+  EXPECT_EQ(spring["proposedstart"], "2026-04-01");
+  EXPECT_EQ(spring["proposedend"], "2026-05-31");
+  EXPECT_EQ(spring["statecode"], 0);
+  EXPECT_EQ(spring["statuscode"], 2) << "active: Launched";
+  const json jo = FindBy("systemusers", "internalemailaddress", "jo.roberts@example.com");
+  ASSERT_TRUE(jo.is_object());
+  EXPECT_EQ(spring["_ownerid_value"], jo["systemuserid"]);
+  const json autumn = FindBy("campaigns", "codename", "CP000002");
+  ASSERT_TRUE(autumn.is_object()) << Dump("campaigns").dump();
+  EXPECT_EQ(autumn["name"], "Autumn service check");
+  EXPECT_EQ(autumn["statuscode"], 0) << "planned: Proposed";
+
+  // Completed in Dataverse, completed locally.
+  Admin("PATCH", "/_admin/records/campaigns(" + spring["campaignid"].get<std::string>() + ")", {{"statuscode", 3}});
+  SyncJson();
+  auto store = Local();
+  EXPECT_EQ(store.Get(crm::Table::kCampaign, "CP000001")->at("status"), Value::Text("completed"));
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+}
+
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   SyncJson();
   auto status = Crmsync({"status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   const json s = json::parse(status.out);
   EXPECT_EQ(s["daemon"]["running"], false);
-  ASSERT_EQ(s["mappings"].size(), 10u);
+  ASSERT_EQ(s["mappings"].size(), 11u);
   for (const auto& m : s["mappings"]) {
     EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
     EXPECT_FALSE(m["last_success_at"].is_null());

@@ -35,3 +35,7 @@ CREATE TABLE interaction (
   direction TEXT NOT NULL DEFAULT 'out', evaluation TEXT, attempt_failed INTEGER NOT NULL DEFAULT 0,
   cost NUMERIC, campaign_no TEXT, completed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE campaign (
+  no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, starting_date TEXT, ending_date TEXT,
+  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'active', 'completed', 'cancelled'))
+);

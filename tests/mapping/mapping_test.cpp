@@ -175,8 +175,8 @@ TEST(MappingTest, SetIsInDependencyOrder) {
   const auto defaults = LoadMappingDirectory(testing::DefaultMappingsDir());
   ASSERT_TRUE(defaults.ok()) << defaults.diagnostics.front().ToString();
   EXPECT_THAT(defaults.set.Names(),
-              ElementsAre("accounts", "contacts", "salespeople", "appointments", "emails", "letters", "opportunities",
-                          "phone_calls", "sales_orders", "sales_order_lines"));
+              ElementsAre("accounts", "contacts", "salespeople", "appointments", "campaigns", "emails", "letters",
+                          "opportunities", "phone_calls", "sales_orders", "sales_order_lines"));
 }
 
 }  // namespace
