@@ -121,7 +121,8 @@ TEST_F(MappingCliTest, ShowFillsDefaultsAndNamesTheVersion) {
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_EQ(unknown.err,
             "crmsync mapping show: no mapping named 'acounts'; did you mean 'accounts'? (mappings: accounts, contacts, "
-            "salespeople, opportunities, sales_orders, sales_order_lines)\n");
+            "salespeople, appointments, campaigns, emails, letters, opportunities, phone_calls, sales_orders, "
+            "sales_order_lines)\n");
 }
 
 }  // namespace
