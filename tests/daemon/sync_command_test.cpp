@@ -559,13 +559,35 @@ TEST_F(SyncCommandTest, ALocalCampaignBecomesADataverseCampaign) {
   EXPECT_EQ(WriteRequests(), 0);
 }
 
+// A segment is a static marketing list of contacts, named by its description
+// and owned by its salesperson.
+TEST_F(SyncCommandTest, ASegmentBecomesAStaticMarketingList) {
+  SeedDataverse();
+  const json report = SyncJson();
+  EXPECT_EQ(MappingOf(report, "segments")["status"], "ok") << MappingOf(report, "segments").dump();
+  const json list = FindBy("lists", "listname", "UK buyers");
+  ASSERT_TRUE(list.is_object()) << Dump("lists").dump();
+  EXPECT_EQ(list["createdfromcode"], 2);
+  EXPECT_EQ(list["type"], false) << "static";
+  const json jo = FindBy("systemusers", "internalemailaddress", "jo.roberts@example.com");
+  ASSERT_TRUE(jo.is_object());
+  EXPECT_EQ(list["_ownerid_value"], jo["systemuserid"]);
+  ASSERT_EQ(Crmsync({"crm", "segment", "update", "SG000001", "--description", "UK fleet buyers"}).exit_code, 0);
+  SyncJson();
+  EXPECT_EQ(Dump("lists").size(), 1u);
+  EXPECT_TRUE(FindBy("lists", "listname", "UK fleet buyers").is_object()) << Dump("lists").dump();
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+}
+
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   SyncJson();
   auto status = Crmsync({"status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   const json s = json::parse(status.out);
   EXPECT_EQ(s["daemon"]["running"], false);
-  ASSERT_EQ(s["mappings"].size(), 11u);
+  ASSERT_EQ(s["mappings"].size(), 12u);
   for (const auto& m : s["mappings"]) {
     EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
     EXPECT_FALSE(m["last_success_at"].is_null());

@@ -39,3 +39,6 @@ CREATE TABLE campaign (
   no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, starting_date TEXT, ending_date TEXT,
   status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'active', 'completed', 'cancelled'))
 );
+CREATE TABLE segment (
+  no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, date TEXT NOT NULL
+);
