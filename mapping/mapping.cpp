@@ -48,9 +48,15 @@ constexpr std::pair<DeletePolicy, std::string_view> kDeletes[] = {
     {DeletePolicy::kIgnore, "ignore"},
 };
 constexpr std::pair<FieldType, std::string_view> kTypes[] = {
-    {FieldType::kAuto, "auto"},       {FieldType::kText, "text"},         {FieldType::kInteger, "integer"},
-    {FieldType::kDecimal, "decimal"}, {FieldType::kMoney, "money"},       {FieldType::kBoolean, "boolean"},
-    {FieldType::kDate, "date"},       {FieldType::kDateTime, "datetime"},
+    {FieldType::kAuto, "auto"},
+    {FieldType::kText, "text"},
+    {FieldType::kInteger, "integer"},
+    {FieldType::kDecimal, "decimal"},
+    {FieldType::kMoney, "money"},
+    {FieldType::kBoolean, "boolean"},
+    {FieldType::kDate, "date"},
+    {FieldType::kDateTime, "datetime"},
+    {FieldType::kDateAsDateTime, "date_as_datetime"},
 };
 
 void AddOnce(std::vector<std::string>& out, const std::string& name) {

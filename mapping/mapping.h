@@ -34,7 +34,7 @@ enum class ConflictPolicy { kNewestWins, kLocalWins, kRemoteWins, kManual };
 enum class DeletePolicy { kPropagate, kUncouple, kIgnore };
 // How a field's value is checked and converted between the two sides
 // (value_conversion.h). kAuto passes scalars through unchanged.
-enum class FieldType { kAuto, kText, kInteger, kDecimal, kMoney, kBoolean, kDate, kDateTime };
+enum class FieldType { kAuto, kText, kInteger, kDecimal, kMoney, kBoolean, kDate, kDateTime, kDateAsDateTime };
 
 // Stable names as written in mapping files ("bidirectional", "newest_wins", ...).
 std::string_view DirectionName(Direction d);

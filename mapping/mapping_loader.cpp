@@ -73,8 +73,8 @@ std::string CheckLocalTable(std::string_view table) {
 constexpr std::string_view kDirections[] = {"bidirectional", "to_remote", "from_remote"};
 constexpr std::string_view kConflictPolicies[] = {"newest_wins", "local_wins", "remote_wins", "manual"};
 constexpr std::string_view kDeletePolicies[] = {"propagate", "uncouple", "ignore"};
-constexpr std::string_view kFieldTypes[] = {"auto",  "text",    "integer", "decimal",
-                                            "money", "boolean", "date",    "datetime"};
+constexpr std::string_view kFieldTypes[] = {"auto",    "text", "integer",  "decimal",         "money",
+                                            "boolean", "date", "datetime", "date_as_datetime"};
 constexpr std::string_view kUnmappedActions[] = {"error", "null", "keep"};
 
 constexpr KeySpec kMappingKeys[] = {

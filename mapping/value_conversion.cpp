@@ -96,9 +96,10 @@ Result<Value> Convert(FieldType type, const Value& v) {
     case FieldType::kMoney: return ToDecimal(v, true);
     case FieldType::kDate: return ToDate(v);
     case FieldType::kDateTime: return ToDateTime(v);
+    case FieldType::kDateAsDateTime:  // direction-specific, handled by the callers
     case FieldType::kBoolean: break;
   }
-  std::abort();  // booleans are handled by the callers
+  std::abort();  // booleans and date_as_datetime are handled by the callers
 }
 
 }  // namespace
@@ -110,6 +111,11 @@ Result<Value> ToRemoteValue(FieldType type, const Value& local) {
     if (!b) return Bad(local, "a boolean (0/1 or true/false)");
     return Value::Bool(*b);
   }
+  if (type == FieldType::kDateAsDateTime) {
+    // The day as Dataverse's DateTimeOffset wants it: its first second, UTC.
+    CRMSYNC_ASSIGN_OR_RETURN(Value day, ToDate(local));
+    return Value::Text(day.as_text() + "T00:00:00Z");
+  }
   return Convert(type, local);
 }
 
@@ -120,6 +126,7 @@ Result<Value> ToLocalValue(FieldType type, const Value& remote) {
     if (!b) return Bad(remote, "a boolean (true/false)");
     return Value::Integer(*b ? 1 : 0);
   }
+  if (type == FieldType::kDateAsDateTime) return ToDate(remote);  // the UTC day of the date-time
   return Convert(type, remote);
 }
 

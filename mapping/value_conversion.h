@@ -17,6 +17,10 @@
 //   date      "YYYY-MM-DD" on both sides; a date-time is reduced to its UTC date.
 //   datetime  ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z" on both sides;
 //             offsets are converted to UTC, milliseconds kept when not zero.
+//   date_as_datetime
+//             a local date "YYYY-MM-DD" in a Dataverse date-time column
+//             (an activity's actualstart): sent as that day's 00:00:00Z,
+//             read back as the UTC date of the date-time.
 //
 // Errors are kInvalidArgument with a message fit for a FieldIssue.
 //

@@ -28,6 +28,23 @@
 // statuscode alone implies its state. A combination Dataverse does not have
 // is kInvalidArgument before anything is sent.
 //
+// Activities (phonecalls, appointments, emails, letters) and campaigns: the
+// state is set by a PATCH {"statecode":S,"statuscode":R} of its own (the
+// Web API's SetState), never on create, and a closed record (an activity
+// Completed or Canceled, an Inactive campaign) is read-only until reopened:
+//   - create:  POST of the other fields; then the state PATCH unless the
+//              target is the state a new record has with its first status
+//              reason (activities Open/1, appointments Scheduled/Busy 5,
+//              campaigns Active/Proposed 0);
+//   - upsert:  the upsert PATCH, then the state PATCH;
+//   - update, target open:   the state PATCH first (it reopens), then the
+//              other fields;
+//   - update, target closed: the other fields first, then the state PATCH
+//              that closes it.
+// Status reasons per state are those tests/emulator/README.md lists with
+// their Microsoft pages; statecode alone implies its first status reason,
+// statuscode alone its state; a pair of another state is kInvalidArgument.
+//
 // Thread-safety: pure functions.
 #pragma once
 

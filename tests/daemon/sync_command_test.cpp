@@ -409,13 +409,187 @@ TEST_F(SyncCommandTest, AnOpportunityWonLocallyIsClosedWithWinOpportunity) {
   EXPECT_EQ(store.Get(crm::Table::kOpportunity, won)->at("status"), Value::Text("won"));
 }
 
+// Interactions (issue 12): one of each type, made locally for a person, becomes
+// the activity of its type regarding that person's Dataverse contact; a
+// completed one is closed with the type's completed status reason; the
+// sample meeting with a company regards its account. The echo of the state
+// PATCH costs nothing.
+TEST_F(SyncCommandTest, InteractionsOfEachTypeBecomeActivitiesRegardingTheirContact) {
+  SeedDataverse();
+  SyncJson();
+  const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
+  ASSERT_TRUE(ann.is_object()) << Dump("contacts").dump();
+  std::string ann_no;
+  for (const auto& r : LocalRows(crm::Table::kContact)) {
+    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
+  }
+  ASSERT_FALSE(ann_no.empty());
+  struct Case {
+    const char* type;
+    const char* set;
+    const char* subject;
+    bool completed;
+    const char* date_attribute;
+    int state;
+    int status;
+  };
+  const Case cases[] = {
+      {"phone_call", "phonecalls", "Renewal call", true, "actualstart", 1, 2},
+      {"email", "emails", "Renewal offer", true, "actualstart", 1, 2},
+      {"letter", "letters", "Renewal contract", false, "actualstart", 0, 1},
+      {"meeting", "appointments", "Renewal signing", true, "scheduledstart", 1, 3},
+  };
+  for (const auto& c : cases) {
+    auto added =
+        Crmsync({"crm", "interaction", "add", "--contact-no", ann_no, "--type", c.type, "--subject", c.subject,
+                 "--date", "2026-03-04", "--duration-min", "20", "--completed", c.completed ? "true" : "false"});
+    ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  }
+  const json report = SyncJson();
+  for (const char* name : {"phone_calls", "emails", "letters", "appointments"}) {
+    EXPECT_EQ(MappingOf(report, name)["status"], "ok") << MappingOf(report, name).dump();
+  }
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.set);
+    const json activity = FindBy(c.set, "subject", c.subject);
+    ASSERT_TRUE(activity.is_object()) << Dump(c.set).dump();
+    EXPECT_EQ(activity["_regardingobjectid_value"], ann["contactid"]);
+    EXPECT_EQ(activity["statecode"], c.state);
+    EXPECT_EQ(activity["statuscode"], c.status);
+    EXPECT_EQ(activity[c.date_attribute], "2026-03-04T00:00:00Z");
+    if (std::string(c.set) != "appointments") {
+      EXPECT_EQ(activity["directioncode"], true) << "outgoing";
+      EXPECT_EQ(activity["actualdurationminutes"], 20);
+    } else {
+      EXPECT_EQ(activity["scheduleddurationminutes"], 20);
+    }
+  }
+  // The sample meeting is with the company Fabrikam GmbH: it regards its account.
+  const json meeting = FindBy("appointments", "subject", "Service contract review");
+  ASSERT_TRUE(meeting.is_object()) << Dump("appointments").dump();
+  const json fabrikam = FindBy("accounts", "name", "Fabrikam GmbH");
+  ASSERT_TRUE(fabrikam.is_object()) << Dump("accounts").dump();
+  EXPECT_EQ(meeting["_regardingobjectid_value"], fabrikam["accountid"]);
+  EXPECT_EQ(meeting["statecode"], 3) << "not completed: Scheduled";
+
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0) << "the echo of the activities and their state costs nothing (R4)";
+}
+
+// A phone call logged in Dataverse by a salesperson's user about a contact
+// is a phone_call interaction of that contact, numbered from the local series.
+TEST_F(SyncCommandTest, APhoneCallLoggedInDataverseBecomesALocalInteraction) {
+  SeedDataverse();
+  SyncJson();
+  const json jo = FindBy("systemusers", "internalemailaddress", "jo.roberts@example.com");
+  ASSERT_TRUE(jo.is_object());
+  const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
+  ASSERT_TRUE(ann.is_object());
+  std::string ann_no;
+  for (const auto& r : LocalRows(crm::Table::kContact)) {
+    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
+  }
+  const auto before = LocalRows(crm::Table::kInteraction).size();
+  const auto call = Seed(
+      "phonecalls", json::array({{{"subject", "Ann called back"},
+                                  {"description", "Wants a quote for 12 vans"},
+                                  {"actualstart", "2026-03-05T09:30:00Z"},
+                                  {"actualdurationminutes", 7},
+                                  {"directioncode", false},
+                                  {"ownerid@odata.bind", "/systemusers(" + jo["systemuserid"].get<std::string>() + ")"},
+                                  {"regardingobjectid_contact_phonecall@odata.bind",
+                                   "/contacts(" + ann["contactid"].get<std::string>() + ")"}}}));
+  ASSERT_EQ(call.size(), 1u);
+  Admin("PATCH", "/_admin/records/phonecalls(" + call[0] + ")", {{"statecode", 1}, {"statuscode", 4}});
+  const json report = SyncJson();
+  EXPECT_EQ(MappingOf(report, "phone_calls")["counts"]["inserted"], 1) << MappingOf(report, "phone_calls").dump();
+  const auto rows = LocalRows(crm::Table::kInteraction);
+  ASSERT_EQ(rows.size(), before + 1);
+  const Record* logged = nullptr;
+  for (const auto& r : rows) {
+    if (r.at("subject").ToDisplayString() == "Ann called back") logged = &r;
+  }
+  ASSERT_NE(logged, nullptr);
+  EXPECT_EQ(logged->at("type"), Value::Text("phone_call"));
+  EXPECT_EQ(logged->at("contact_no"), Value::Text(ann_no));
+  EXPECT_EQ(logged->at("date"), Value::Text("2026-03-05"));
+  EXPECT_EQ(logged->at("duration_min"), Value::Integer(7));
+  EXPECT_EQ(logged->at("direction"), Value::Text("in"));
+  EXPECT_EQ(logged->at("completed"), Value::Bool(true)) << "Completed/Received";
+  EXPECT_EQ(logged->at("description"), Value::Text("Wants a quote for 12 vans"));
+  EXPECT_EQ(logged->at("salesperson_code"), Value::Text("JR"));
+  EXPECT_TRUE(std::regex_match(logged->at("no").ToDisplayString(), std::regex("IN[0-9]{6}")))
+      << logged->at("no").ToDisplayString();
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+}
+
+// A local campaign is a Dataverse campaign: its number the campaign code,
+// its status a status reason of the Active state, its salesperson the owner.
+TEST_F(SyncCommandTest, ALocalCampaignBecomesADataverseCampaign) {
+  SeedDataverse();
+  ASSERT_EQ(Crmsync({"crm", "campaign", "add", "--description", "Autumn service check", "--starting-date", "2026-09-01",
+                     "--ending-date", "2026-10-15"})
+                .exit_code,
+            0);
+  const json report = SyncJson();
+  EXPECT_EQ(MappingOf(report, "campaigns")["status"], "ok") << MappingOf(report, "campaigns").dump();
+  const json spring = FindBy("campaigns", "codename", "CP000001");
+  ASSERT_TRUE(spring.is_object()) << Dump("campaigns").dump();
+  EXPECT_EQ(spring["name"], "Spring fleet offer");
+  EXPECT_EQ(spring["proposedstart"], "2026-04-01");
+  EXPECT_EQ(spring["proposedend"], "2026-05-31");
+  EXPECT_EQ(spring["statecode"], 0);
+  EXPECT_EQ(spring["statuscode"], 2) << "active: Launched";
+  const json jo = FindBy("systemusers", "internalemailaddress", "jo.roberts@example.com");
+  ASSERT_TRUE(jo.is_object());
+  EXPECT_EQ(spring["_ownerid_value"], jo["systemuserid"]);
+  const json autumn = FindBy("campaigns", "codename", "CP000002");
+  ASSERT_TRUE(autumn.is_object()) << Dump("campaigns").dump();
+  EXPECT_EQ(autumn["name"], "Autumn service check");
+  EXPECT_EQ(autumn["statuscode"], 0) << "planned: Proposed";
+
+  // Completed in Dataverse, completed locally.
+  Admin("PATCH", "/_admin/records/campaigns(" + spring["campaignid"].get<std::string>() + ")", {{"statuscode", 3}});
+  SyncJson();
+  auto store = Local();
+  EXPECT_EQ(store.Get(crm::Table::kCampaign, "CP000001")->at("status"), Value::Text("completed"));
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+}
+
+// A segment is a static marketing list of contacts, named by its description
+// and owned by its salesperson.
+TEST_F(SyncCommandTest, ASegmentBecomesAStaticMarketingList) {
+  SeedDataverse();
+  const json report = SyncJson();
+  EXPECT_EQ(MappingOf(report, "segments")["status"], "ok") << MappingOf(report, "segments").dump();
+  const json list = FindBy("lists", "listname", "UK buyers");
+  ASSERT_TRUE(list.is_object()) << Dump("lists").dump();
+  EXPECT_EQ(list["createdfromcode"], 2);
+  EXPECT_EQ(list["type"], false) << "static";
+  const json jo = FindBy("systemusers", "internalemailaddress", "jo.roberts@example.com");
+  ASSERT_TRUE(jo.is_object());
+  EXPECT_EQ(list["_ownerid_value"], jo["systemuserid"]);
+  ASSERT_EQ(Crmsync({"crm", "segment", "update", "SG000001", "--description", "UK fleet buyers"}).exit_code, 0);
+  SyncJson();
+  EXPECT_EQ(Dump("lists").size(), 1u);
+  EXPECT_TRUE(FindBy("lists", "listname", "UK fleet buyers").is_object()) << Dump("lists").dump();
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0);
+}
+
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   SyncJson();
   auto status = Crmsync({"status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   const json s = json::parse(status.out);
   EXPECT_EQ(s["daemon"]["running"], false);
-  ASSERT_EQ(s["mappings"].size(), 6u);
+  ASSERT_EQ(s["mappings"].size(), 12u);
   for (const auto& m : s["mappings"]) {
     EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
     EXPECT_FALSE(m["last_success_at"].is_null());

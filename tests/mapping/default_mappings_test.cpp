@@ -139,6 +139,56 @@ TEST_F(DefaultMappingsTest, OpportunityForAPersonOwnedByASalesperson) {
   EXPECT_TRUE(team.fields.empty());
 }
 
+TEST_F(DefaultMappingsTest, InteractionsAreActivitiesRegardingTheirContact) {
+  resolver_.Couple("contacts", "CT000002", "c2");
+  resolver_.Couple("accounts", "CT000001", "a1");
+  const Mapping& calls = Get("phone_calls");
+  const Record call{{"no", T("IN000001")},        {"type", T("phone_call")},       {"contact_no", T("CT000002")},
+                    {"subject", T("First call")}, {"date", T("2026-03-03")},       {"duration_min", I(15)},
+                    {"direction", T("out")},      {"completed", Value::Bool(true)}};
+  EXPECT_TRUE(calls.AppliesToLocal(call));
+  EXPECT_FALSE(Get("emails").AppliesToLocal(call));
+  const auto out = MapToRemote(calls, call, resolver_);
+  EXPECT_TRUE(out.ok());
+  EXPECT_EQ(out.fields, (Record{{"actualdurationminutes", I(15)},
+                                {"actualstart", T("2026-03-03T00:00:00Z")},
+                                {"directioncode", Value::Bool(true)},
+                                {"regardingobjectid_contact_phonecall@odata.bind", T("/contacts(c2)")},
+                                {"statecode", I(1)},
+                                {"statuscode", I(2)},
+                                {"subject", T("First call")}}));
+  // A meeting with a company regards its account, and is Scheduled while not completed.
+  const auto meeting = MapToRemote(Get("appointments"),
+                                   {{"no", T("IN000002")},
+                                    {"type", T("meeting")},
+                                    {"contact_no", T("CT000001")},
+                                    {"subject", T("Review")},
+                                    {"completed", Value::Bool(false)}},
+                                   resolver_);
+  EXPECT_TRUE(meeting.ok());
+  EXPECT_EQ(meeting.fields.at("regardingobjectid_account_appointment@odata.bind"), T("/accounts(a1)"));
+  EXPECT_EQ(meeting.fields.at("statecode"), I(3));
+  EXPECT_EQ(meeting.fields.at("statuscode"), I(5));
+  // A received call logged in Dataverse: an incoming, completed phone call of the contact.
+  const auto back = MapToLocal(calls,
+                               {{"activityid", T("p1")},
+                                {"subject", T("Called back")},
+                                {"_regardingobjectid_value", T("c2")},
+                                {"_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname", T("contact")},
+                                {"actualstart", T("2026-03-05T09:30:00Z")},
+                                {"directioncode", Value::Bool(false)},
+                                {"statecode", I(1)},
+                                {"statuscode", I(4)}},
+                               resolver_);
+  EXPECT_TRUE(back.ok());
+  EXPECT_EQ(back.fields, (Record{{"completed", Value::Bool(true)},
+                                 {"contact_no", T("CT000002")},
+                                 {"date", T("2026-03-05")},
+                                 {"direction", T("in")},
+                                 {"subject", T("Called back")},
+                                 {"type", T("phone_call")}}));
+}
+
 TEST_F(DefaultMappingsTest, OrderAndWriteInLine) {
   resolver_.Couple("accounts", "CT000001", "a1");
   resolver_.Couple("sales_orders", "SO000001", "o1");

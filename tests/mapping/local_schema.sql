@@ -28,3 +28,17 @@ CREATE TABLE sales_order_line (
   quantity NUMERIC, unit_price NUMERIC, line_discount_pct NUMERIC, line_amount NUMERIC,
   PRIMARY KEY (order_no, line_no)
 );
+CREATE TABLE interaction (
+  no TEXT PRIMARY KEY, contact_no TEXT NOT NULL REFERENCES contact(no), salesperson_code TEXT,
+  template_code TEXT, type TEXT NOT NULL CHECK (type IN ('email', 'letter', 'phone_call', 'meeting')),
+  date TEXT NOT NULL, time TEXT, duration_min INTEGER, subject TEXT NOT NULL, description TEXT,
+  direction TEXT NOT NULL DEFAULT 'out', evaluation TEXT, attempt_failed INTEGER NOT NULL DEFAULT 0,
+  cost NUMERIC, campaign_no TEXT, completed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE campaign (
+  no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, starting_date TEXT, ending_date TEXT,
+  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'active', 'completed', 'cancelled'))
+);
+CREATE TABLE segment (
+  no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, date TEXT NOT NULL
+);

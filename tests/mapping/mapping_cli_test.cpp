@@ -46,7 +46,7 @@ TEST_F(MappingCliTest, ShippedMappingsAreValid) {
   const CliRun r =
       Crmsync(tmp_, testing::SourceDir(), "mapping validate --database '" + db_ + "' systemd/mappings.d/*.json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "6 mappings OK (local columns checked against " + db_ + ")\n");
+  EXPECT_EQ(r.out, "12 mappings OK (local columns checked against " + db_ + ")\n");
   EXPECT_EQ(r.err, "");
   const CliRun plain = Crmsync(tmp_, testing::SourceDir(), "mapping validate systemd/mappings.d/accounts.json");
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
@@ -82,7 +82,7 @@ TEST_F(MappingCliTest, WithoutFilesValidatesTheConfigAndItsMappingsFolder) {
   const std::string good = config(testing::DefaultMappingsDir());
   const CliRun ok = Crmsync(tmp_, tmp_.path(), "--config '" + good + "' mapping validate");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  EXPECT_EQ(ok.out, "6 mappings OK (local columns checked against " + db_ + ")\n");
+  EXPECT_EQ(ok.out, "12 mappings OK (local columns checked against " + db_ + ")\n");
 
   // A folder with a broken mapping: its problems, exit 2.
   tmp_.WriteFile("mappings/x.json", "{\n  \"name\": \"x\",\n  \"lcoal\": {}\n}\n");
@@ -122,7 +122,8 @@ TEST_F(MappingCliTest, ShowFillsDefaultsAndNamesTheVersion) {
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_EQ(unknown.err,
             "crmsync mapping show: no mapping named 'acounts'; did you mean 'accounts'? (mappings: accounts, contacts, "
-            "salespeople, opportunities, sales_orders, sales_order_lines)\n");
+            "salespeople, appointments, campaigns, emails, letters, opportunities, phone_calls, sales_orders, "
+            "sales_order_lines, segments)\n");
 }
 
 }  // namespace

@@ -91,7 +91,8 @@ TEST(MappingLoaderTest, ShapeProblems) {
        {"direction: must be one of bidirectional, to_remote, from_remote, not 'to_remot'; did you mean 'to_remote'?",
         "conflict: must be one of newest_wins, local_wins, remote_wins, manual, not 'latest'",
         "on_delete: must be one of propagate, uncouple, ignore, not 'cascade'",
-        "fields[0].type: must be one of auto, text, integer, decimal, money, boolean, date, datetime, not 'string'"}},
+        "fields[0].type: must be one of auto, text, integer, decimal, money, boolean, date, datetime, "
+        "date_as_datetime, not 'string'"}},
       {"bad name",
        {{"m.json", R"({"name": "Accounts!", "local": {"table": "t", "key": "id"},
            "remote": {"entity_set": "things", "key": "thingid"}, "fields": [{"local": "a", "remote": "a"}]})"}},

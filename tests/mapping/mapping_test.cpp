@@ -50,7 +50,7 @@ TEST(MappingTest, NamesRoundTrip) {
     EXPECT_EQ(ParseDeletePolicy(DeletePolicyName(p)), p);
   }
   for (auto t : {FieldType::kAuto, FieldType::kText, FieldType::kInteger, FieldType::kDecimal, FieldType::kMoney,
-                 FieldType::kBoolean, FieldType::kDate, FieldType::kDateTime}) {
+                 FieldType::kBoolean, FieldType::kDate, FieldType::kDateTime, FieldType::kDateAsDateTime}) {
     EXPECT_EQ(ParseFieldType(FieldTypeName(t)), t);
   }
   EXPECT_FALSE(ParseDirection("both"));
@@ -175,7 +175,8 @@ TEST(MappingTest, SetIsInDependencyOrder) {
   const auto defaults = LoadMappingDirectory(testing::DefaultMappingsDir());
   ASSERT_TRUE(defaults.ok()) << defaults.diagnostics.front().ToString();
   EXPECT_THAT(defaults.set.Names(),
-              ElementsAre("accounts", "contacts", "salespeople", "opportunities", "sales_orders", "sales_order_lines"));
+              ElementsAre("accounts", "contacts", "salespeople", "appointments", "campaigns", "emails", "letters",
+                          "opportunities", "phone_calls", "sales_orders", "sales_order_lines", "segments"));
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ TEST(ValueConversionTest, ToRemote) {
           {"date not a number", FieldType::kDate, Value::Integer(20250331), std::nullopt,
            "20250331 is not a date (YYYY-MM-DD)"},
           {"datetime utc", FieldType::kDateTime, Text("2023-04-07T21:59:01Z"), Text("2023-04-07T21:59:01Z")},
+          {"a day as a date-time", FieldType::kDateAsDateTime, Text("2025-03-31"), Text("2025-03-31T00:00:00Z")},
+          {"a day as a date-time refused", FieldType::kDateAsDateTime, Text("31/03/2025"), std::nullopt,
+           "'31/03/2025' is not a date (YYYY-MM-DD)"},
           {"datetime offset normalised", FieldType::kDateTime, Text("2021-04-04T12:00:00-08:00"),
            Text("2021-04-04T20:00:00Z")},
           {"datetime millis kept", FieldType::kDateTime, Text("2021-04-04T12:00:00.250Z"),
@@ -101,6 +104,8 @@ TEST(ValueConversionTest, ToLocal) {
           {"text", FieldType::kText, Text("Nancy"), Text("Nancy")},
           {"date", FieldType::kDate, Text("2023-04-07"), Text("2023-04-07")},
           {"datetime", FieldType::kDateTime, Text("2023-04-07T21:59:01+02:00"), Text("2023-04-07T19:59:01Z")},
+          {"a date-time as its UTC day", FieldType::kDateAsDateTime, Text("2023-04-07T23:30:00-02:00"),
+           Text("2023-04-08")},
       },
       &ToLocalValue);
 }
