@@ -505,9 +505,10 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
   }
   std::int64_t& epoch_ref = side == Side::kLocal ? local_epoch_ : remote_epoch_;
   std::int64_t& read = side == Side::kLocal ? report_.read_local : report_.read_remote;
-  const Status stopped_early(
-      StatusCode::kUnavailable,
-      m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
+  const auto stopped_early = [&] {
+    return Status(StatusCode::kUnavailable,
+                  m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
+  };
   // The first local pages are smaller: the first write goes out after a
   // short decision, and each page is decided while the one before, half its
   // size, is being written (ProcessPage). Dataverse pages keep one size: a
@@ -546,7 +547,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
       next.full_epoch = cs.full_epoch;
       next.mapping_version = m_.version;
       CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(batch->changes), next, cs.full_epoch));
-      if (incomplete_) return stopped_early;
+      if (incomplete_) return stopped_early();
       cs.cursor = next.cursor;
       page_size = std::min(engine_.options_.page_size, page_size * 2);
       if (engine_.progress_ != nullptr) {
@@ -561,7 +562,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
   Result<bool> last = FinishInFlight();
   CRMSYNC_RETURN_IF_ERROR(pages);
   CRMSYNC_RETURN_IF_ERROR(last.status());
-  if (*last) return stopped_early;
+  if (*last) return stopped_early();
   if (cs.full_epoch != 0) {
     // A full read: couplings it did not see were deleted on this side.
     std::string after;
@@ -602,7 +603,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
       if (!missed.empty()) {
         CRMSYNC_RETURN_IF_ERROR(ProcessPage(side, std::move(missed), std::nullopt, cs.full_epoch));
         CRMSYNC_RETURN_IF_ERROR(FinishInFlight().status());
-        if (incomplete_) return stopped_early;
+        if (incomplete_) return stopped_early();
       }
     }
     cs.full_epoch = 0;
