@@ -2,27 +2,21 @@
 // interaction takes, the checks that name the field, and change capture.
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include "crm/store.h"
 #include "tests/crm/crm_test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/crm/store_fixture.h"
 
 namespace crmsync::crm {
 namespace {
 
 using testing::QueryText;
+using testing::T;
 
-Value T(const char* s) {
-  return Value::Text(s);
-}
-
-class InteractionTest : public ::testing::Test {
+class InteractionTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    auto store = Store::Open(dir_.path() + "/crm.db", /*create_if_missing=*/true);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_.emplace(std::move(store).value());
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(store_->Add(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Jo Roberts")}}).ok());
     contact_ = *store_->Add(Table::kContact,
                             {{"type", T("company")}, {"name", T("Contoso Ltd")}, {"salesperson_code", T("JR")}});
@@ -33,8 +27,6 @@ class InteractionTest : public ::testing::Test {
   }
   std::string Count() { return QueryText(store_->db(), "SELECT count(*) FROM interaction"); }
 
-  testing_support::TempDir dir_;
-  std::optional<Store> store_;
   std::string contact_;
 };
 

@@ -3,22 +3,18 @@
 // reason, and the defaults a new opportunity takes.
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include "crm/sales_cycle.h"
 #include "crm/setup.h"
 #include "crm/store.h"
 #include "tests/crm/crm_test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/crm/store_fixture.h"
 
 namespace crmsync::crm {
 namespace {
 
 using testing::QueryRows;
+using testing::T;
 
-Value T(const char* s) {
-  return Value::Text(s);
-}
 Value I(std::int64_t i) {
   return Value::Integer(i);
 }
@@ -32,12 +28,11 @@ TEST(ProbabilityTest, FollowsTheCyclesCalculation) {
   EXPECT_EQ(Probability("multiply", 100, 100), 100);
 }
 
-class SalesCycleTest : public ::testing::Test {
+class SalesCycleTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    auto store = Store::Open(dir_.path() + "/crm.db", /*create_if_missing=*/true);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_.emplace(std::move(store).value());
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(store_->Add(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Jo Roberts")}}).ok());
     company_ =
         *store_->Add(Table::kContact, {{"type", T("company")}, {"name", T("Contoso")}, {"salesperson_code", T("JR")}});
@@ -66,8 +61,6 @@ class SalesCycleTest : public ::testing::Test {
   Status InTx(const std::function<Status(SqliteDb&)>& body) { return store_->InTransaction(body); }
   Record Get(const std::string& no) { return *store_->Get(Table::kOpportunity, no); }
 
-  testing_support::TempDir dir_;
-  std::optional<Store> store_;
   std::string company_;
   std::string person_;
 };

@@ -3,29 +3,23 @@
 // them (writing nothing), and change members row by row in the journal.
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include "crm/segment.h"
 #include "crm/store.h"
 #include "tests/crm/crm_test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/crm/store_fixture.h"
 
 namespace crmsync::crm {
 namespace {
 
 using testing::QueryRows;
 using testing::QueryText;
+using testing::T;
 
-Value T(const char* s) {
-  return Value::Text(s);
-}
-
-class SegmentTest : public ::testing::Test {
+class SegmentTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    auto store = Store::Open(dir_.path() + "/crm.db", /*create_if_missing=*/true);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_.emplace(std::move(store).value());
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(store_->Add(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Jo Roberts")}}).ok());
     // CT000001..CT000006
     Add({{"type", T("company")}, {"name", T("Alpha SA")}, {"city", T("Paris")}, {"country_code", T("FR")}});
@@ -74,8 +68,6 @@ class SegmentTest : public ::testing::Test {
     return change;
   }
 
-  testing_support::TempDir dir_;
-  std::optional<Store> store_;
   std::string segment_;
 };
 

@@ -4,27 +4,21 @@
 
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include "crm/store.h"
 #include "tests/crm/crm_test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/crm/store_fixture.h"
 
 namespace crmsync::crm {
 namespace {
 
 using testing::QueryText;
+using testing::T;
 
-Value T(const char* s) {
-  return Value::Text(s);
-}
-
-class SetupTest : public ::testing::Test {
+class SetupTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    auto store = Store::Open(dir_.path() + "/crm.db", /*create_if_missing=*/true);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_.emplace(std::move(store).value());
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(store_->Add(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Jo Roberts")}}).ok());
     ASSERT_TRUE(store_->Add(Table::kSalesperson, {{"code", T("KM")}, {"name", T("Kim Moss")}}).ok());
     company_ = *store_->Add(Table::kContact, {{"type", T("company")},
@@ -50,8 +44,6 @@ class SetupTest : public ::testing::Test {
                                     no + "'"));
   }
 
-  testing_support::TempDir dir_;
-  std::optional<Store> store_;
   std::string company_;
 };
 

@@ -3,24 +3,20 @@
 #include <gtest/gtest.h>
 
 #include "tests/crm/crm_test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/crm/store_fixture.h"
 
 namespace crmsync::crm {
 namespace {
 
 using testing::QueryRows;
 using testing::QueryText;
+using testing::T;
 
-Value T(const char* s) {
-  return Value::Text(s);
-}
-
-class StoreTest : public ::testing::Test {
+class StoreTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    auto store = Store::Open(dir_.path() + "/crm.db", /*create_if_missing=*/true);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_.emplace(std::move(store).value());
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_EQ(*store_->Add(Table::kSalesperson, {{"code", T("JR")}, {"name", T("Jo Roberts")}}), "JR");
     ASSERT_EQ(*store_->Add(Table::kContact, {{"type", T("company")}, {"name", T("Contoso Ltd")}}), "CT000001");
     ASSERT_EQ(
@@ -38,8 +34,6 @@ class StoreTest : public ::testing::Test {
     auto r = store_->Update(table, key, fields);
     return r.ok() ? "ok" : r.status().message();
   }
-  testing_support::TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(StoreTest, OpeningAMissingStoreSuggestsInit) {
