@@ -33,11 +33,12 @@ int OpportunityDefaultStatus(int state) {
   return state == kWon ? 3 : state == kLost ? 4 : 1;
 }
 
-Result<std::optional<int>> IntegerField(const Record& fields, std::string_view name) {
+// statecode or statuscode of a `table` record ("opportunity", "phone call"), when the op sets it.
+Result<std::optional<int>> StateField(const Record& fields, std::string_view name, std::string_view table) {
   const auto it = fields.find(name);
   if (it == fields.end()) return std::optional<int>();
   if (it->second.kind() != Value::Kind::kInteger) {
-    return InvalidArgument("opportunity " + std::string(name) + " must be an integer, not '" +
+    return InvalidArgument(std::string(table) + " " + std::string(name) + " must be an integer, not '" +
                            it->second.ToDisplayString() + "'");
   }
   return std::optional<int>(static_cast<int>(it->second.as_integer()));
@@ -50,9 +51,9 @@ WriteStep Fields(WriteStep::Kind kind, Record fields) {
   return s;
 }
 
-WriteStep SetOpenStatus(int status) {
+WriteStep SetState(int state, int status) {
   return Fields(WriteStep::Kind::kUpdate,
-                {{"statecode", Value::Integer(kOpen)}, {"statuscode", Value::Integer(status)}});
+                {{"statecode", Value::Integer(state)}, {"statuscode", Value::Integer(status)}});
 }
 
 WriteStep CloseAction(const std::string& id, int state, int status) {
@@ -68,8 +69,8 @@ WriteStep CloseAction(const std::string& id, int state, int status) {
 }
 
 Result<std::vector<WriteStep>> PlanOpportunity(const WriteOp& op) {
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> state, IntegerField(op.fields, "statecode"));
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> status, IntegerField(op.fields, "statuscode"));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> state, StateField(op.fields, "statecode", "opportunity"));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> status, StateField(op.fields, "statuscode", "opportunity"));
   if (!state && !status) return std::vector<WriteStep>();  // no rule applies
   if (state && *state != kOpen && *state != kWon && *state != kLost) {
     return InvalidArgument("opportunity statecode " + std::to_string(*state) +
@@ -97,12 +98,12 @@ Result<std::vector<WriteStep>> PlanOpportunity(const WriteOp& op) {
       if (closing) {
         steps.push_back(CloseAction(op.key, target_state, target_status));
       } else if (op.kind == WriteOp::Kind::kUpsert || target_status != OpportunityDefaultStatus(kOpen)) {
-        steps.push_back(SetOpenStatus(target_status));
+        steps.push_back(SetState(kOpen, target_status));
       }
       break;
     case WriteOp::Kind::kUpdate:
       if (!closing) {
-        steps.push_back(SetOpenStatus(target_status));  // reopens a closed opportunity
+        steps.push_back(SetState(kOpen, target_status));  // reopens a closed opportunity
         if (!other.empty()) steps.push_back(Fields(WriteStep::Kind::kUpdate, std::move(other)));
       } else {
         if (!other.empty() || !op.expected_version.empty()) {
@@ -170,24 +171,9 @@ std::optional<int> DefaultStatusOf(const StateModel& m, int state) {
   return std::nullopt;
 }
 
-Result<std::optional<int>> StateField(const StateModel& m, const Record& fields, std::string_view name) {
-  const auto it = fields.find(name);
-  if (it == fields.end()) return std::optional<int>();
-  if (it->second.kind() != Value::Kind::kInteger) {
-    return InvalidArgument(std::string(m.table) + " " + std::string(name) + " must be an integer, not '" +
-                           it->second.ToDisplayString() + "'");
-  }
-  return std::optional<int>(static_cast<int>(it->second.as_integer()));
-}
-
-WriteStep SetState(int state, int status) {
-  return Fields(WriteStep::Kind::kUpdate,
-                {{"statecode", Value::Integer(state)}, {"statuscode", Value::Integer(status)}});
-}
-
 Result<std::vector<WriteStep>> PlanStateAfterCreate(const StateModel& m, const WriteOp& op) {
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> state, StateField(m, op.fields, "statecode"));
-  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> status, StateField(m, op.fields, "statuscode"));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> state, StateField(op.fields, "statecode", m.table));
+  CRMSYNC_ASSIGN_OR_RETURN(std::optional<int> status, StateField(op.fields, "statuscode", m.table));
   if (!state && !status) return std::vector<WriteStep>();  // no rule applies
   if (state && !DefaultStatusOf(m, *state)) {
     return InvalidArgument(std::string(m.table) + " statecode " + std::to_string(*state) + " does not exist");
