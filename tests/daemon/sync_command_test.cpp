@@ -95,6 +95,13 @@ class SyncCommandTest : public ::testing::Test {
     EXPECT_TRUE(rows.ok());
     return rows.ok() ? *rows : std::vector<Record>{};
   }
+  // The local number of the contact with this e-mail, "" when there is none.
+  std::string LocalContactNo(const std::string& email) {
+    for (const auto& r : LocalRows(crm::Table::kContact)) {
+      if (r.at("email").ToDisplayString() == email) return r.at("no").ToDisplayString();
+    }
+    return "";
+  }
   // Write requests the emulator served since the last reset.
   std::int64_t WriteRequests() {
     const json counters = Admin("GET", "/_admin/counters");
@@ -184,10 +191,7 @@ TEST_F(SyncCommandTest, EditsOnEachSideArriveOnTheOther) {
   SyncJson();
   const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
   ASSERT_TRUE(ann.is_object()) << Dump("contacts").dump();
-  std::string ann_no;
-  for (const auto& r : LocalRows(crm::Table::kContact)) {
-    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
-  }
+  const std::string ann_no = LocalContactNo("ann.lee@contoso.example");
   ASSERT_FALSE(ann_no.empty());
   auto local_edit = Crmsync({"crm", "contact", "update", ann_no, "--phone", "+44 113 555 0199"});
   ASSERT_EQ(local_edit.exit_code, 0) << local_edit.err;
@@ -322,10 +326,7 @@ TEST_F(SyncCommandTest, AManualConflictIsListedAndResolved) {
   SyncJson();
   const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
   ASSERT_TRUE(ann.is_object());
-  std::string ann_no;
-  for (const auto& r : LocalRows(crm::Table::kContact)) {
-    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
-  }
+  const std::string ann_no = LocalContactNo("ann.lee@contoso.example");
   ASSERT_EQ(Crmsync({"crm", "contact", "update", ann_no, "--job-title", "Local title"}).exit_code, 0);
   Admin("PATCH", "/_admin/records/contacts(" + ann["contactid"].get<std::string>() + ")",
         {{"jobtitle", "Remote title"}});
@@ -419,10 +420,7 @@ TEST_F(SyncCommandTest, InteractionsOfEachTypeBecomeActivitiesRegardingTheirCont
   SyncJson();
   const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
   ASSERT_TRUE(ann.is_object()) << Dump("contacts").dump();
-  std::string ann_no;
-  for (const auto& r : LocalRows(crm::Table::kContact)) {
-    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
-  }
+  const std::string ann_no = LocalContactNo("ann.lee@contoso.example");
   ASSERT_FALSE(ann_no.empty());
   struct Case {
     const char* type;
@@ -486,10 +484,7 @@ TEST_F(SyncCommandTest, APhoneCallLoggedInDataverseBecomesALocalInteraction) {
   ASSERT_TRUE(jo.is_object());
   const json ann = FindBy("contacts", "emailaddress1", "ann.lee@contoso.example");
   ASSERT_TRUE(ann.is_object());
-  std::string ann_no;
-  for (const auto& r : LocalRows(crm::Table::kContact)) {
-    if (r.at("email").ToDisplayString() == "ann.lee@contoso.example") ann_no = r.at("no").ToDisplayString();
-  }
+  const std::string ann_no = LocalContactNo("ann.lee@contoso.example");
   const auto before = LocalRows(crm::Table::kInteraction).size();
   const auto call = Seed(
       "phonecalls", json::array({{{"subject", "Ann called back"},
