@@ -92,7 +92,11 @@ struct WriteOp {
   // kUpsert: update the record with this key, or create it with this key when
   // it does not exist (remote: PATCH without If-Match; used by recovery and
   // keyed reconciliation, where whether a record exists is unknown).
-  enum class Kind { kCreate, kUpdate, kUpsert, kDelete };
+  // kAssociate / kDisassociate (remote only): link or unlink the record with
+  // this key and the `target_key` record of `target_entity` through the
+  // many-to-many `relationship`; repeating either is a success (the link is
+  // there, or gone, as asked).
+  enum class Kind { kCreate, kUpdate, kUpsert, kDelete, kAssociate, kDisassociate };
   Kind kind = Kind::kCreate;
   // The table or entity set; empty = the entity named in the Write call. A
   // group may span entities (a sales order and its lines).
@@ -118,6 +122,11 @@ struct WriteOp {
   // return=representation, so a lookup written as "nav@odata.bind" reads
   // back as "_attr_value"; local: the row's columns). Empty = none.
   std::vector<std::string> read_back;
+  // kAssociate / kDisassociate: the relationship (a collection-valued
+  // navigation property of `entity`) and the other record.
+  std::string relationship;
+  std::string target_entity;
+  std::string target_key;
 };
 
 struct WriteResult {

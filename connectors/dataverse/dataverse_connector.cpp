@@ -35,6 +35,8 @@ std::string KindName(WriteOp::Kind k) {
     case WriteOp::Kind::kUpdate: return "update";
     case WriteOp::Kind::kUpsert: return "upsert";
     case WriteOp::Kind::kDelete: return "delete";
+    case WriteOp::Kind::kAssociate: return "associate";
+    case WriteOp::Kind::kDisassociate: return "disassociate";
   }
   return "?";
 }
@@ -483,6 +485,10 @@ Result<DataverseConnector::PreparedOp> DataverseConnector::Prepare(const std::st
   CRMSYNC_RETURN_IF_ERROR(CheckColumns(op.read_back, "read_back attribute"));
   p.op = op;
   p.op.key = *guid;
+  if (op.kind == WriteOp::Kind::kAssociate || op.kind == WriteOp::Kind::kDisassociate) {
+    CRMSYNC_RETURN_IF_ERROR(PrepareLink(p));
+    return p;
+  }
   CRMSYNC_ASSIGN_OR_RETURN(std::vector<WriteStep> steps, PlanWrite(p.entity, p.op));
 
   std::vector<std::string> select = {p.key_attr};
@@ -537,6 +543,35 @@ Result<DataverseConnector::PreparedOp> DataverseConnector::Prepare(const std::st
   }
   if (p.requests.size() > 1) p.read_back_after = true;
   return p;
+}
+
+Status DataverseConnector::PrepareLink(PreparedOp& p) const {
+  // Associate and disassociate by the relationship's $ref ("Associate and
+  // disassociate table rows using the Web API"): one request, no record.
+  WriteOp& op = p.op;
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(op.relationship, "relationship"));
+  CRMSYNC_RETURN_IF_ERROR(CheckIdentifier(op.target_entity, "entity set"));
+  auto target = CanonicalGuid(op.target_key);
+  if (!target) {
+    return InvalidArgument("'" + op.target_key.substr(0, 80) + "' is not a Dataverse id (a GUID): a " +
+                           KindName(op.kind) + " needs the id of the " + op.target_entity + " record");
+  }
+  op.target_key = *target;
+  BatchOperation out;
+  out.headers = WriteHeaders();
+  const std::string link = EntityUrl(options_.api, p.entity, op.key) + "/" + op.relationship;
+  if (op.kind == WriteOp::Kind::kAssociate) {
+    out.method = "POST";
+    out.url = link + "/$ref";
+    out.body = nlohmann::json{{"@odata.id", EntityUrl(options_.api, op.target_entity, op.target_key)}}.dump();
+    p.kinds.push_back(WriteStep::Kind::kAction);
+  } else {
+    out.method = "DELETE";
+    out.url = link + "(" + op.target_key + ")/$ref";
+    p.kinds.push_back(WriteStep::Kind::kDelete);
+  }
+  p.requests.push_back(std::move(out));
+  return Status::Ok();
 }
 
 Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& entity, std::span<const WriteOp> ops,
@@ -716,9 +751,17 @@ WriteResult DataverseConnector::Answered(const PreparedOp& op, int status, const
   }
   const std::string what = KindName(op.op.kind) + " " + op.entity + "(" + op.op.key + ")";
   result.status = StatusFromResponse(http::HttpResponse{status, headers, body}, what);
-  if (op.op.kind == WriteOp::Kind::kDelete && result.status.code() == StatusCode::kNotFound &&
-      op.op.expected_version.empty()) {
-    result.status = Status::Ok();  // already gone: a repeated delete is a success
+  // A repeat of a write whose answer was lost asks for what is already so:
+  // a delete of a record that is gone, a link that is there (Dataverse's
+  // duplicate key, whatever the HTTP status it comes with), an unlink of a link that is gone (or whose record is).
+  const StatusCode code = result.status.code();
+  const bool already_so =
+      (op.op.kind == WriteOp::Kind::kDelete && code == StatusCode::kNotFound && op.op.expected_version.empty()) ||
+      (op.op.kind == WriteOp::Kind::kAssociate &&
+       (code == StatusCode::kAlreadyExists || result.status.remote_code() == kDuplicateRecord)) ||
+      (op.op.kind == WriteOp::Kind::kDisassociate && code == StatusCode::kNotFound);
+  if (already_so) {
+    result.status = Status::Ok();
   } else if (op.kinds.front() == WriteStep::Kind::kCreate && result.status.code() == StatusCode::kAlreadyExists &&
              result.status.remote_code() != kDuplicateDetected) {
     // The id is ours and random: if a record holds it, an earlier attempt of

@@ -160,6 +160,8 @@ class DataverseConnector final : public connectors::Connector {
 
   http::Headers WriteHeaders() const;
   Result<PreparedOp> Prepare(const std::string& entity, const connectors::WriteOp& op, std::size_t index) const;
+  // The one request of an associate or disassociate.
+  Status PrepareLink(PreparedOp& p) const;
   void RunJob(WriteJob& job, Deadline deadline);
   void SendSingle(const PreparedOp& op, std::vector<connectors::WriteResult>& results, Deadline deadline);
   void SendBatch(const std::vector<const Unit*>& run, std::vector<connectors::WriteResult>& results, Deadline deadline);

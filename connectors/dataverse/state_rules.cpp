@@ -112,7 +112,9 @@ Result<std::vector<WriteStep>> PlanOpportunity(const WriteOp& op) {
         steps.push_back(CloseAction(op.key, target_state, target_status));
       }
       break;
-    case WriteOp::Kind::kDelete: return std::vector<WriteStep>();
+    case WriteOp::Kind::kDelete:
+    case WriteOp::Kind::kAssociate:
+    case WriteOp::Kind::kDisassociate: return std::vector<WriteStep>();
   }
   return steps;
 }
@@ -212,7 +214,9 @@ Result<std::vector<WriteStep>> PlanStateAfterCreate(const StateModel& m, const W
         steps.push_back(SetState(target_state, target_status));  // closes it last
       }
       break;
-    case WriteOp::Kind::kDelete: return std::vector<WriteStep>();
+    case WriteOp::Kind::kDelete:
+    case WriteOp::Kind::kAssociate:
+    case WriteOp::Kind::kDisassociate: return std::vector<WriteStep>();
   }
   return steps;
 }
@@ -223,6 +227,8 @@ WriteStep::Kind OwnKind(WriteOp::Kind kind) {
     case WriteOp::Kind::kUpdate: return WriteStep::Kind::kUpdate;
     case WriteOp::Kind::kUpsert: return WriteStep::Kind::kUpsert;
     case WriteOp::Kind::kDelete: return WriteStep::Kind::kDelete;
+    case WriteOp::Kind::kAssociate:
+    case WriteOp::Kind::kDisassociate: break;  // links are not records (DataverseConnector::PrepareLink)
   }
   return WriteStep::Kind::kUpdate;
 }

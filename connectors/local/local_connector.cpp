@@ -425,6 +425,11 @@ Status Writer::ApplyOp(std::size_t i) {
       CRMSYNC_ASSIGN_OR_RETURN(result.key, UpsertRow(spec, op));
       break;
     }
+    case WriteOp::Kind::kAssociate:
+    case WriteOp::Kind::kDisassociate:
+      // A local link is a row of its own table (segment_member), written as one.
+      return InvalidArgument("the local store links records by rows of their own table, not by " +
+                             std::string(op.kind == WriteOp::Kind::kAssociate ? "associate" : "disassociate"));
     case WriteOp::Kind::kDelete: {
       Status status = crm::DeleteRow(statements_, spec, op.key);
       if (!status.ok() && status.code() != StatusCode::kNotFound) return status;  // gone already: repeat-safe

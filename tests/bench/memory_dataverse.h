@@ -329,6 +329,8 @@ class MemoryDataverse final : public connectors::Connector {
           t.indexes.clear();
         }
         return r;
+      case Kind::kAssociate:
+      case Kind::kDisassociate: return r;  // the bench's stores hold no links (no segments, no campaigns)
     }
     return r;
   }
