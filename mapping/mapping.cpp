@@ -304,6 +304,14 @@ json Mapping::NormalisedJson() const {
       {"fields", fields_json},
   };
   if (interval_s) out["interval_s"] = *interval_s;
+  if (association) {
+    out.erase("fields");
+    out["association"] = {
+        {"relationship", association->relationship},
+        {"parent", {{"local", association->parent.local}, {"lookup", association->parent.lookup}}},
+        {"member", {{"local", association->member.local}, {"lookup", association->member.lookup}}},
+    };
+  }
   return out;
 }
 

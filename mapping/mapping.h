@@ -146,6 +146,27 @@ struct MatchColumn {
   std::string remote;
 };
 
+// One end of an association: the local column that names the record, and
+// the mapping whose couplings give its Dataverse id.
+struct AssociationEnd {
+  std::string local;       // a column of the local key
+  std::string lookup;      // the mapping that couples the records it names
+  std::string entity_set;  // that mapping's entity set (filled at set load)
+};
+
+// An association mapping: each local row links two records other mappings
+// couple (a segment's list and a contact) through a many-to-many
+// relationship of Dataverse, written as associate / disassociate of the
+// relationship's $ref (dataverse-web-api.md: "List membership is N:N").
+// Such a mapping has no fields and writes to Dataverse only; the link has no
+// id of its own there, so its coupling's remote id is the JSON array of the
+// two records' ids, parent first.
+struct Association {
+  std::string relationship;  // collection-valued navigation property of the parent ("listcontact_association")
+  AssociationEnd parent;     // the record the relationship is read from (remote.entity_set)
+  AssociationEnd member;
+};
+
 struct Mapping {
   std::string name;
   std::string description;
@@ -156,6 +177,7 @@ struct Mapping {
   ConflictPolicy conflict = ConflictPolicy::kNewestWins;
   DeletePolicy on_delete = DeletePolicy::kPropagate;
   std::vector<FieldMapping> fields;
+  std::optional<Association> association;  // set for an association mapping (which has no fields)
   // Seconds between passes under `crmsync run`; nullopt = the config's
   // interval_s. When passes run, not what they do: not part of `version`.
   std::optional<int> interval_s;

@@ -148,9 +148,43 @@ constexpr KeySpec kMappingKeys[] = {
      .max = 86400},
     {.pointer = "/fields",
      .type = KeyType::kArray,
-     .required = true,
-     .help = "the fields, at least one",
+     .help = "the fields, at least one (required unless the mapping is an association)",
      .non_empty = true},
+    {.pointer = "/association",
+     .type = KeyType::kObject,
+     .help = "instead of fields: each local row links two coupled records through a many-to-many relationship "
+             "of Dataverse (relationship, parent, member)"},
+    {.pointer = "/association/relationship",
+     .type = KeyType::kString,
+     .required = true,
+     .help = "the relationship's collection-valued navigation property on the parent, e.g. listcontact_association",
+     .check = CheckODataName},
+    {.pointer = "/association/parent",
+     .type = KeyType::kObject,
+     .required = true,
+     .help = "the record the relationship belongs to: local (a key column) and lookup (the mapping coupling it)"},
+    {.pointer = "/association/parent/local",
+     .type = KeyType::kString,
+     .required = true,
+     .help = "key column naming the parent record",
+     .check = CheckSqlName},
+    {.pointer = "/association/parent/lookup",
+     .type = KeyType::kString,
+     .required = true,
+     .help = "the mapping whose couplings give the parent's Dataverse id; its entity set is remote.entity_set"},
+    {.pointer = "/association/member",
+     .type = KeyType::kObject,
+     .required = true,
+     .help = "the record linked to the parent: local (a key column) and lookup (the mapping coupling it)"},
+    {.pointer = "/association/member/local",
+     .type = KeyType::kString,
+     .required = true,
+     .help = "key column naming the member record",
+     .check = CheckSqlName},
+    {.pointer = "/association/member/lookup",
+     .type = KeyType::kString,
+     .required = true,
+     .help = "the mapping whose couplings give the member's Dataverse id"},
 };
 constexpr KeySpec kFieldKeys[] = {
     {.pointer = "/local", .type = KeyType::kString, .help = "local column", .check = CheckSqlName},
@@ -352,6 +386,11 @@ class FileParser {
       CheckWrittenTwice(m);
       CheckMatchOn(m);
     }
+    if (good.contains("association")) {
+      ParseAssociation(good["association"], root, m);
+    } else if (!root.contains("fields")) {
+      Problem("", "missing required key 'fields' (or 'association', for a mapping of links between records)");
+    }
     m.lines = index_;
     return parsed;
   }
@@ -394,6 +433,39 @@ class FileParser {
         m.local.filter.emplace(column, ValueFromJson(value).value());
       }
     }
+  }
+
+  // `good`: the "association" member as Check admitted it; `root` the whole file.
+  void ParseAssociation(const json& good, const json& root, Mapping& m) {
+    Association a;
+    if (good.contains("relationship")) a.relationship = good["relationship"].get<std::string>();
+    for (auto [end, name] : {std::pair{&a.parent, "parent"}, std::pair{&a.member, "member"}}) {
+      if (!good.contains(name)) continue;
+      const json& e = good[name];
+      if (e.contains("local")) end->local = e["local"].get<std::string>();
+      if (e.contains("lookup")) end->lookup = e["lookup"].get<std::string>();
+      if (!end->local.empty() && std::find(m.local.key.begin(), m.local.key.end(), end->local) == m.local.key.end()) {
+        Problem("/association/" + std::string(name) + "/local",
+                Quote(end->local) + " is not a column of local.key: an association's key is its two ends");
+      }
+    }
+    if (!a.parent.local.empty() && a.parent.local == a.member.local) {
+      Problem("/association/member/local", "the member cannot be named by the parent's column too");
+    }
+    if (m.local.key.size() != 2) {
+      Problem("/local/key", "an association's key is exactly its two ends (the parent's and the member's columns)");
+    }
+    if (root.contains("fields")) {
+      Problem("/fields", "an association mapping has no fields: each row only links two records");
+    }
+    if (m.direction != Direction::kToRemote) {
+      Problem(root.contains("direction") ? "/direction" : "",
+              "an association mapping writes links to Dataverse only: its direction must be to_remote");
+    }
+    if (!m.remote.match_on.empty()) {
+      Problem("/remote/match_on", "an association mapping matches nothing: its links are found by their two ends");
+    }
+    m.association = std::move(a);
   }
 
   // `good`: the "remote" member as Check admitted it.
@@ -781,6 +853,7 @@ class SetLinker {
           Problem(m, DependsOnPointer(parsed, dep), "no mapping named " + Quote(dep) + DidYouMean(dep, names_));
         }
       }
+      if (m.association) LinkAssociation(parsed);
       std::map<std::string, std::string> remote_writer;
       for (FieldMapping& f : m.fields) {
         if (!f.is_lookup()) {
@@ -818,6 +891,36 @@ class SetLinker {
   static std::string DependsOnPointer(const ParsedMapping& parsed, const std::string& dep) {
     const auto it = parsed.depends_on_index.find(dep);
     return it == parsed.depends_on_index.end() ? "/depends_on" : AppendPointer("/depends_on", it->second);
+  }
+
+  // An association's ends name mappings that sync before it, and the parent's entity set is its own.
+  void LinkAssociation(ParsedMapping& parsed) {
+    Mapping& m = parsed.mapping;
+    for (auto [end, name] :
+         {std::pair{&m.association->parent, "parent"}, std::pair{&m.association->member, "member"}}) {
+      if (end->lookup.empty()) continue;
+      const std::string p = "/association/" + std::string(name) + "/lookup";
+      const Mapping* target = Find(end->lookup);
+      if (target == nullptr) {
+        Problem(m, p, "no mapping named " + Quote(end->lookup) + DidYouMean(end->lookup, names_));
+        continue;
+      }
+      if (target->association) {
+        Problem(m, p, Quote(end->lookup) + " is an association mapping; an end must be a mapping of records");
+        continue;
+      }
+      end->entity_set = target->remote.entity_set;
+      if (std::find(m.depends_on.begin(), m.depends_on.end(), end->lookup) == m.depends_on.end()) {
+        Problem(m, "/depends_on",
+                "must list " + Quote(end->lookup) + ": the " + name + "s are coupled before their links are written");
+      }
+      if (end == &m.association->parent && !m.remote.entity_set.empty() &&
+          target->remote.entity_set != m.remote.entity_set) {
+        Problem(m, "/remote/entity_set",
+                "must be the parent mapping's entity set " + Quote(target->remote.entity_set) + ", not " +
+                    Quote(m.remote.entity_set));
+      }
+    }
   }
 
   void LinkLookup(const ParsedMapping& parsed, FieldMapping& f) {

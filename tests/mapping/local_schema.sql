@@ -42,3 +42,9 @@ CREATE TABLE campaign (
 CREATE TABLE segment (
   no TEXT PRIMARY KEY, description TEXT NOT NULL, salesperson_code TEXT, date TEXT NOT NULL
 );
+CREATE TABLE segment_member (
+  segment_no TEXT NOT NULL, contact_no TEXT NOT NULL, PRIMARY KEY (segment_no, contact_no)
+);
+CREATE TABLE campaign_segment (
+  campaign_no TEXT NOT NULL, segment_no TEXT NOT NULL, PRIMARY KEY (campaign_no, segment_no)
+);

@@ -19,7 +19,7 @@ TEST(LocalSchemaTest, ReadsTablesAndColumnsInOrder) {
   testing::CreateLocalStore(dir.path() + "/crm.db");
   auto schema = ReadLocalSchemaFile(dir.path() + "/crm.db");
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  EXPECT_EQ(schema->tables.size(), 8u);
+  EXPECT_EQ(schema->tables.size(), 10u);
   EXPECT_THAT(schema->tables.at("salesperson"), ElementsAre("code", "name", "email", "phone", "job_title", "blocked"));
   EXPECT_THAT(schema->tables.at("sales_order_line"), ElementsAre("order_no", "line_no", "description", "quantity",
                                                                  "unit_price", "line_discount_pct", "line_amount"));

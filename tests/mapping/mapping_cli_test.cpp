@@ -46,7 +46,7 @@ TEST_F(MappingCliTest, ShippedMappingsAreValid) {
   const CliRun r =
       Crmsync(tmp_, testing::SourceDir(), "mapping validate --database '" + db_ + "' systemd/mappings.d/*.json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "12 mappings OK (local columns checked against " + db_ + ")\n");
+  EXPECT_EQ(r.out, "14 mappings OK (local columns checked against " + db_ + ")\n");
   EXPECT_EQ(r.err, "");
   const CliRun plain = Crmsync(tmp_, testing::SourceDir(), "mapping validate systemd/mappings.d/accounts.json");
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
@@ -82,7 +82,7 @@ TEST_F(MappingCliTest, WithoutFilesValidatesTheConfigAndItsMappingsFolder) {
   const std::string good = config(testing::DefaultMappingsDir());
   const CliRun ok = Crmsync(tmp_, tmp_.path(), "--config '" + good + "' mapping validate");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  EXPECT_EQ(ok.out, "12 mappings OK (local columns checked against " + db_ + ")\n");
+  EXPECT_EQ(ok.out, "14 mappings OK (local columns checked against " + db_ + ")\n");
 
   // A folder with a broken mapping: its problems, exit 2.
   tmp_.WriteFile("mappings/x.json", "{\n  \"name\": \"x\",\n  \"lcoal\": {}\n}\n");
@@ -90,9 +90,10 @@ TEST_F(MappingCliTest, WithoutFilesValidatesTheConfigAndItsMappingsFolder) {
   const CliRun broken = Crmsync(tmp_, tmp_.path(), "--config '" + bad + "' mapping validate");
   EXPECT_EQ(broken.exit_code, 2);
   const std::string file = tmp_.path() + "/mappings/x.json";
-  EXPECT_EQ(broken.err, file + ":1: $: missing required key 'local'\n" + file +
-                            ":1: $: missing required key 'remote'\n" + file + ":1: $: missing required key 'fields'\n" +
-                            file + ":3: lcoal: unknown key 'lcoal'; did you mean 'local'?\n");
+  EXPECT_EQ(broken.err,
+            file + ":1: $: missing required key 'local'\n" + file + ":1: $: missing required key 'remote'\n" + file +
+                ":1: $: missing required key 'fields' (or 'association', for a mapping of links between records)\n" +
+                file + ":3: lcoal: unknown key 'lcoal'; did you mean 'local'?\n");
 
   // A broken config is reported as such.
   tmp_.WriteFile("crmsync.json", "{}");
@@ -123,7 +124,7 @@ TEST_F(MappingCliTest, ShowFillsDefaultsAndNamesTheVersion) {
   EXPECT_EQ(unknown.err,
             "crmsync mapping show: no mapping named 'acounts'; did you mean 'accounts'? (mappings: accounts, contacts, "
             "salespeople, appointments, campaigns, emails, letters, opportunities, phone_calls, sales_orders, "
-            "sales_order_lines, segments)\n");
+            "sales_order_lines, segments, campaign_segments, segment_members)\n");
 }
 
 }  // namespace

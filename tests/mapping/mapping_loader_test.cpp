@@ -53,7 +53,7 @@ TEST(MappingLoaderTest, ShapeProblems) {
       {"missing required keys",
        {{"m.json", "{}"}},
        {"$: missing required key 'name'", "$: missing required key 'local'", "$: missing required key 'remote'",
-        "$: missing required key 'fields'"}},
+        "$: missing required key 'fields' (or 'association', for a mapping of links between records)"}},
       {"unknown key with did-you-mean",
        {{"m.json", M(R"("directon": "to_remote",)", kPlain)}},
        {"directon: unknown key 'directon'; did you mean 'direction'?"}},
@@ -373,6 +373,49 @@ TEST(MappingLoaderTest, SetProblems) {
         {"c.json", R"({"name": "c", "local": {"table": "t", "key": "id"}, "remote": {"entity_set": "cs", "key": "cid"},
            "fields": [{"local": "x", "remote": "x"}]})"}},
        {"depends_on[0]: depends_on cycle: a -> b -> a", "depends_on[1]: depends_on cycle: b -> a -> b"}},
+  };
+  for (const auto& c : cases) Check(c);
+}
+
+// An association mapping (segment members): two key columns naming records
+// that two other mappings couple; no fields; to Dataverse only.
+std::string Members(const std::string& top, const std::string& association, const std::string& tail = "") {
+  return R"({"name": "members", "local": {"table": "member", "key": ["group_no", "contact_no"]},
+    "remote": {"entity_set": "accounts", "key": "accountid"}, )" +
+         top + R"( "association": )" + association + tail + "}";
+}
+constexpr const char* kEnds = R"({"relationship": "listcontact_association",
+    "parent": {"local": "group_no", "lookup": "accounts"}, "member": {"local": "contact_no", "lookup": "contacts"}})";
+constexpr const char* kLinkTop = R"("direction": "to_remote", "depends_on": ["accounts", "contacts"],)";
+
+TEST(MappingLoaderTest, AssociationProblems) {
+  const std::vector<Case> cases = {
+      {"valid", {{"a.json", kAccounts}, {"c.json", kContacts}, {"m.json", Members(kLinkTop, kEnds)}}, {}},
+      {"fields, a two-way direction, match_on and a missing depends_on",
+       {{"a.json", kAccounts},
+        {"c.json", kContacts},
+        {"m.json", R"({"name": "members", "local": {"table": "member", "key": ["group_no", "contact_no"]},
+            "remote": {"entity_set": "accounts", "key": "accountid", "match_on": ["name"]},
+            "depends_on": ["accounts"], "fields": [{"local": "name", "remote": "name"}], "association": )" +
+                       std::string(kEnds) + "}"}},
+       {"$: an association mapping writes links to Dataverse only: its direction must be to_remote",
+        "remote.match_on: an association mapping matches nothing: its links are found by their two ends",
+        "fields: an association mapping has no fields: each row only links two records",
+        "depends_on: must list 'contacts': the members are coupled before their links are written"}},
+      {"ends that are not the key, and unknown or wrong mappings",
+       {{"a.json", kAccounts},
+        {"c.json", kContacts},
+        {"m.json", Members(R"("direction": "to_remote", "depends_on": ["accounts", "contacts"],)",
+                           R"({"relationship": "listcontact_association",
+                               "parent": {"local": "group", "lookup": "contacts"},
+                               "member": {"local": "contact_no", "lookup": "contact"}})")}},
+       {"remote.entity_set: must be the parent mapping's entity set 'contacts', not 'accounts'",
+        "association.parent.local: 'group' is not a column of local.key: an association's key is its two ends",
+        "association.member.lookup: no mapping named 'contact'; did you mean 'contacts'?"}},
+      {"missing parts",
+       {{"m.json", Members(R"("direction": "to_remote",)", R"({"parent": {"local": "group_no"}})")}},
+       {"association.parent: missing required key 'lookup'", "association: missing required key 'relationship'",
+        "association: missing required key 'member'"}},
   };
   for (const auto& c : cases) Check(c);
 }

@@ -176,7 +176,8 @@ TEST(MappingTest, SetIsInDependencyOrder) {
   ASSERT_TRUE(defaults.ok()) << defaults.diagnostics.front().ToString();
   EXPECT_THAT(defaults.set.Names(),
               ElementsAre("accounts", "contacts", "salespeople", "appointments", "campaigns", "emails", "letters",
-                          "opportunities", "phone_calls", "sales_orders", "sales_order_lines", "segments"));
+                          "opportunities", "phone_calls", "sales_orders", "sales_order_lines", "segments",
+                          "campaign_segments", "segment_members"));
 }
 
 }  // namespace
