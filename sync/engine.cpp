@@ -10,6 +10,7 @@
 #include "common/time_format.h"
 #include "mapping/canonical.h"
 #include "state/audit_chain.h"
+#include "sync/association_pass.h"
 #include "sync/mapping_pass.h"
 
 namespace crmsync::sync {
@@ -84,8 +85,12 @@ Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
     if (!options_.dry_run) {
       CRMSYNC_ASSIGN_OR_RETURN(job.id, store_.StartJob(job));
     }
-    MappingPass pass(*this, m, report.run_id, resolver);
-    MappingReport mapping_report = pass.Run();
+    MappingReport mapping_report;
+    if (m.association) {
+      mapping_report = AssociationPass(*this, m, report.run_id, resolver).Run();
+    } else {
+      mapping_report = MappingPass(*this, m, report.run_id, resolver).Run();
+    }
     if (auto carried = carried_.find(m.name); carried != carried_.end()) {
       mapping_report.counts += carried->second;
       carried_.erase(carried);
@@ -129,6 +134,10 @@ Status Engine::ResolveConflict(std::int64_t conflict_id, state::Side keep) {
 Result<MappingReport> Engine::CoupleByMatch(const std::string& mapping_name) {
   const mapping::Mapping* m = mappings_.Find(mapping_name);
   if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  if (m->association) {
+    return InvalidArgument("mapping '" + mapping_name +
+                           "' links records: its rows are coupled by the records they link, not by hand");
+  }
   StateCouplingResolver resolver(store_);
   MappingPass pass(*this, *m, NewRunId(clock_), resolver);
   MappingReport report = pass.CoupleByMatch();
@@ -139,6 +148,10 @@ Result<MappingReport> Engine::CoupleByMatch(const std::string& mapping_name) {
 Status Engine::Couple(const std::string& mapping_name, const std::string& local_key, const std::string& remote_id) {
   const mapping::Mapping* m = mappings_.Find(mapping_name);
   if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  if (m->association) {
+    return InvalidArgument("mapping '" + mapping_name +
+                           "' links records: its rows are coupled by the records they link, not by hand");
+  }
   const Deadline deadline = Deadline::After(clock_, options_.call_timeout);
   CRMSYNC_ASSIGN_OR_RETURN(auto local, local_.Fetch(m->local.table, "", local_key, m->LocalReadColumns(), deadline));
   if (!local) return NotFound(m->local.table + " '" + local_key + "' does not exist");
@@ -173,6 +186,10 @@ Status Engine::Couple(const std::string& mapping_name, const std::string& local_
 Status Engine::Uncouple(const std::string& mapping_name, const std::string& local_key) {
   const mapping::Mapping* m = mappings_.Find(mapping_name);
   if (m == nullptr) return InvalidArgument("no mapping named '" + mapping_name + "'");
+  if (m->association) {
+    return InvalidArgument("mapping '" + mapping_name +
+                           "' links records: its rows are coupled by the records they link, not by hand");
+  }
   CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store_.CouplingByLocal(m->name, local_key));
   if (!coupling) return NotFound(local_key + " is not coupled in mapping '" + m->name + "'");
   const state::AuditEntry e = ByHand(*m, "uncouple", local_key, coupling->remote_id, clock_);

@@ -138,6 +138,7 @@ class Engine {
 
  private:
   friend class MappingPass;
+  friend class AssociationPass;
   const mapping::MappingSet& mappings_;
   state::StateStore& store_;
   connectors::Connector& local_;

@@ -78,6 +78,24 @@ class SyncCommandTest : public ::testing::Test {
     return ids;
   }
   json Dump(const std::string& set) { return Admin("GET", "/_admin/dump/" + set)["value"]; }
+  // A Web API read as crmsync's application user (what /_admin cannot show: relationships).
+  json ApiGet(const std::string& path) {
+    TestClient api(emulator_->base_url());
+    api.set_token(TestClient::FetchToken(emulator_->base_url(), "t", kClient, testing_support::kTestClientSecret));
+    auto r = api.Api("GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return r.Json();
+  }
+  // The e-mails of the contacts a Dataverse list holds, read through the
+  // relationship the segment_members mapping writes.
+  std::set<std::string> ListMemberEmails(const std::string& list_id) {
+    std::set<std::string> emails;
+    const json members = ApiGet("lists(" + list_id + ")/listcontact_association?$select=emailaddress1");
+    for (const auto& c : members["value"]) {
+      emails.insert(c["emailaddress1"].is_string() ? c["emailaddress1"].get<std::string>() : "");
+    }
+    return emails;
+  }
   json FindBy(const std::string& set, const std::string& attribute, const std::string& value) {
     for (const auto& r : Dump(set)) {
       if (r.contains(attribute) && r[attribute].is_string() && r[attribute].get<std::string>() == value) return r;
@@ -578,13 +596,108 @@ TEST_F(SyncCommandTest, ASegmentBecomesAStaticMarketingList) {
   EXPECT_EQ(WriteRequests(), 0);
 }
 
+// Issue #12: "a segment of 50 contacts becomes a marketing list with those 50
+// members, and after refining to 30 the list holds exactly those 30".
+TEST_F(SyncCommandTest, ASegmentOfFiftyBecomesAListOfFiftyAndRefiningToThirtyLeavesExactlyThoseThirty) {
+  SeedDataverse();
+  std::string csv = "type,first_name,surname,email,city\n";
+  std::set<std::string> all;
+  std::set<std::string> leeds;
+  for (int i = 0; i < 50; ++i) {
+    const std::string email = "buyer" + std::to_string(i) + "@fleet.example";
+    const std::string city = i < 30 ? "Leeds" : "York";
+    csv += "person,Buyer," + std::to_string(i) + "," + email + "," + city + "\n";
+    all.insert(email);
+    if (i < 30) leeds.insert(email);
+  }
+  ASSERT_EQ(Crmsync({"crm", "contact", "import", "-"}, csv).exit_code, 0);
+  auto added = Crmsync({"crm", "segment", "add", "--description", "Fleet buyers"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string segment = added.out.substr(0, added.out.find_first_of("\r\n"));
+  ASSERT_EQ(Crmsync({"crm", "segment", "add-contacts", segment, "--where", "email like buyer%"}).exit_code, 0);
+
+  const json first = SyncJson();
+  EXPECT_EQ(MappingOf(first, "segment_members")["status"], "ok") << MappingOf(first, "segment_members").dump();
+  EXPECT_EQ(MappingOf(first, "segment_members")["counts"]["failed"], 0);
+  const json list = FindBy("lists", "listname", "Fleet buyers");
+  ASSERT_TRUE(list.is_object()) << Dump("lists").dump();
+  const std::string list_id = list["listid"].get<std::string>();
+  EXPECT_EQ(ListMemberEmails(list_id), all);
+
+  // Refining removes 20 members, one request each: the list is never rebuilt.
+  ASSERT_EQ(Crmsync({"crm", "segment", "refine", segment, "--where", "city=Leeds"}).exit_code, 0);
+  Admin("POST", "/_admin/counters/reset");
+  const json refined = SyncJson();
+  EXPECT_EQ(MappingOf(refined, "segment_members")["counts"]["deleted"], 20)
+      << MappingOf(refined, "segment_members").dump();
+  EXPECT_EQ(MappingOf(refined, "segment_members")["counts"]["inserted"], 0);
+  EXPECT_EQ(ListMemberEmails(list_id), leeds);
+  const json counters = Admin("GET", "/_admin/counters");
+  EXPECT_EQ(counters["by_method"].value("PATCH", 0), 0) << counters.dump();
+  EXPECT_EQ(FindBy("lists", "listname", "Fleet buyers")["listid"], list_id) << "the same list, not a new one";
+
+  Admin("POST", "/_admin/counters/reset");
+  SyncJson();
+  EXPECT_EQ(WriteRequests(), 0) << "an idle pass sends nothing";
+  int links = 0;
+  for (const auto& row : AuditRows()) {
+    if (row["mapping"] == "segment_members" && row["action"] == "delete") ++links;
+  }
+  EXPECT_EQ(links, 20) << "each removal is on the audit log";
+}
+
+// A segment's companies cannot be members of a list of contacts: they are
+// skipped with the reason, and the persons are linked.
+TEST_F(SyncCommandTest, ACompanyInASegmentIsSkippedAndItsPersonsAreLinked) {
+  auto added = Crmsync({"crm", "segment", "add", "--description", "Everyone"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string segment = added.out.substr(0, added.out.find_first_of("\r\n"));
+  ASSERT_EQ(Crmsync({"crm", "segment", "add-contacts", segment, "--where", "type in person,company"}).exit_code, 0);
+  const std::size_t persons = [&] {
+    std::size_t n = 0;
+    for (const auto& r : LocalRows(crm::Table::kContact)) n += r.at("type").ToDisplayString() == "person";
+    return n;
+  }();
+  const std::size_t companies = LocalRows(crm::Table::kContact).size() - persons;
+  ASSERT_GT(companies, 0u);
+  auto sync = Crmsync({"sync", "--json"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  const json m = MappingOf(json::parse(sync.out), "segment_members");
+  EXPECT_EQ(m["counts"]["skipped"], companies) << m.dump();
+  EXPECT_EQ(m["counts"]["waiting"], 0) << "a company never waits for the contacts mapping";
+  EXPECT_NE(sync.err.find("is not a record of mapping 'contacts'"), std::string::npos) << sync.err;
+  const json list = FindBy("lists", "listname", "Everyone");
+  ASSERT_TRUE(list.is_object());
+  EXPECT_EQ(ListMemberEmails(list["listid"].get<std::string>()).size(), persons);
+}
+
+// Issue #12: "a campaign with a linked segment appears with its list".
+TEST_F(SyncCommandTest, ACampaignWithALinkedSegmentAppearsWithItsList) {
+  SyncJson();
+  const json campaign = FindBy("campaigns", "codename", "CP000001");
+  const json list = FindBy("lists", "listname", "UK buyers");
+  ASSERT_TRUE(campaign.is_object() && list.is_object());
+  const auto linked = [&] {
+    std::set<std::string> ids;
+    const json r = ApiGet("campaigns(" + campaign["campaignid"].get<std::string>() + ")/campaignlist_association");
+    for (const auto& l : r["value"]) ids.insert(l["listid"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(linked(), std::set<std::string>{list["listid"].get<std::string>()});
+  ASSERT_EQ(Crmsync({"crm", "campaign", "unlink-segment", "CP000001", "SG000001"}).exit_code, 0);
+  const json r = SyncJson();
+  EXPECT_EQ(MappingOf(r, "campaign_segments")["counts"]["deleted"], 1) << MappingOf(r, "campaign_segments").dump();
+  EXPECT_TRUE(linked().empty());
+  EXPECT_TRUE(FindBy("lists", "listname", "UK buyers").is_object()) << "unlinking deletes no list";
+}
+
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   SyncJson();
   auto status = Crmsync({"status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   const json s = json::parse(status.out);
   EXPECT_EQ(s["daemon"]["running"], false);
-  ASSERT_EQ(s["mappings"].size(), 12u);
+  ASSERT_EQ(s["mappings"].size(), 14u);
   for (const auto& m : s["mappings"]) {
     EXPECT_EQ(m["last_run"]["outcome"], "ok") << m.dump();
     EXPECT_FALSE(m["last_success_at"].is_null());

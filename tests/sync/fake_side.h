@@ -10,7 +10,9 @@
 //     existing key fails kAlreadyExists (remote style) unless origin_id
 //     matches an earlier create (local style: the existing row is returned);
 //   - expected_version mismatches answer kConflict; updates of a missing
-//     record kNotFound; deletes of a missing record succeed.
+//     record kNotFound; deletes of a missing record succeed;
+//   - associate / disassociate keep a set of (record, target) links per
+//     relationship; both are repeat-safe, and associate needs both records.
 // Tests edit records "as a user would" with Put/Erase, count requests,
 // expire cursors, inject failures and run a hook before each write.
 // Thread-safety: the Connector and ChangeJournal methods and Put/Erase take
@@ -98,6 +100,12 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
 
   // The ops of every Write call, in order.
   std::vector<std::vector<connectors::WriteOp>> calls;
+  // The (record, target) pairs linked through `relationship`.
+  std::set<std::pair<std::string, std::string>> Links(const std::string& relationship) const {
+    std::lock_guard lock(mu_);
+    const auto it = links_.find(relationship);
+    return it == links_.end() ? std::set<std::pair<std::string, std::string>>{} : it->second;
+  }
   int writes() const { return writes_; }    // Write calls
   int ops_written() const { return ops_; }  // operations in them
   int reads() const { return reads_; }      // ReadChanges, Fetch and Lookup calls
@@ -304,6 +312,15 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
           deleted_[entity][op.key] = ++clock_;
         }
         return r;
+      case connectors::WriteOp::Kind::kAssociate:
+        // As Dataverse: both records must exist; linking a linked pair is a success.
+        if (existing == table.end() || rows_[op.target_entity].count(op.target_key) == 0) {
+          r.status = NotFound(op.key + " or " + op.target_key + " does not exist");
+          return r;
+        }
+        links_[op.relationship].emplace(op.key, op.target_key);
+        return r;
+      case connectors::WriteOp::Kind::kDisassociate: links_[op.relationship].erase({op.key, op.target_key}); return r;
     }
     return r;
   }
@@ -335,6 +352,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   std::int64_t clock_ = 0;
   std::int64_t next_key_ = 0;
   std::int64_t expired_below_ = 0;
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> links_;
   int fail_writes_ = 0;
   bool lose_answer_ = false;
   Status fail_status_;
