@@ -4,8 +4,10 @@
 # records of its own (scripts/demo-dataverse.json), sets up a fresh ./demo
 # (config, default mappings, local CRM store with sample data, state store)
 # pointing at it, and runs a real sync both ways: a first pass that couples
-# and copies, an edit on each side, a second pass that carries both edits,
-# then the status, the job log and the last audit rows.
+# and copies (contacts, interactions as activities, a segment as a marketing
+# list with its members, a campaign with that list), an edit on each side, a
+# second pass that carries both edits, then the status, the job log and the
+# last audit rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +42,15 @@ export CRMSYNC_CONFIG="$PWD/demo/crmsync.json"
 step "first sync: local sample data and Dataverse's own records, both ways"
 "$crmsync" --log-level warn sync
 "$crmsync" crm contact list
+
+step "interactions, a segment and a campaign: activities, a marketing list with its members, a campaign with its list"
+"$crmsync" crm interaction list
+"$crmsync" crm segment members SG000001
+"$crmsync" crm campaign list
+echo "in Dataverse:"
+for set in phonecalls appointments lists listmembers campaigns campaignitems; do
+  printf '  %-14s %s\n' "$set" "$(curl -fsS "$url/_admin/dump/$set" | grep -o '"count":[0-9]*')"
+done
 
 step "an edit on each side: a phone number locally, a job title in Dataverse"
 "$crmsync" crm contact update CT000003 --phone "+44 113 496 0199"
