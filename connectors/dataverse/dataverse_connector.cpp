@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "common/entity_set_names.h"
@@ -73,6 +74,17 @@ Record OnlyColumns(const Record& record, const std::vector<std::string>& names) 
     if (auto it = record.find(n); it != record.end()) out.emplace(n, it->second);
   }
   return out;
+}
+
+// Text Dataverse sent that was not valid Unicode was read with U+FFFD in its
+// place (odata.h, RepairUnicode); the records are named so an admin can fix them there.
+void WarnIfRepaired(const std::string& entity_set, const Page& page) {
+  if (page.repaired.empty()) return;
+  std::string ids;
+  for (std::size_t i = 0; i < page.repaired.size() && i < 10; ++i) ids += (i ? ", " : "") + page.repaired[i];
+  if (page.repaired.size() > 10) ids += ", ...";
+  spdlog::warn("{}: {} record(s) held text that is not valid Unicode, read with U+FFFD in its place: {}", entity_set,
+               page.repaired.size(), ids);
 }
 
 bool IsLookupValueAttribute(std::string_view attribute) {
@@ -220,6 +232,7 @@ Result<ChangeBatch> DataverseConnector::ReadChanges(const ReadRequest& request, 
   }
   auto page = ParsePage(response.body, key);
   if (!page.ok()) return page.status().WithContext("reading " + request.entity);
+  WarnIfRepaired(request.entity, *page);
   for (auto& c : page->changes) FillModifiedAt(c);
 
   ChangeBatch batch;
@@ -272,6 +285,7 @@ Result<ChangeBatch> DataverseConnector::ReadWatermark(const ReadRequest& request
     if (response.status >= 400) return StatusFromResponse(response, "GET " + request.entity);
     auto page = ParsePage(response.body, key);
     if (!page.ok()) return page.status().WithContext("reading " + request.entity);
+    WarnIfRepaired(request.entity, *page);
     for (auto& c : page->changes) {
       if (c.kind == Change::Kind::kDelete) continue;  // not expected without change tracking
       FillModifiedAt(c);
@@ -382,6 +396,7 @@ Result<ChangeBatch> DataverseConnector::Lookup(const LookupRequest& request, Dea
     if (response.status >= 400) return StatusFromResponse(response, "GET " + request.entity);
     auto page = ParsePage(response.body, key);
     if (!page.ok()) return page.status().WithContext("looking up " + request.entity);
+    WarnIfRepaired(request.entity, *page);
     for (auto& c : page->changes) {
       if (c.kind != Change::Kind::kUpsert) continue;
       FillModifiedAt(c);

@@ -2,8 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -179,12 +181,125 @@ Result<connectors::Change> ChangeFromObject(const json& object, std::string_view
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+// The length of the UTF-8 sequence at `s[i]`, 0 when it is not a valid one
+// (overlong forms, surrogates and values past U+10FFFF are not).
+std::size_t Utf8Length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0)) return 0;  // overlong; a surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) >= 0x90)) return 0;  // overlong; past U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+std::optional<unsigned> Hex4(std::string_view s, std::size_t at) {
+  if (at + 4 > s.size()) return std::nullopt;
+  unsigned v = 0;
+  for (std::size_t k = at; k < at + 4; ++k) {
+    const char c = s[k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') {
+      v |= static_cast<unsigned>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v |= static_cast<unsigned>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v |= static_cast<unsigned>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+bool ContainsReplacement(const connectors::Change& change) {
+  return std::any_of(change.record.begin(), change.record.end(), [](const auto& kv) {
+    return kv.second.kind() == Value::Kind::kText && kv.second.as_text().find(kReplacement) != std::string::npos;
+  });
+}
+
+}  // namespace
+
+std::size_t RepairUnicode(std::string& text) {
+  std::string out;
+  std::size_t repaired = 0;
+  std::size_t copied = 0;  // text[copied, i) is still to be copied to out
+  bool in_string = false;
+  const auto replace = [&](std::size_t from, std::size_t length, std::string_view with) {
+    out.append(text, copied, from - copied);
+    out += with;
+    copied = from + length;
+    ++repaired;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const std::size_t n = Utf8Length(text, i);
+      if (n == 0) {
+        replace(i, 1, kReplacement);
+        ++i;
+      } else {
+        i += n;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = !in_string;
+    } else if (c == '\\' && in_string && i + 1 < text.size()) {
+      if (text[i + 1] != 'u') {
+        i += 2;  // a two-character escape (\" among them)
+        continue;
+      }
+      const auto unit = Hex4(text, i + 2);
+      if (unit && *unit >= 0xD800 && *unit <= 0xDBFF) {
+        const bool paired = i + 7 < text.size() && text[i + 6] == '\\' && text[i + 7] == 'u' &&
+                            Hex4(text, i + 8).value_or(0) >= 0xDC00 && Hex4(text, i + 8).value_or(0) <= 0xDFFF;
+        if (!paired) replace(i, 6, "\\uFFFD");
+        i += paired ? 12 : 6;
+        continue;
+      }
+      if (unit && *unit >= 0xDC00 && *unit <= 0xDFFF) {
+        replace(i, 6, "\\uFFFD");  // a low surrogate with no high one before it
+      }
+      i += 6;
+      continue;
+    }
+    ++i;
+  }
+  if (repaired == 0) return 0;
+  out.append(text, copied, std::string::npos);
+  text = std::move(out);
+  return repaired;
+}
+
 Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
   json doc;
+  std::string repaired_body;
+  std::size_t repairs = 0;
   try {
     doc = json::parse(body);
   } catch (const json::exception& e) {
-    return InvalidArgument(std::string("response is not JSON: ") + e.what());
+    repaired_body = std::string(body);
+    repairs = RepairUnicode(repaired_body);
+    if (repairs == 0) return InvalidArgument(std::string("response is not JSON: ") + e.what());
+    try {
+      doc = json::parse(repaired_body);
+    } catch (const json::exception& again) {
+      return InvalidArgument(std::string("response is not JSON: ") + again.what());
+    }
   }
   if (!doc.is_object() || !doc.contains("value") || !doc["value"].is_array()) {
     return InvalidArgument("response has no 'value' array");
@@ -194,6 +309,7 @@ Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
   for (const auto& item : doc["value"]) {
     auto change = ChangeFromObject(item, primary_key);
     if (!change.ok()) return change.status().WithContext("value[" + std::to_string(index) + "]");
+    if (repairs > 0 && ContainsReplacement(*change)) page.repaired.push_back(change->key);
     page.changes.push_back(std::move(change).value());
     ++index;
   }
@@ -210,7 +326,13 @@ Result<connectors::Change> ParseRecord(std::string_view body, std::string_view p
   try {
     doc = json::parse(body);
   } catch (const json::exception& e) {
-    return InvalidArgument(std::string("response is not JSON: ") + e.what());
+    std::string repaired(body);
+    if (RepairUnicode(repaired) == 0) return InvalidArgument(std::string("response is not JSON: ") + e.what());
+    try {
+      doc = json::parse(repaired);
+    } catch (const json::exception& again) {
+      return InvalidArgument(std::string("response is not JSON: ") + again.what());
+    }
   }
   return ChangeFromObject(doc, primary_key);
 }

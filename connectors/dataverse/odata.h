@@ -76,12 +76,24 @@ struct Page {
   std::vector<connectors::Change> changes;  // upserts with record values, and tombstones
   std::string next_link;                    // more pages of this read
   std::string delta_link;                   // the final page of a tracked read
+  // Keys of the records whose text was not valid Unicode and was repaired
+  // (RepairUnicode), for the caller to name in a warning.
+  std::vector<std::string> repaired;
 };
+
+// Text that is not valid Unicode, as a server may send it: bytes that are
+// not UTF-8, and escapes of U+D800-U+DFFF that are not a surrogate pair (a
+// .NET string may hold a lone surrogate). A JSON parser refuses either, and
+// one such value would stop every read of its table. Each is replaced by
+// U+FFFD (the replacement character) in place; returns how many were.
+std::size_t RepairUnicode(std::string& json_text);
 
 // Parses a collection body. `primary_key` names the id attribute. Records
 // keep scalar members and lookup annotations; OData control members and
 // formatted values are dropped. A record without a valid key is an error
-// naming its position.
+// naming its position (nothing could say which record it was). Text that is
+// not valid Unicode is repaired first (RepairUnicode), and the records it was
+// in are listed in Page::repaired.
 Result<Page> ParsePage(std::string_view body, std::string_view primary_key);
 
 // Parses a single-record body (GET by key, or return=representation).

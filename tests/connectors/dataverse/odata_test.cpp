@@ -109,6 +109,62 @@ TEST(ODataTest, BadPagesNameTheProblem) {
   EXPECT_FALSE(ParsePage(R"js({"value":[{"contactid":"not-a-guid"}]})js", "contactid").ok());
 }
 
+// Hostile text a server could send: one such value must not stop every read
+// of its table (a parser refuses the whole page), so it is read with U+FFFD
+// in its place and the record is named.
+TEST(ODataTest, TextThatIsNotValidUnicodeIsRepairedAndItsRecordsNamed) {
+  const std::string a = "72bf4d48-34cb-ed11-b596-0022481d68cd";
+  const std::string b = "72bf4d48-34cb-ed11-b596-0022481d68ce";
+  const std::string c = "72bf4d48-34cb-ed11-b596-0022481d68cf";
+  // Bytes that are not UTF-8 (a lone continuation byte, a Latin-1 é, an
+  // overlong '/'), a lone high and a lone low surrogate escape, and a good
+  // pair, an escaped backslash before a 'u' and valid multi-byte text.
+  const std::string body = R"({"value":[{"contactid":")" + a +
+                           "\",\"lastname\":\"Caf\xE9 \x80 \xC0\xAF\"},"
+                           R"({"contactid":")" +
+                           b +
+                           R"(","lastname":"x\ud800y\udc00z"},)"
+                           R"({"contactid":")" +
+                           c +
+                           R"(","lastname":"\ud83d\ude00 \\u00e9 )"
+                           "\xC3\xA9\"}]}";
+  auto page = ParsePage(body, "contactid");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->changes.size(), 3u);
+  EXPECT_EQ(page->changes[0].record.at("lastname"),
+            Value::Text("Caf\xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD"));
+  EXPECT_EQ(page->changes[1].record.at("lastname"), Value::Text("x\xEF\xBF\xBDy\xEF\xBF\xBDz"));
+  EXPECT_EQ(page->changes[2].record.at("lastname"), Value::Text("\xF0\x9F\x98\x80 \\u00e9 \xC3\xA9"));
+  EXPECT_EQ(page->repaired, (std::vector<std::string>{a, b}));
+
+  std::string valid = R"({"x":"\ud83d\ude00 \\ud800 é"})";
+  EXPECT_EQ(RepairUnicode(valid), 0u) << "valid text is left alone";
+  EXPECT_EQ(valid, R"({"x":"\ud83d\ude00 \\ud800 é"})");
+  auto one = ParseRecord(R"({"contactid":")" + a + R"(","lastname":"\udfff"})", "contactid");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->record.at("lastname"), Value::Text("\xEF\xBF\xBD"));
+}
+
+// Wrong types, huge strings and annotations nobody asked for are the
+// mapper's to judge per field; the page itself reads.
+TEST(ODataTest, OddValuesAndUnexpectedAnnotationsDoNotStopThePage) {
+  const std::string huge(1 << 20, 'x');
+  const std::string body =
+      R"({"value":[{"contactid":"72bf4d48-34cb-ed11-b596-0022481d68cd","emailaddress1":42,"lastname":")" + huge +
+      R"(","firstname":{"unexpected":"object"},"birthdate":[1,2],"lastname@Some.Vendor.Annotation":"x",)"
+      R"("@odata.unknown":"y","telephone1":null}]})";
+  auto page = ParsePage(body, "contactid");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  const Record& r = page->changes.at(0).record;
+  EXPECT_EQ(r.at("emailaddress1"), Value::Integer(42));
+  EXPECT_EQ(r.at("lastname").as_text().size(), huge.size());
+  EXPECT_EQ(r.count("firstname"), 0u) << "objects and arrays are not fields";
+  EXPECT_EQ(r.count("birthdate"), 0u);
+  EXPECT_EQ(r.count("@odata.unknown"), 0u);
+  EXPECT_TRUE(r.at("telephone1").is_null());
+  EXPECT_TRUE(page->repaired.empty());
+}
+
 struct ErrorCase {
   int http_status;
   std::string body;
