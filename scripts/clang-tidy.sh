@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # clang-tidy (.clang-tidy) over the product code, every warning an error, through
 # the compile database of a build folder.
-# Usage: scripts/clang-tidy.sh [BUILD_DIR] [--changed-since REV]
+# Usage: scripts/clang-tidy.sh [BUILD_DIR] [--changed-since REV] [--list]
 #   BUILD_DIR              default build (configured here in Debug when it has no
 #                          compile_commands.json; nothing needs to be built first)
 #   --changed-since REV    only the sources that changed since REV, or include a
@@ -13,6 +13,7 @@
 #                          source and what it includes, so a source none of whose
 #                          files changed since a clean run at REV is still clean.
 #                          CI passes the commit of .ci/tidy-clean.
+#   --list                 print the sources that would be checked, check nothing
 # Product code: the rooms of design.md that exist (common, http, crm, connectors,
 # mapping, daemon, state, status, sync) and their headers; never tests/ (which holds the
 # emulator) or generated sources.
@@ -21,10 +22,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build_dir=build
 since=""
+list_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --changed-since) since=${2:?--changed-since needs a commit}; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --list) list_only=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) build_dir=$1; shift ;;
   esac
 done
@@ -85,6 +88,16 @@ print("\n".join(sorted(picked)))
       fi
     fi
   fi
+fi
+
+if [ "$list_only" -eq 1 ]; then
+  if [ "$files" = "$pattern" ]; then
+    python3 -c 'import json, re, sys; [print(e["file"]) for e in json.load(open(sys.argv[1])) if re.match(sys.argv[2], e["file"])]' \
+      "$build_dir/compile_commands.json" "$pattern" | sort -u
+  else
+    printf '%s\n' "$selected"
+  fi
+  exit 0
 fi
 
 start=$(date +%s)
