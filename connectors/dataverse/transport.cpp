@@ -81,12 +81,21 @@ Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Dea
                                 : caller_deadline;
   bool reauthenticated = false;
   int attempt = 0;
+  Status last_answer;  // the last transient failure the server gave, kept for when our deadline ends the retries
   for (;;) {
     Outcome outcome = Attempt(request, deadline, reauthenticated);
     if (outcome.response) return std::move(*outcome.response);
     if (outcome.resend_now) continue;
     const Status& failure = outcome.failure;
+    if (outcome.final && failure.code() == StatusCode::kTimeout && !last_answer.ok()) {
+      // The deadline passed while waiting out the server's Retry-After: the
+      // reason is the server's answer (which limit, its code and HTTP
+      // status), not the wait.
+      return last_answer.WithContext("gave up after " + std::to_string(attempt) + " attempts (" + failure.message() +
+                                     ")");
+    }
     if (outcome.final || !IsRetryable(failure)) return failure;
+    last_answer = failure;
     // A 429 already paused every worker in the budget for Retry-After; other
     // transient failures back off here.
     const auto delay = failure.code() == StatusCode::kThrottled ? std::chrono::milliseconds(0)

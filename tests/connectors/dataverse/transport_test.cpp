@@ -125,6 +125,26 @@ TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
   EXPECT_LT(f.transport.counters().sent, 50);
 }
 
+// Regression: a 429 storm that outlasted the deadline was reported as
+// "timeout: the deadline passes while Dataverse throttled us" with neither
+// the Dataverse code nor the HTTP status, so `errors list` could not say
+// which service-protection limit was hit.
+TEST(TransportTest, AThrottleOutlastingTheDeadlineKeepsTheDataverseCodeAndStatus) {
+  Fixture f;
+  for (int i = 0; i < 10; ++i) {
+    f.http.replies.push_back(
+        Reply(429, R"({"error":{"code":"0x80072326","message":"concurrent requests"}})", {{"Retry-After", "2"}}));
+  }
+  auto r = f.transport.Send(f.request, Deadline::After(f.clock, std::chrono::seconds(5)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kThrottled) << r.status().ToString();
+  EXPECT_EQ(r.status().remote_code(), "0x80072326");
+  EXPECT_EQ(r.status().http_status(), 429);
+  EXPECT_NE(r.status().message().find("concurrent requests"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("gave up after 3 attempts"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(IsRetryable(r.status()));
+}
+
 TEST(TransportTest, TheRequestTimeoutCapsEveryRequestIncludingItsRetries) {
   // dataverse.timeout_s = 10: a request that keeps failing gives up after
   // ten seconds of (fake) time although the caller set no deadline.
