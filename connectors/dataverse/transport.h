@@ -7,7 +7,8 @@
 // IsRetryable() tells the engine whether a later pass may succeed. When the
 // deadline ends the retries, that Status is the server's last answer (its
 // code, Dataverse error code and HTTP status), also when the deadline passed
-// while waiting out a Retry-After.
+// while waiting out a Retry-After. Each retry and each new token after a 401
+// is logged at info, so a storm the transport rides out leaves a trace.
 //
 // Deadlines: each request's deadline is the earlier of the caller's and
 // `request_timeout` from when Send is called (the config's
