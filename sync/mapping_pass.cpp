@@ -1934,8 +1934,14 @@ Status MappingPass::Commit(std::optional<CursorState> cursor, Side side) {
   if (cursor) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, *cursor));
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
   if (cursor && side == Side::kLocal) {
-    // Lets the journal be pruned; a failure only delays pruning.
-    if (Status s = engine_.journal_.Acknowledge(m_.name, cursor->cursor, CallDeadline()); !s.ok()) {
+    // Lets the journal be pruned; a failure only delays pruning. So it waits
+    // briefly for a store another program holds, not the whole busy
+    // timeout: every mapping of a pass acknowledges, and the pass would wait
+    // that long once per mapping.
+    constexpr auto kAcknowledgeWait = std::chrono::milliseconds(250);
+    if (Status s =
+            engine_.journal_.Acknowledge(m_.name, cursor->cursor, Deadline::After(engine_.clock_, kAcknowledgeWait));
+        !s.ok()) {
       spdlog::warn("{}: could not acknowledge the local journal position: {}", m_.name, s.ToString());
     }
   }
