@@ -463,6 +463,24 @@ TEST_F(SyncCommandTest, ASegmentBecomesAStaticMarketingList) {
   EXPECT_EQ(WriteRequests(), 0);
 }
 
+// Regression (found by the fault suite): with a mapped column renamed in the
+// local store, `crmsync status` (and the daemon's /status) refused to answer
+// with exit 2 and "the mappings have problems; nothing was synced", just when
+// an admin needs the daemon's state. Status answers; sync still refuses,
+// naming the column.
+TEST_F(SyncCommandTest, StatusStillAnswersWhileAMappedColumnIsMissingFromTheLocalStore) {
+  SyncJson();
+  auto rename =
+      RunProcess({"/usr/bin/sqlite3", Dir() + "/crm.db", "ALTER TABLE contact RENAME COLUMN job_title TO title"});
+  ASSERT_EQ(rename.exit_code, 0) << rename.err;
+  auto status = Crmsync({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(json::parse(status.out)["mappings"].size(), 12u);
+  auto sync = Crmsync({"sync"});
+  EXPECT_EQ(sync.exit_code, 2);
+  EXPECT_NE(sync.err.find("no column 'job_title' in table 'contact'"), std::string::npos) << sync.err;
+}
+
 TEST_F(SyncCommandTest, StatusAndLogReportTheLastRun) {
   SyncJson();
   auto status = Crmsync({"status", "--json"});
