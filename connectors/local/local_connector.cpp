@@ -679,7 +679,9 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
     const int limit_param = static_cast<int>(2 + n * per_value + (resume ? after.size() : 0));
     sql += " ORDER BY " + query.key_list() + " LIMIT ?";
 
-    CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get(sql));  // equal chunks share one statement
+    auto cached = statements.Get(sql);  // equal chunks share one statement
+    if (!cached.ok()) return NamingMissingColumns(db, *spec, request.columns, cached.status());
+    auto st = std::move(cached).value();
     query.BindTable(*st);
     int bind = 2;
     for (std::size_t v = start; v < start + n; ++v) {

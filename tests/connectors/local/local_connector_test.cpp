@@ -318,6 +318,15 @@ TEST_F(LocalConnectorTest, AMappedColumnRenamedByAnotherProgramIsNamedWithItsTab
   auto fetched = connector_->Fetch("contact", "", "CT000002", {"name", "job_title"}, Deadline::Never());
   ASSERT_FALSE(fetched.ok());
   EXPECT_EQ(fetched.status().message().rfind(expected, 0), 0u) << fetched.status().message();
+  connectors::LookupRequest by_email;
+  by_email.entity = "contact";
+  by_email.attribute = "email";
+  by_email.values = {T("ann@example.com")};
+  by_email.columns = {"job_title"};
+  by_email.max_records = 10;
+  auto looked_up = connector_->Lookup(by_email, Deadline::Never());
+  ASSERT_FALSE(looked_up.ok());
+  EXPECT_EQ(looked_up.status().message().rfind(expected, 0), 0u) << looked_up.status().message();
 
   Sql("ALTER TABLE contact RENAME COLUMN title TO job_title;");
   EXPECT_EQ(Describe(Read("contact", cursor, {"job_title"})),
