@@ -13,7 +13,9 @@
 //                          "action":"status|drop|drop_after|truncate|stall","status":503,"retry_after":2,
 //                          "code":"0x80044150","message":"..","stall_ms":N,"count":N} -> {"id":N}
 //                          (drop: closed before the request runs; drop_after: closed once it ran, so a
-//                          write is applied and its answer lost)
+//                          write is applied and its answer lost; stall: the request runs, its answer is
+//                          held stall_ms). Rules match the HTTP request: the parts of a $batch are not
+//                          matched on their own (match "$batch", or a path_prefix)
 //   GET    /_admin/faults                   -> [rules];   DELETE /_admin/faults -> 204
 //   POST   /_admin/tokens/expire            -> 204
 //   POST   /_admin/change-tracking/expire   -> 204
