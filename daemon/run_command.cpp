@@ -102,7 +102,8 @@ class DaemonStatusSource final : public status::StatusSource {
  private:
   Result<nlohmann::json> Document() {
     SyncStackError error;
-    auto stack = OpenSyncStack(config_, {.lock = false, .local = false, .dataverse = false, .mappings = true}, error);
+    auto stack = OpenSyncStack(
+        config_, {.lock = false, .local = false, .dataverse = false, .mappings = true, .local_schema = false}, error);
     if (!stack) return error.status;
     auto journal = local::LocalConnector::Open(config_.local_database);
     return BuildStatusDocument({.store = *stack->store,

@@ -32,8 +32,9 @@ std::unique_ptr<SyncStack> OpenForReading(CommandContext& context, std::optional
   config = context.LoadConfigOrReport();
   if (!config) return nullptr;
   SyncStackError error;
-  auto stack =
-      OpenSyncStack(*config, {.lock = false, .local = false, .dataverse = false, .mappings = with_mappings}, error);
+  auto stack = OpenSyncStack(
+      *config, {.lock = false, .local = false, .dataverse = false, .mappings = with_mappings, .local_schema = false},
+      error);
   if (!stack) {
     for (const auto& d : error.diagnostics) std::cerr << d.ToString() << "\n";
     std::cerr << "crmsync: " << error.status.message() << "\n";

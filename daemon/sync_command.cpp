@@ -3,9 +3,10 @@
 //
 // sync runs one pass of every (or the named) mapping and exits: 0 when all
 // went through; 1 when the pass ran but records failed or conflicted, or a
-// mapping stopped (the mass-delete guard, a transient error outlasting the
-// retries); 2 bad config or mappings; 4 Dataverse unreachable or refusing
-// our credentials; 5 another crmsync holds the state store.
+// mapping stopped (the mass-delete guard, throttling or a locked local store
+// outlasting the retries); 2 bad config or mappings; 4 Dataverse unreachable
+// (unavailable, timing out) or refusing our credentials; 5 another crmsync
+// holds the state store.
 // plan makes the same decisions with reads only and prints the writes a
 // sync would make; it changes nothing anywhere.
 #include <unistd.h>
@@ -138,13 +139,15 @@ void PrintSummary(const sync::RunReport& report) {
   std::fflush(stdout);
 }
 
-// 4 when Dataverse could not be reached or refused us; 1 for other trouble.
+// 4 when Dataverse could not be reached or refused us; 1 for other trouble,
+// a throttled Dataverse (it answered) and a locked local store among them.
+// The daemon's scheduler draws the same line (runner.cpp, Unreachable).
 int ExitCodeOf(const sync::RunReport& report) {
   bool unreachable = false;
   for (const auto& m : report.mappings) {
     const StatusCode c = m.status.code();
     unreachable = unreachable || c == StatusCode::kUnauthenticated || c == StatusCode::kPermissionDenied ||
-                  (IsRetryable(m.status) && c != StatusCode::kBusy);
+                  (IsRetryable(m.status) && c != StatusCode::kBusy && c != StatusCode::kThrottled);
   }
   if (unreachable) return kExitUnreachable;
   return report.AnyProblem() ? kExitRecordsFailed : kExitOk;

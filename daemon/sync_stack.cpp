@@ -53,7 +53,8 @@ std::unique_ptr<SyncStack> OpenSyncStack(const Config& config, const SyncStackNe
   if (!store.ok()) return fail(store.status().WithContext("opening the state store"), kExitUsage);
   stack->store = std::move(store).value();
   if (needs.mappings) {
-    stack->mappings = mapping::LoadMappingsForRun(config.mappings_dir, config.local_database);
+    stack->mappings = needs.local_schema ? mapping::LoadMappingsForRun(config.mappings_dir, config.local_database)
+                                         : mapping::LoadMappingDirectory(config.mappings_dir);
     if (!stack->mappings.ok()) {
       error.diagnostics = stack->mappings.diagnostics;
       return fail(InvalidArgument("the mappings have problems; nothing was synced"), kExitUsage);

@@ -29,6 +29,10 @@ struct SyncStackNeeds {
   bool local = true;      // open the local CRM store
   bool dataverse = true;  // set up the Dataverse connector
   bool mappings = true;   // load and validate the mappings
+  // Also check the mappings against the local store's tables and columns.
+  // Verbs that sync need it; reading verbs (status) leave it out, so they
+  // still answer while a mapped column is missing - when an admin needs them.
+  bool local_schema = true;
 };
 
 struct SyncStack {

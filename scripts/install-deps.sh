@@ -18,6 +18,8 @@ packages=(
   prometheus
   # spin model-checks sync/model/crash_safety.pml (tests/sync/model)
   spin
+  # libfaketime moves the wall clock of a crmsync under test (tests/daemon/fault_suite_test)
+  faketime
 )
 
 missing=()

@@ -199,7 +199,10 @@ void MappingPass::Fail(Item& item, const Status& status, Side written) {
   // Conflicts and ops aborted with their group are retried by the next pass on their own.
   f.transient =
       LeavesTheCursor(status) || status.code() == StatusCode::kConflict || status.code() == StatusCode::kAborted;
-  if (LeavesTheCursor(status)) incomplete_ = true;
+  if (LeavesTheCursor(status)) {
+    incomplete_ = true;
+    if (stop_cause_.ok()) stop_cause_ = status;
+  }
   effects_.failures.push_back(f);
   ++report_.counts.failed;
   if (!f.transient) {
@@ -505,9 +508,13 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
   }
   std::int64_t& epoch_ref = side == Side::kLocal ? local_epoch_ : remote_epoch_;
   std::int64_t& read = side == Side::kLocal ? report_.read_local : report_.read_remote;
+  // The pass stops with its first transient failure's code (busy, throttled,
+  // timeout, ...) and Dataverse's code and HTTP status: they tell a locked
+  // local store from an unreachable Dataverse (the exit code) and say why.
   const auto stopped_early = [&] {
-    return Status(StatusCode::kUnavailable,
-                  m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed");
+    const std::string what =
+        m_.name + ": stopped after a transient failure; the next pass resumes from the last page committed";
+    return stop_cause_.ok() ? Status(StatusCode::kUnavailable, what) : stop_cause_.WithContext(what);
   };
   // The first local pages are smaller: the first write goes out after a
   // short decision, and each page is decided while the one before, half its
@@ -1927,8 +1934,14 @@ Status MappingPass::Commit(std::optional<CursorState> cursor, Side side) {
   if (cursor) CRMSYNC_RETURN_IF_ERROR(store.SetCursor(m_.name, side, *cursor));
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
   if (cursor && side == Side::kLocal) {
-    // Lets the journal be pruned; a failure only delays pruning.
-    if (Status s = engine_.journal_.Acknowledge(m_.name, cursor->cursor, CallDeadline()); !s.ok()) {
+    // Lets the journal be pruned; a failure only delays pruning. So it waits
+    // briefly for a store another program holds, not the whole busy
+    // timeout: every mapping of a pass acknowledges, and the pass would wait
+    // that long once per mapping.
+    constexpr auto kAcknowledgeWait = std::chrono::milliseconds(250);
+    if (Status s =
+            engine_.journal_.Acknowledge(m_.name, cursor->cursor, Deadline::After(engine_.clock_, kAcknowledgeWait));
+        !s.ok()) {
       spdlog::warn("{}: could not acknowledge the local journal position: {}", m_.name, s.ToString());
     }
   }

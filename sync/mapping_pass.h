@@ -219,6 +219,7 @@ class MappingPass {
   std::vector<std::string> remote_base_;     // remote attributes kept in the base (key left out)
   bool remote_fully_read_ = false;           // this pass read every Dataverse record of the mapping
   bool incomplete_ = false;                  // a transient failure in the page: do not move the cursor
+  Status stop_cause_;                        // the pass's first transient failure: why it stops early
   // The mapping's write intents, loaded once for creates found again by their intent.
   std::vector<state::WriteIntent> write_intents_;
   bool write_intents_loaded_ = false;

@@ -51,6 +51,8 @@ Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline
   const int status = response->status;
   if (status == 401 && !reauthenticated) {
     // The token expired or was revoked early: one new token, once.
+    spdlog::info("Dataverse refused the access token (HTTP 401) for {} {}; fetching a new token", request.method,
+                 request.url);
     tokens_.Invalidate(*token);
     reauthenticated = true;
     ++reauthenticated_;
@@ -81,12 +83,21 @@ Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Dea
                                 : caller_deadline;
   bool reauthenticated = false;
   int attempt = 0;
+  Status last_answer;  // the last transient failure the server gave, kept for when our deadline ends the retries
   for (;;) {
     Outcome outcome = Attempt(request, deadline, reauthenticated);
     if (outcome.response) return std::move(*outcome.response);
     if (outcome.resend_now) continue;
     const Status& failure = outcome.failure;
+    if (outcome.final && failure.code() == StatusCode::kTimeout && !last_answer.ok()) {
+      // The deadline passed while waiting out the server's Retry-After: the
+      // reason is the server's answer (which limit, its code and HTTP
+      // status), not the wait.
+      return last_answer.WithContext("gave up after " + std::to_string(attempt) + " attempts (" + failure.message() +
+                                     ")");
+    }
     if (outcome.final || !IsRetryable(failure)) return failure;
+    last_answer = failure;
     // A 429 already paused every worker in the budget for Retry-After; other
     // transient failures back off here.
     const auto delay = failure.code() == StatusCode::kThrottled ? std::chrono::milliseconds(0)
@@ -95,7 +106,14 @@ Result<http::HttpResponse> Transport::Send(const http::HttpRequest& request, Dea
     if (deadline.Remaining() <= delay) {
       return failure.WithContext("gave up after " + std::to_string(attempt) + " attempts");
     }
-    spdlog::debug("retrying {} {} in {} ms: {}", request.method, request.url, delay.count(), failure.ToString());
+    // Logged where the decision to wait is made, once per retry: a storm
+    // the transport rides out is otherwise invisible at the default level.
+    // The failure names the request.
+    if (failure.code() == StatusCode::kThrottled) {
+      spdlog::info("Dataverse throttled us; every request waits for its Retry-After: {}", failure.ToString());
+    } else {
+      spdlog::info("retrying in {} ms: {}", delay.count(), failure.ToString());
+    }
     if (delay.count() > 0 && !clock_.SleepFor(delay, stop_)) return Status(StatusCode::kCancelled, "stopping");
     ++retried_;
   }

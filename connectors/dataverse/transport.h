@@ -4,7 +4,11 @@
 // Retry-After, 5xx, timeouts, resets) with capped, jittered backoff until
 // the deadline. This is the single place where Dataverse requests are
 // retried; callers see either a final response or a Status whose
-// IsRetryable() tells the engine whether a later pass may succeed.
+// IsRetryable() tells the engine whether a later pass may succeed. When the
+// deadline ends the retries, that Status is the server's last answer (its
+// code, Dataverse error code and HTTP status), also when the deadline passed
+// while waiting out a Retry-After. Each retry and each new token after a 401
+// is logged at info, so a storm the transport rides out leaves a trace.
 //
 // Deadlines: each request's deadline is the earlier of the caller's and
 // `request_timeout` from when Send is called (the config's

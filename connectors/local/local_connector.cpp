@@ -517,6 +517,27 @@ Status Writer::Apply(const Unit& unit) {
   return Run("RELEASE crmsync_unit");
 }
 
+// A mapped column another program renamed or dropped since crmsync checked
+// the mappings: the failure names the table and the columns it lacks, not
+// only SQLite's "no such column: t.x" on a statement cut short. Other
+// failures pass through.
+Status NamingMissingColumns(SqliteDb& db, const crm::TableSpec& spec, const std::vector<std::string>& columns,
+                            Status failure) {
+  if (failure.code() != StatusCode::kInvalidArgument) return failure;
+  auto info = db.Prepare("SELECT name FROM pragma_table_info(?)");
+  if (!info.ok()) return failure;
+  info->Bind(1, spec.name);
+  std::set<std::string> present;
+  for (auto row = info->Step(); row.ok() && *row; row = info->Step()) present.insert(info->ColumnText(0));
+  std::string missing;
+  for (const auto& c : columns) {
+    if (present.count(c) == 0) missing += (missing.empty() ? "'" : ", '") + c + "'";
+  }
+  if (missing.empty()) return failure;
+  return failure.WithContext("the local table '" + std::string(spec.name) + "' has no column " + missing +
+                             " (renamed or dropped by another program?)");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LocalConnector>> LocalConnector::Open(const std::string& path) {
@@ -559,12 +580,14 @@ Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Dead
                                                   std::to_string(high_water) + ") of '" + path_ +
                                                   "': was the store replaced?");
   }
-  if (cursor.full) return ReadFull(db, query, request, cursor, high_water);
-  if (cursor.seq < pruned) {
+  if (!cursor.full && cursor.seq < pruned) {
     return Status(StatusCode::kCursorExpired,
                   "cursor " + request.cursor + " is older than the journal, pruned through " + std::to_string(pruned));
   }
-  return ReadJournal(db, query, request, cursor.seq, high_water);
+  auto read = cursor.full ? ReadFull(db, query, request, cursor, high_water)
+                          : ReadJournal(db, query, request, cursor.seq, high_water);
+  if (!read.ok()) return NamingMissingColumns(db, *spec, request.columns, read.status());
+  return read;
 }
 
 Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, const std::string& /*key_attribute*/,
@@ -577,9 +600,10 @@ Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, c
   CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
   crm::StatementCache statements(db);
-  CRMSYNC_ASSIGN_OR_RETURN(Change change, CurrentChange(statements, query, key));
-  if (change.kind == Change::Kind::kDelete) return std::optional<Change>();
-  return std::optional<Change>(std::move(change));
+  auto current = CurrentChange(statements, query, key);
+  if (!current.ok()) return NamingMissingColumns(db, *spec, columns, current.status());
+  if (current->kind == Change::Kind::kDelete) return std::optional<Change>();
+  return std::optional<Change>(std::move(current).value());
 }
 
 Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadline deadline) {
@@ -660,7 +684,9 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
     const int limit_param = static_cast<int>(2 + n * per_value + (resume ? after.size() : 0));
     sql += " ORDER BY " + query.key_list() + " LIMIT ?";
 
-    CRMSYNC_ASSIGN_OR_RETURN(auto st, statements.Get(sql));  // equal chunks share one statement
+    auto cached = statements.Get(sql);  // equal chunks share one statement
+    if (!cached.ok()) return NamingMissingColumns(db, *spec, request.columns, cached.status());
+    auto st = std::move(cached).value();
     query.BindTable(*st);
     int bind = 2;
     for (std::size_t v = start; v < start + n; ++v) {

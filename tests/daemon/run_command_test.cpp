@@ -22,28 +22,22 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/emulator/emulator_process.h"
+#include "tests/daemon/crmsync_emulator_test.h"
 #include "tests/emulator/test_client.h"
 #include "tests/support/background_process.h"
 #include "tests/support/fake_service_manager.h"
 #include "tests/support/subprocess.h"
-#include "tests/support/temp_dir.h"
-#include "tests/support/test_secret.h"
 
 namespace crmsync::daemon {
 namespace {
 
-using emulator::testing::EmulatorProcess;
 using emulator::testing::TestClient;
 using nlohmann::json;
+using testing::WaitUntil;
 using testing_support::BackgroundProcess;
 using testing_support::FakeServiceManager;
-using testing_support::kTestClientSecret;
 using testing_support::RunProcess;
-using testing_support::TempDir;
 using namespace std::chrono_literals;
-
-constexpr const char* kClient = "11111111-2222-3333-4444-555555555555";
 
 // A loopback port nobody listens on now (the kernel's choice for a bound, closed socket).
 int FreePort() {
@@ -62,31 +56,11 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-}
-
-class RunCommandTest : public ::testing::Test {
+class RunCommandTest : public testing::CrmsyncEmulatorTest {
  protected:
-  void StartEmulator(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--port",      "0",     "--tenant",        "t",
-                                     "--client-id", kClient, "--client-secret", kTestClientSecret};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::string error;
-    emulator_ = EmulatorProcess::Start(args, &error);
-    ASSERT_NE(emulator_, nullptr) << error;
-    admin_ = std::make_unique<TestClient>(emulator_->base_url());
-    auto init = RunProcess({CRMSYNC_BINARY, "init", "--dir", Dir(), "--url", emulator_->base_url(), "--tenant-id", "t",
-                            "--client-id", kClient, "--client-secret-stdin", "--sample-data"},
-                           std::string(kTestClientSecret) + "\n");
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    config_ = Dir() + "/crmsync.json";
+  void StartEmulator(const std::vector<std::string>& extra = {}) {
+    StartEmulatorAndInit(extra);
+    if (HasFatalFailure()) return;
     // Dataverse changes arrive with the interval: 1 s keeps the test short.
     std::string text = dir_.ReadFile("demo/crmsync.json");
     const std::string once = std::regex_replace(text, std::regex(R"("interval_s":\s*30)"), R"("interval_s": 1)");
@@ -101,13 +75,8 @@ class RunCommandTest : public ::testing::Test {
   }
   void TearDown() override {
     daemon_.reset();
-    admin_.reset();
-    if (emulator_) {
-      EXPECT_EQ(emulator_->Terminate(), 0);
-    }
+    CrmsyncEmulatorTest::TearDown();
   }
-
-  std::string Dir() const { return dir_.path() + "/demo"; }
 
   // `crmsync run` with the watchdog on (a ping every 0.5 s expected).
   void StartDaemon() {
@@ -127,26 +96,6 @@ class RunCommandTest : public ::testing::Test {
     ASSERT_TRUE(manager_.WaitFor("STATUS=Idle", 60s)) << manager_.Transcript() << daemon_->Log();
   }
 
-  json Admin(const std::string& method, const std::string& path, const json& body = nullptr) {
-    auto r = admin_->Send(method, path, {{"Content-Type", "application/json"}}, body.is_null() ? "" : body.dump());
-    EXPECT_TRUE(r.error.empty()) << method << " " << path << ": " << r.error;
-    EXPECT_TRUE(r.status >= 200 && r.status < 300) << method << " " << path << ": " << r.status << " " << r.body;
-    return r.body.empty() ? json() : r.Json();
-  }
-  json Dump(const std::string& set) { return Admin("GET", "/_admin/dump/" + set)["value"]; }
-  json FindBy(const std::string& set, const std::string& attribute, const std::string& value) {
-    for (const auto& r : Dump(set)) {
-      if (r.contains(attribute) && r[attribute].is_string() && r[attribute].get<std::string>() == value) return r;
-    }
-    return nullptr;
-  }
-  // The sqlite3 program on the local store, as another local program would write it.
-  std::string Sql(const std::string& sql) {
-    auto r = RunProcess({"/usr/bin/sqlite3", "-cmd", ".timeout 10000", Dir() + "/crm.db", sql});
-    EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
   bool LogHas(const std::string& text) { return daemon_->Log().find(text) != std::string::npos; }
   bool StatusSaid(const std::string& text) {
     for (const auto& l : manager_.lines()) {
@@ -155,12 +104,8 @@ class RunCommandTest : public ::testing::Test {
     return false;
   }
 
-  TempDir dir_;
   FakeServiceManager manager_{dir_.path()};
-  std::unique_ptr<EmulatorProcess> emulator_;
-  std::unique_ptr<TestClient> admin_;
   std::unique_ptr<BackgroundProcess> daemon_;
-  std::string config_;
   int status_port_ = 0;
 };
 

@@ -9,18 +9,23 @@
 //   PATCH  /_admin/records/{set}({id})      {columns} -> {"id":..,"versionnumber":N}
 //   DELETE /_admin/records/{set}({id})      -> 204
 //   POST   /_admin/reset                    -> 204 (data, faults, throttle windows, counters)
-//   POST   /_admin/faults {"match":{"method","entity_set","path_prefix"},"action":"status|drop|truncate|stall",
-//                                            "status":503,"retry_after":2,"code":"0x80044150","message":"..","stall_ms":N,"count":N}
-//                                            -> {"id":N}
+//   POST   /_admin/faults {"match":{"method","entity_set","path_prefix"},
+//                          "action":"status|drop|drop_after|truncate|stall","status":503,"retry_after":2,
+//                          "code":"0x80044150","message":"..","stall_ms":N,"count":N} -> {"id":N}
+//                          (drop: closed before the request runs; drop_after: closed once it ran, so a
+//                          write is applied and its answer lost; stall: the request runs, its answer is
+//                          held stall_ms). Rules match the HTTP request: the parts of a $batch are not
+//                          matched on their own (match "$batch", or a path_prefix)
 //   GET    /_admin/faults                   -> [rules];   DELETE /_admin/faults -> 204
 //   POST   /_admin/tokens/expire            -> 204
 //   POST   /_admin/change-tracking/expire   -> 204
 //   GET    /_admin/counters                 -> {"total":N,"by_method":{},"by_entity_set":{},"by_status":{}}
 //   POST   /_admin/counters/reset           -> 204
-//   GET    /_admin/throttle                 -> {"<client
-//   id>":{"in_flight":N,"requests_in_window":N,"execution_ms_in_window":N}} GET    /_admin/settings                 ->
-//   {"latency_ms","exec_ms","token_lifetime_s","limits":{...}} PATCH  /_admin/settings                 same shape, any
-//   subset -> the new settings GET    /_admin/health                   -> {"status":"ok","base_url":..,"tenant":..}
+//   GET    /_admin/throttle                 -> {"<client id>":{"in_flight":N,"requests_in_window":N,
+//                                               "execution_ms_in_window":N}}
+//   GET    /_admin/settings                 -> {"latency_ms","exec_ms","token_lifetime_s","limits":{...}}
+//   PATCH  /_admin/settings                 same shape, any subset -> the new settings
+//   GET    /_admin/health                   -> {"status":"ok","base_url":..,"tenant":..}
 //
 // Thread-safe (delegates to synchronised components).
 #pragma once

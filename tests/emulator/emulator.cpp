@@ -402,6 +402,12 @@ void Emulator::Impl::Handle(const HttpRequest& request, HttpResponse& response) 
     response = WebApi::ErrorResponse(
         ApiError(404, "", "No HTTP resource was found that matches the request URI '" + base_url + path + "'."));
   }
+  if (fault && fault->action == FaultRule::Action::kDropAfter) {
+    // Applied, but the answer is lost: the connection closes without it.
+    response.delivery = Delivery::kDrop;
+    counters.Record(request.method, entity_set, 0);
+    return;
+  }
   if (fault && fault->action == FaultRule::Action::kTruncate) response.delivery = Delivery::kTruncate;
   if (fault && fault->action == FaultRule::Action::kStall) response.stall_ms = fault->stall_ms;
   counters.Record(request.method, entity_set, response.status);

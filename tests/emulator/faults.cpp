@@ -19,12 +19,14 @@ Result<FaultRule> ParseFaultRule(const nlohmann::json& j) {
     r.action = FaultRule::Action::kStatus;
   } else if (action == "drop") {
     r.action = FaultRule::Action::kDrop;
+  } else if (action == "drop_after") {
+    r.action = FaultRule::Action::kDropAfter;
   } else if (action == "truncate") {
     r.action = FaultRule::Action::kTruncate;
   } else if (action == "stall") {
     r.action = FaultRule::Action::kStall;
   } else {
-    return InvalidArgument("unknown fault action '" + action + "' (status, drop, truncate, stall)");
+    return InvalidArgument("unknown fault action '" + action + "' (status, drop, drop_after, truncate, stall)");
   }
   if (j.contains("status") && !j["status"].is_number_integer()) return InvalidArgument("\"status\" must be an integer");
   r.status = j.value("status", 503);
@@ -68,7 +70,7 @@ std::optional<FaultRule> FaultInjector::Take(const std::string& method, const st
 nlohmann::json FaultInjector::List() const {
   std::lock_guard lock(mu_);
   nlohmann::json out = nlohmann::json::array();
-  static const char* const kActions[] = {"status", "drop", "truncate", "stall"};
+  static const char* const kActions[] = {"status", "drop", "drop_after", "truncate", "stall"};
   for (const auto& r : rules_) {
     out.push_back({{"id", r.id},
                    {"match", {{"method", r.method}, {"entity_set", r.entity_set}, {"path_prefix", r.path_prefix}}},

@@ -1,7 +1,8 @@
 // Faults: the emulator's fault injector. Admin rules make the next N
 // matching requests answer with a status (500/503/429 with an OData error
-// code and optional Retry-After), drop the connection, truncate the body or
-// stall. Counters: requests served by method, entity set and status.
+// code and optional Retry-After), drop the connection before the request is
+// applied (drop) or after it was (drop_after: the write happened, the client
+// never hears of it), truncate the body or stall. Counters: requests served by method, entity set and status.
 //
 // Thread-safe (one mutex each).
 #pragma once
@@ -20,7 +21,7 @@
 namespace crmsync::emulator {
 
 struct FaultRule {
-  enum class Action { kStatus, kDrop, kTruncate, kStall };
+  enum class Action { kStatus, kDrop, kDropAfter, kTruncate, kStall };
   int id = 0;
   // Match (empty = any).
   std::string method;

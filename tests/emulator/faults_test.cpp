@@ -1,5 +1,5 @@
 // Fault injection and request counters through the admin API: 5xx/429 with
-// OData codes, dropped connections, truncated bodies, stalls; admin seed/dump/reset.
+// OData codes, connections dropped before or after the request ran, truncated bodies, stalls; admin seed/dump/reset.
 #include <gtest/gtest.h>
 
 #include "tests/emulator/emulator_fixture.h"
@@ -52,6 +52,21 @@ TEST_F(FaultsTest, DropClosesWithoutResponse) {
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.error.empty());
   EXPECT_EQ(client().Api("GET", "accounts").status, 200);
+}
+
+// drop_after runs the request, then closes without an answer: the write is
+// there, the client only saw the connection go.
+TEST_F(FaultsTest, DropAfterAppliesTheWriteAndLosesTheAnswer) {
+  AdminPost("/_admin/faults", {{"match", {{"method", "POST"}, {"entity_set", "accounts"}}}, {"action", "drop_after"}});
+  Response lost = client().Api("POST", "accounts", R"({"name":"Applied"})");
+  EXPECT_EQ(lost.status, 0);
+  EXPECT_FALSE(lost.error.empty());
+  const auto dump = AdminGet("/_admin/dump/accounts");
+  ASSERT_EQ(dump["count"], 1) << dump.dump();
+  EXPECT_EQ(dump["value"][0]["name"], "Applied");
+  EXPECT_EQ(AdminGet("/_admin/counters")["by_status"]["0"], 1) << "counted as a dropped connection";
+  EXPECT_EQ(client().Api("POST", "accounts", R"({"name":"Answered"})").status, 204);
+  EXPECT_EQ(AdminGet("/_admin/dump/accounts")["count"], 2);
 }
 
 TEST_F(FaultsTest, TruncateSendsHalfTheBody) {

@@ -403,6 +403,38 @@ TEST_F(EngineTest, ATransientFailureLeavesTheCursorWhereItWasAndTheNextPassResum
   EXPECT_TRUE(store_->Failures("people")->empty());
 }
 
+// Regression: a pass stopped by a transient failure always said
+// "unavailable", whatever the failure was, so `crmsync sync` exited 4
+// (Dataverse unreachable) for a local store another program held locked.
+// The pass's status is now its first transient failure's code, with
+// Dataverse's code and HTTP status and the failure's message.
+TEST_F(EngineTest, APassStoppedByATransientFailureCarriesThatFailuresCode) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  Status throttled(StatusCode::kThrottled, "too many concurrent requests");
+  remote_.FailWrites(1, throttled.set_remote_code("0x80072326").set_http_status(429));
+  const Status stopped = Of(Sync(), "people").status;
+  EXPECT_EQ(stopped.code(), StatusCode::kThrottled) << stopped.ToString();
+  EXPECT_EQ(stopped.remote_code(), "0x80072326");
+  EXPECT_EQ(stopped.http_status(), 429);
+  EXPECT_NE(stopped.message().find("stopped after a transient failure"), std::string::npos) << stopped.message();
+  EXPECT_NE(stopped.message().find("too many concurrent requests"), std::string::npos) << stopped.message();
+
+  remote_.Put("contacts", kId2, {{"firstname", T("Ben")}, {"emailaddress1", T("ben@example.com")}});
+  local_.FailWrites(1, Status(StatusCode::kBusy, "database is locked"));
+  EXPECT_EQ(Of(Sync(), "people").status.code(), StatusCode::kBusy) << "a locked local store is busy, not unavailable";
+}
+
+// Regression (found by the fault suite): acknowledging the journal
+// position, which only lets the journal be pruned, waited the whole busy
+// timeout (10 s) of a local store another program held locked, once per
+// mapping: a pass of the twelve default mappings took two minutes.
+TEST_F(EngineTest, AcknowledgingTheJournalWaitsOnlyBrieflyForTheLocalStore) {
+  local_.Put("person", "P1", {{"first_name", T("Ann")}, {"email", T("ann@example.com")}});
+  Sync();
+  ASSERT_FALSE(local_.acknowledge_waits.empty());
+  for (const auto wait : local_.acknowledge_waits) EXPECT_LE(wait, std::chrono::seconds(1));
+}
+
 TEST_F(EngineTest, APageWrittenWhileThePageBeforeFailedCommitsInOrderAndDuplicatesNothing) {
   // Pages of 2: page 2 is decided and written while page 1's write is in
   // flight. Page 1's write fails (transient): page 2's writes are committed

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -110,7 +111,8 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   int ops_written() const { return ops_; }  // operations in them
   int reads() const { return reads_; }      // ReadChanges, Fetch and Lookup calls
   void ResetCounters() { writes_ = ops_ = reads_ = 0; }
-  std::map<std::string, std::string> acknowledged;  // reader -> cursor
+  std::map<std::string, std::string> acknowledged;           // reader -> cursor
+  std::vector<std::chrono::milliseconds> acknowledge_waits;  // what was left of each Acknowledge's deadline
 
   // --- Connector
   Result<connectors::ChangeBatch> ReadChanges(const connectors::ReadRequest& request, Deadline) override {
@@ -203,9 +205,10 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   }
 
   // --- ChangeJournal
-  Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline) override {
+  Status Acknowledge(const std::string& reader, const std::string& cursor, Deadline deadline) override {
     std::lock_guard lock(mu_);
     acknowledged[reader] = cursor;
+    acknowledge_waits.push_back(deadline.Remaining());
     return Status::Ok();
   }
   Status ForgetReader(const std::string& reader, Deadline) override {

@@ -1,6 +1,10 @@
 #include "connectors/dataverse/transport.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "tests/support/real_clock.h"
 
@@ -29,6 +33,24 @@ class CountingTokens final : public TokenSource {
 http::HttpResponse Reply(int status, std::string body = "", http::Headers headers = {}) {
   return {status, std::move(headers), std::move(body)};
 }
+
+// The default logger's lines, while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("captured", std::make_shared<spdlog::sinks::ostream_sink_st>(out_)));
+    spdlog::set_level(spdlog::level::info);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
 
 struct Fixture {
   explicit Fixture(std::chrono::milliseconds request_timeout = std::chrono::milliseconds(0))
@@ -123,6 +145,51 @@ TEST(TransportTest, GivesUpAtTheDeadlineWithARetryableStatus) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(IsRetryable(r.status())) << r.status().ToString();
   EXPECT_LT(f.transport.counters().sent, 50);
+}
+
+// Regression: a 429 storm that outlasted the deadline was reported as
+// "timeout: the deadline passes while Dataverse throttled us" with neither
+// the Dataverse code nor the HTTP status, so `errors list` could not say
+// which service-protection limit was hit.
+TEST(TransportTest, AThrottleOutlastingTheDeadlineKeepsTheDataverseCodeAndStatus) {
+  Fixture f;
+  for (int i = 0; i < 10; ++i) {
+    f.http.replies.push_back(
+        Reply(429, R"({"error":{"code":"0x80072326","message":"concurrent requests"}})", {{"Retry-After", "2"}}));
+  }
+  auto r = f.transport.Send(f.request, Deadline::After(f.clock, std::chrono::seconds(5)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kThrottled) << r.status().ToString();
+  EXPECT_EQ(r.status().remote_code(), "0x80072326");
+  EXPECT_EQ(r.status().http_status(), 429);
+  EXPECT_NE(r.status().message().find("concurrent requests"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("gave up after 3 attempts"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(IsRetryable(r.status()));
+}
+
+// Regression: the retries of a 429 storm, a 5xx or a renewed token were
+// logged at debug only, so a pass that rode them out left no trace at the
+// default level (info).
+TEST(TransportTest, RetriesThrottlingAndTokenRenewalsAreLoggedAtInfo) {
+  CapturedLog log;
+  Fixture f;
+  f.request.url = "https://o/api/data/v9.2/contacts?$select=fullname";
+  f.http.replies = {Reply(429, R"({"error":{"code":"0x80072322","message":"limit"}})", {{"Retry-After", "1"}}),
+                    Reply(503), Reply(401), Reply(200, "done")};
+  auto r = f.transport.Send(f.request, Deadline::After(f.clock, std::chrono::seconds(30)));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = log.text();
+  EXPECT_NE(text.find("Dataverse throttled us; every request waits for its Retry-After: throttled: GET "
+                      "https://o/api/data/v9.2/contacts?$select=fullname: limit [0x80072322] (HTTP 429)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("retrying in "), std::string::npos) << text;
+  EXPECT_NE(text.find("(HTTP 503)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Dataverse refused the access token (HTTP 401) for GET "
+                      "https://o/api/data/v9.2/contacts?$select=fullname; fetching a new token"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("token-"), std::string::npos) << "no token in the log: " << text;
 }
 
 TEST(TransportTest, TheRequestTimeoutCapsEveryRequestIncludingItsRetries) {
