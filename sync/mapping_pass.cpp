@@ -307,6 +307,11 @@ MappingReport MappingPass::Run() {
     report_.status = std::move(status);
     return report_;
   };
+  {
+    auto listed = engine_.store_.Failures(m_.name);
+    if (!listed.ok()) return finish(listed.status());
+    for (const auto& f : *listed) listed_failures_.emplace(f.source, f.record_key);
+  }
   const bool to_remote = mapping::IncludesToRemote(m_.direction);
   const bool from_remote = mapping::IncludesFromRemote(m_.direction);
   if (Status s = RecoverIntents(); !s.ok()) return finish(s);
@@ -1682,6 +1687,13 @@ void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
   // A failed write may still have been applied (its answer lost): its intent
   // stays for the next pass to settle against what the target holds.
   if (item.write_intent && !item.failed) effects_.write_intents_done.push_back(item.local_key);
+  if (!item.failed && !item.waiting && !listed_failures_.empty()) {
+    // A record that failed before and went through now (mended on one side,
+    // say) is no longer a failure, whichever side brought it this time.
+    for (const auto& listed : {std::pair{Side::kLocal, item.local_key}, std::pair{Side::kRemote, item.remote_id}}) {
+      if (!listed.second.empty() && listed_failures_.count(listed)) effects_.clear_failures.push_back(listed);
+    }
+  }
   if (!item.coupling) return;
   Coupling& c = *item.coupling;
   if (!item.failed && !item.waiting && item.local) {

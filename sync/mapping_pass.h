@@ -228,6 +228,9 @@ class MappingPass {
   std::set<std::string> claimed_;    // local keys coupled by match in this pass
   std::set<std::string> ambiguous_;  // local keys among the candidates of an ambiguous match: never created
   std::set<std::pair<int, std::string>> parked_now_;  // (side, key) parked in this pass, counted once
+  // (side, key) of the records `errors list` shows for this mapping when the
+  // pass began: one that syncs in this pass, however it came, leaves the list.
+  std::set<std::pair<Side, std::string>> listed_failures_;
   struct Part {
     std::unique_ptr<MappingPass> pass;
     std::string parent_column;  // the part's local column naming its parent (order_no)
