@@ -78,12 +78,13 @@
 // pruned at and below the lowest position of all readers
 // (crmsync_journal_reader).
 //
-// Cost: each call opens one SQLite connection; a page of reads, a Lookup page
+// Cost: a call takes an open SQLite connection from a small pool (opening
+// one reads the store's whole schema), or opens one; a page of reads, a Lookup page
 // and a batch of writes each prepare their statements once and reuse them
 // for every record (crm::StatementCache, ChangeQuery).
 //
-// Thread-safety: thread-safe; every call opens its own SQLite connection
-// (SQLite serialises writers across threads and processes).
+// Thread-safety: thread-safe; every call has a SQLite connection of its own
+// while it runs (SQLite serialises writers across threads and processes).
 #pragma once
 
 #include <memory>
@@ -93,6 +94,7 @@
 #include "common/sqlite.h"
 #include "connectors/change_journal.h"
 #include "connectors/connector.h"
+#include "connectors/local/connection_pool.h"
 
 namespace crmsync::local {
 
@@ -128,9 +130,10 @@ class LocalConnector : public connectors::Connector, public connectors::ChangeJo
   const std::string& path() const { return path_; }
 
  private:
-  explicit LocalConnector(std::string path) : path_(std::move(path)) {}
-  Result<SqliteDb> Connect(Deadline deadline) const;
+  explicit LocalConnector(std::string path);
+  Result<ConnectionPool::Lease> Connect(Deadline deadline) const;
   std::string path_;
+  mutable ConnectionPool connections_;
 };
 
 }  // namespace crmsync::local
