@@ -525,6 +525,7 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
       r.key = side == Side::kLocal ? "" : m_.remote.key;
       r.columns = side == Side::kLocal ? local_columns_ : remote_columns_;
       r.filter = side == Side::kLocal ? "" : m_.remote.filter;
+      if (side == Side::kLocal) r.local_filter = m_.local.filter;
       r.cursor = cs.cursor;
       r.max_changes = page_size;
       auto batch = connector.ReadChanges(r, CallDeadline());

@@ -127,25 +127,50 @@ Result<Change> CurrentChange(crm::StatementCache& statements, const ChangeQuery&
   return change;
 }
 
+// The part of a read's local_filter a full read can leave to SQL: text
+// values of text columns, which SQLite compares exactly as the engine does
+// (byte for byte). Other filters stay with the engine alone.
+std::vector<std::pair<const crm::ColumnSpec*, const Value*>> SqlFilter(const crm::TableSpec& spec,
+                                                                       const Record& filter) {
+  std::vector<std::pair<const crm::ColumnSpec*, const Value*>> out;
+  for (const auto& [name, value] : filter) {
+    const crm::ColumnSpec* column = crm::FindColumn(spec, name);
+    if (column == nullptr || column->type != crm::ColumnType::kText || value.kind() != Value::Kind::kText) continue;
+    out.emplace_back(column, &value);
+  }
+  return out;
+}
+
 Result<ChangeBatch> ReadFull(SqliteDb& db, const ChangeQuery& query, const ReadRequest& request, Cursor cursor,
                              std::int64_t high_water) {
   const crm::TableSpec& spec = query.spec();
   if (cursor.seq < 0) cursor.seq = high_water;  // a new full read starts at today's end of the journal
   std::string sql = query.select();
   std::vector<Value> after;
+  std::vector<std::string> conditions;
+  int param = 2;  // ?1 is the table name
   if (!cursor.after_key.empty()) {
     auto parts = crm::DecodeKey(spec, cursor.after_key);
     if (!parts.ok()) return InvalidArgument("bad local store cursor: " + parts.status().message());
     after = std::move(parts).value();
     std::string params;
-    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?") + std::to_string(i + 2);
-    sql += " WHERE (" + query.key_list() + ") > (" + params + ")";
+    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?") + std::to_string(param++);
+    conditions.push_back("(" + query.key_list() + ") > (" + params + ")");
   }
-  const int limit_param = static_cast<int>(after.size()) + 2;
+  // Rows of another mapping of a shared table (companies, when persons are
+  // read) are not read at all.
+  const auto filter = SqlFilter(spec, request.local_filter);
+  const int first_filter_param = param;
+  for (const auto& [column, value] : filter) {
+    conditions.push_back("t." + crm::QuoteName(column->name) + " = ?" + std::to_string(param++));
+  }
+  for (std::size_t i = 0; i < conditions.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
+  const int limit_param = param;
   sql += " ORDER BY " + query.key_list() + " LIMIT ?" + std::to_string(limit_param);
   CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
   query.BindTable(st);
   for (std::size_t i = 0; i < after.size(); ++i) st.Bind(static_cast<int>(i) + 2, after[i]);
+  for (std::size_t i = 0; i < filter.size(); ++i) st.Bind(first_filter_param + static_cast<int>(i), *filter[i].second);
   st.Bind(limit_param, static_cast<std::int64_t>(request.max_changes) + 1);
   ChangeBatch batch;
   batch.changes.reserve(static_cast<std::size_t>(std::min(request.max_changes, 5000)));

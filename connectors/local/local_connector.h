@@ -29,10 +29,12 @@
 // Tables two mappings share: contact holds companies (mapping accounts,
 // local.filter type=company) and persons (mapping contacts, type=person).
 // Each mapping is a journal reader of its own with its own cursor, and reads
-// every change of the table; this connector ignores local.filter (the
-// engine applies it to upserts). A journalled delete has no row left to
-// tell which mapping it belongs to, so every reader of the table gets every
-// delete, with its key; the engine attributes a delete to the mapping whose
+// every change of the table. The engine applies local.filter to upserts; a
+// full read leaves out the rows its ReadRequest::local_filter excludes, as
+// far as SQL compares them as the engine does (text columns equal to text),
+// so the accounts mapping does not read every person. A journalled delete
+// has no row left to tell which mapping it belongs to, so every reader of
+// the table gets every delete, with its key; the engine attributes a delete to the mapping whose
 // coupling holds the key, and a mapping ignores deletes of keys it has not
 // coupled. A key change reads as a delete of the old key and an upsert of
 // the new one, so a later delete of the new key reaches every reader too.
