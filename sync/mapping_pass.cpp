@@ -90,6 +90,10 @@ MappingPass::MappingPass(Engine& engine, const mapping::Mapping& mapping, std::s
   for (const auto& c : remote_columns_) {
     if (c != m_.remote.key) remote_base_.push_back(c);
   }
+  local_base_in_order_ = local_base_;
+  std::sort(local_base_in_order_.begin(), local_base_in_order_.end());
+  remote_base_in_order_ = remote_base_;
+  std::sort(remote_base_in_order_.begin(), remote_base_in_order_.end());
 }
 
 void MappingPass::FindParts() {
@@ -117,11 +121,11 @@ std::string MappingPass::Now() const {
 }
 
 Record MappingPass::CanonicalLocal(const Record& row) const {
-  return mapping::CanonicalRecord(row, local_base_);
+  return mapping::CanonicalRecord(row, local_base_in_order_);
 }
 
 Record MappingPass::CanonicalRemote(const Record& record) const {
-  return mapping::CanonicalRecord(record, remote_base_);
+  return mapping::CanonicalRecord(record, remote_base_in_order_);
 }
 
 bool MappingPass::IsSensitive(Side side, const std::string& name) const {
@@ -1424,24 +1428,25 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     const Record before =
         p.create ? Record{} : (item.remote ? CanonicalRemote(item.remote->record) : item.coupling->base_remote);
     const Record predicted = mapping::RemoteReadBack(m_, p.op.fields);
-    Record now = before;
-    if (!r.record.empty()) {
-      now = CanonicalRemote(r.record);  // what Dataverse says it stored
-    } else {
+    // What Dataverse says it stored, or else what the write predicts.
+    Record now = !r.record.empty() ? CanonicalRemote(r.record) : before;
+    if (r.record.empty()) {
       for (const auto& [name, value] : predicted) now[name] = value;
       for (const auto& c : remote_base_) now.try_emplace(c, Value());
     }
     std::vector<FieldChange> fields;
+    fields.reserve(predicted.size());
     for (const auto& [name, value] : predicted) {
       if (p.create && Get(now, name).is_null()) continue;  // a create shows what it sets
       fields.push_back({name, Get(before, name), Get(now, name)});
     }
     Change current;
     current.key = item.remote_id;
-    current.record = now;
+    current.record = std::move(now);
     current.version = r.version;
     current.modified_at = engine_.clock_.Now();
     item.remote = std::move(current);
+    const Record& stored = item.remote->record;
     if (p.create) {
       Coupling c;
       c.mapping = m_.name;
@@ -1460,7 +1465,7 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     // The fields just written are in step now, whatever happens next.
     for (const FieldMapping* f : p.fields) {
       if (!f->local.empty()) item.coupling->base_local[f->local] = Canonical(Get(item.local->record, f->local));
-      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Get(now, a);
+      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Get(stored, a);
     }
     item.coupling->remote_version = r.version;
     item.wrote = true;
@@ -1706,7 +1711,8 @@ void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
       item.dirty = true;
     }
   }
-  if (item.dirty) effects_.put.push_back(c);
+  // The item's last use: its coupling moves to the commit.
+  if (item.dirty) effects_.put.push_back(std::move(c));
 }
 
 // ---------------------------------------------------------------------------
