@@ -385,6 +385,7 @@ Status MappingPass::RecoverIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.Intents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   std::vector<std::string> ids;
   ids.reserve(intents.size());
   for (const auto& i : intents) ids.push_back(i.remote_id);
@@ -452,6 +453,7 @@ Status MappingPass::RetryParked() {
   for (Side side : {Side::kRemote, Side::kLocal}) {
     const auto& wanted = keys[side == Side::kLocal ? 0 : 1];
     if (wanted.empty()) continue;
+    recovered_ = true;
     CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupByKeys(side, wanted));
     std::vector<Change> changes;
     for (const auto& key : wanted) {
@@ -532,7 +534,16 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
       if (side == Side::kLocal) r.local_filter = m_.local.filter;
       r.cursor = cs.cursor;
       r.max_changes = page_size;
-      auto batch = connector.ReadChanges(r, CallDeadline());
+      // The first Dataverse page may have been read while the mappings
+      // before this one ran (read_ahead.h); not after a recovery, whose
+      // couplings the page's records would be compared with.
+      std::optional<connectors::ChangeBatch> ahead;
+      if (side == Side::kRemote) {
+        ahead = engine_.TakeReadAhead(m_.name, r);
+        if (recovered_) ahead.reset();
+      }
+      auto batch =
+          ahead ? Result<connectors::ChangeBatch>(std::move(*ahead)) : connector.ReadChanges(r, CallDeadline());
       if (!batch.ok()) {
         if (batch.status().code() == StatusCode::kCursorExpired && !cs.cursor.empty()) {
           // R8: read everything again and reconcile by key; never re-create.
@@ -1287,6 +1298,7 @@ Status MappingPass::RecoverLocalCreates() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.LocalCreateIntents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   for (const auto& intent : intents) {
     effects_.local_creates_done.push_back(intent.remote_id);
     CRMSYNC_ASSIGN_OR_RETURN(auto key, engine_.journal_.FindByOrigin(m_.local.table, intent.remote_id, CallDeadline()));
@@ -1315,6 +1327,7 @@ Status MappingPass::RecoverWriteIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.WriteIntents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   std::map<std::string, Coupling> couplings;
   std::vector<std::string> ids[2];
   for (const auto& w : intents) {

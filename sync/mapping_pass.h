@@ -222,6 +222,7 @@ class MappingPass {
   std::vector<std::string> remote_base_in_order_;
   bool remote_fully_read_ = false;  // this pass read every Dataverse record of the mapping
   bool incomplete_ = false;         // a transient failure in the page: do not move the cursor
+  bool recovered_ = false;          // recovery or a retry ran in this pass (no page read ahead is used)
   // The mapping's write intents, loaded once for creates found again by their intent.
   std::vector<state::WriteIntent> write_intents_;
   bool write_intents_loaded_ = false;
