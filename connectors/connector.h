@@ -58,10 +58,15 @@ struct ReadRequest {
   // Remote: an OData $filter the records must pass (the mapping's
   // remote.filter), "" for none. Dataverse refuses $filter with change
   // tracking, so a filtered read uses the versionnumber watermark instead.
-  // Local: ignored; the engine applies local.filter itself.
+  // Local: ignored (see local_filter).
   std::string filter;
   std::string cursor;      // "" = from the beginning (a full read)
   int max_changes = 5000;  // upper bound on one batch's size (memory)
+  // Local: only rows whose columns equal these values (the mapping's
+  // local.filter) are needed; a connector may leave out rows that do not
+  // match, or return them all (the engine applies local.filter itself).
+  // Deletes are returned whatever the row was. Remote: ignored.
+  Record local_filter;
 };
 
 // A bounded slice of changes. The engine processes `changes`, then commits

@@ -37,7 +37,8 @@ Record CanonicalRecord(const Record& record, std::span<const std::string> names)
   Record out;
   for (const auto& name : names) {
     const auto it = record.find(name);
-    out.emplace(name, it == record.end() ? Value::Null() : Canonical(it->second));
+    // Names given in order go at the end without a search; others are found their place.
+    out.emplace_hint(out.end(), name, it == record.end() ? Value::Null() : Canonical(it->second));
   }
   return out;
 }

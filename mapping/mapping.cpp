@@ -173,9 +173,9 @@ std::string FieldMapping::Name() const {
   return !local.empty() ? local : (remote.empty() ? path : remote[0]);
 }
 
-std::vector<std::string> FieldMapping::RemoteReadAttributes() const {
+std::span<const std::string> FieldMapping::RemoteReadAttributes() const {
   if (!FromRemote() || constant) return {};
-  if (is_lookup()) return {remote_read};
+  if (is_lookup()) return {&remote_read, 1};
   return remote;
 }
 

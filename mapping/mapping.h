@@ -15,6 +15,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,8 +124,9 @@ struct FieldMapping {
   bool is_lookup() const { return !lookup.empty(); }
   // A readable name for issues: the local column, else the remote attribute.
   std::string Name() const;
-  // The Dataverse attributes this field reads (for $select).
-  std::vector<std::string> RemoteReadAttributes() const;
+  // The Dataverse attributes this field reads (for $select); a view into
+  // the field (the engine asks for every field of every record it writes).
+  std::span<const std::string> RemoteReadAttributes() const;
 };
 
 struct LocalSide {

@@ -7,10 +7,23 @@
 
 namespace crmsync::state {
 
+namespace {
+
+// SHA-256 fetched once: with EVP_sha256() OpenSSL 3 looks the algorithm up
+// again at every digest, which cost more than hashing an audit row.
+// Deliberately never freed (nothing with a destructor at namespace scope).
+const EVP_MD* Sha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) std::abort();  // no SHA-256: the audit chain cannot be kept
+  return md;
+}
+
+}  // namespace
+
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) std::abort();
+  if (EVP_Digest(data.data(), data.size(), digest, &length, Sha256(), nullptr) != 1) std::abort();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(std::size_t{length} * 2);

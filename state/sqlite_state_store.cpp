@@ -1,7 +1,6 @@
 #include "state/sqlite_state_store.h"
 
 #include <filesystem>
-#include <initializer_list>
 
 #include <nlohmann/json.hpp>
 
@@ -122,30 +121,6 @@ Result<std::vector<Coupling>> ReadCouplings(SqliteStatement& st) {
     CRMSYNC_ASSIGN_OR_RETURN(Coupling c, ReadCoupling(st));
     out.push_back(std::move(c));
   }
-}
-
-// A JSON array of strings, for `json_each(?)` in one statement per page.
-std::string JsonStringArray(const std::vector<std::string>& texts) {
-  std::string out = "[";
-  for (const auto& t : texts) {
-    if (out.size() > 1) out += ',';
-    AppendJsonString(out, t);
-  }
-  return out + "]";
-}
-
-// Appends one row (a JSON array of strings) to the comma-separated rows of a
-// `json_each(?)` insert; the caller brackets the whole.
-void AppendJsonRow(std::string& rows, std::initializer_list<std::string_view> fields) {
-  if (!rows.empty()) rows += ',';
-  rows += '[';
-  bool first = true;
-  for (std::string_view f : fields) {
-    if (!first) rows += ',';
-    first = false;
-    AppendJsonString(rows, f);
-  }
-  rows += ']';
 }
 
 Intent ReadIntent(const SqliteStatement& st, Status& error) {
@@ -356,6 +331,21 @@ void SqliteStateStore::RollbackTransaction() {
   // wanted; the failure that caused it was returned by the statement that met it.
   (void)db_.Exec("ROLLBACK");
   in_transaction_ = false;
+}
+
+Status SqliteStateStore::Atomically(const std::function<Status()>& body) {
+  if (!in_transaction_) {
+    CRMSYNC_ASSIGN_OR_RETURN(StateTransaction tx, Begin());
+    CRMSYNC_RETURN_IF_ERROR(body());
+    return tx.Commit();
+  }
+  // Inside the caller's transaction: a savepoint, so a failure undoes this
+  // call's rows only and leaves the transaction as it was.
+  CRMSYNC_RETURN_IF_ERROR(db_.Exec("SAVEPOINT crmsync_rows"));
+  Status s = body();
+  if (!s.ok()) (void)db_.Exec("ROLLBACK TO crmsync_rows");
+  if (Status released = db_.Exec("RELEASE crmsync_rows"); s.ok()) s = released;
+  return s;
 }
 
 // --- couplings --------------------------------------------------------------
@@ -579,30 +569,36 @@ Status SqliteStateStore::PutIntent(const Intent& i) {
 
 Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
   if (intents.empty()) return Status::Ok();
-  // One statement for a page of creates.
-  std::string rows;
-  for (const Intent& it : intents) {
-    AppendJsonRow(rows,
-                  {it.mapping, it.local_key, it.remote_id, RecordText(it.base_local), RecordText(it.base_remote)});
-  }
-  rows = "[" + rows + "]";
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, "
-                                     "base_remote) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, "
-                                     "value ->> 4 FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key) DO "
-                                     "UPDATE SET remote_id = excluded.remote_id, base_local = excluded.base_local, "
-                                     "base_remote = excluded.base_remote"));
-  st->Bind(1, Now()).Bind(2, std::string_view(rows));
-  return st->Run();
+  const std::string now = Now();
+  return Atomically([&]() -> Status {
+    for (const Intent& it : intents) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                               Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, "
+                                         "base_remote) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, local_key) DO "
+                                         "UPDATE SET remote_id = excluded.remote_id, base_local = excluded.base_local, "
+                                         "base_remote = excluded.base_remote"));
+      st->Bind(1, std::string_view(it.mapping))
+          .Bind(2, std::string_view(it.local_key))
+          .Bind(3, std::string_view(it.remote_id))
+          .Bind(4, RecordText(it.base_local))
+          .Bind(5, std::string_view(now))
+          .Bind(6, RecordText(it.base_remote));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 Status SqliteStateStore::DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
   if (local_keys.empty()) return Status::Ok();
-  const std::string keys = JsonStringArray(local_keys);
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key IN "
-                                               "(SELECT value FROM json_each(?))"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
-  return st->Run();
+  return Atomically([&]() -> Status {
+    for (const std::string& key : local_keys) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key = ?"));
+      st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 Status SqliteStateStore::DeleteIntent(const std::string& mapping, const std::string& local_key) {
@@ -615,20 +611,25 @@ Status SqliteStateStore::DeleteIntent(const std::string& mapping, const std::str
 
 Status SqliteStateStore::PutWriteIntents(const std::vector<WriteIntent>& intents) {
   if (intents.empty()) return Status::Ok();
-  std::string rows;
-  for (const WriteIntent& w : intents) {
-    AppendJsonRow(rows, {w.mapping, w.local_key, SideText(w.target), RecordText(w.local), RecordText(w.remote),
-                         w.expected_version});
-  }
-  rows = "[" + rows + "]";
-  CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st, Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, expected_version, "
-                          "created_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
-                          "value ->> 5, ? FROM json_each(?) WHERE true ON CONFLICT (mapping, local_key, target) DO "
-                          "UPDATE SET local = excluded.local, remote = excluded.remote, "
-                          "expected_version = excluded.expected_version"));
-  st->Bind(1, Now()).Bind(2, std::string_view(rows));
-  return st->Run();
+  const std::string now = Now();
+  return Atomically([&]() -> Status {
+    for (const WriteIntent& w : intents) {
+      CRMSYNC_ASSIGN_OR_RETURN(
+          auto* st, Statement("INSERT INTO write_intent (mapping, local_key, target, local, remote, expected_version, "
+                              "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, local_key, target) DO "
+                              "UPDATE SET local = excluded.local, remote = excluded.remote, "
+                              "expected_version = excluded.expected_version"));
+      st->Bind(1, std::string_view(w.mapping))
+          .Bind(2, std::string_view(w.local_key))
+          .Bind(3, SideText(w.target))
+          .Bind(4, RecordText(w.local))
+          .Bind(5, RecordText(w.remote))
+          .Bind(6, std::string_view(w.expected_version))
+          .Bind(7, std::string_view(now));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::string& mapping) {
@@ -654,18 +655,23 @@ Result<std::vector<WriteIntent>> SqliteStateStore::WriteIntents(const std::strin
 
 Status SqliteStateStore::PutLocalCreateIntents(const std::vector<Intent>& intents) {
   if (intents.empty()) return Status::Ok();
-  std::string rows;
-  for (const Intent& it : intents) {
-    AppendJsonRow(rows, {it.mapping, it.remote_id, RecordText(it.base_local), RecordText(it.base_remote)});
-  }
-  rows = "[" + rows + "]";
-  CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st, Statement("INSERT INTO local_create_intent (mapping, remote_id, base_local, base_remote, created_at) "
-                          "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) WHERE true "
-                          "ON CONFLICT (mapping, remote_id) DO UPDATE SET base_local = excluded.base_local, "
-                          "base_remote = excluded.base_remote"));
-  st->Bind(1, Now()).Bind(2, std::string_view(rows));
-  return st->Run();
+  const std::string now = Now();
+  return Atomically([&]() -> Status {
+    for (const Intent& it : intents) {
+      CRMSYNC_ASSIGN_OR_RETURN(
+          auto* st,
+          Statement("INSERT INTO local_create_intent (mapping, remote_id, base_local, base_remote, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (mapping, remote_id) DO UPDATE SET "
+                    "base_local = excluded.base_local, base_remote = excluded.base_remote"));
+      st->Bind(1, std::string_view(it.mapping))
+          .Bind(2, std::string_view(it.remote_id))
+          .Bind(3, RecordText(it.base_local))
+          .Bind(4, RecordText(it.base_remote))
+          .Bind(5, std::string_view(now));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<Intent>> SqliteStateStore::LocalCreateIntents(const std::string& mapping) {
@@ -690,20 +696,27 @@ Result<std::vector<Intent>> SqliteStateStore::LocalCreateIntents(const std::stri
 Status SqliteStateStore::DeleteLocalCreateIntents(const std::string& mapping,
                                                   const std::vector<std::string>& remote_ids) {
   if (remote_ids.empty()) return Status::Ok();
-  const std::string ids = JsonStringArray(remote_ids);
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM local_create_intent WHERE mapping = ? AND remote_id IN "
-                                               "(SELECT value FROM json_each(?))"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(ids));
-  return st->Run();
+  return Atomically([&]() -> Status {
+    for (const std::string& id : remote_ids) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto* st,
+                               Statement("DELETE FROM local_create_intent WHERE mapping = ? AND remote_id = ?"));
+      st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(id));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 Status SqliteStateStore::DeleteWriteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
   if (local_keys.empty()) return Status::Ok();
-  const std::string keys = JsonStringArray(local_keys);
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM write_intent WHERE mapping = ? AND local_key IN "
-                                               "(SELECT value FROM json_each(?))"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(keys));
-  return st->Run();
+  return Atomically([&]() -> Status {
+    for (const std::string& key : local_keys) {
+      CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM write_intent WHERE mapping = ? AND local_key = ?"));
+      st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
 }
 
 // --- conflicts --------------------------------------------------------------

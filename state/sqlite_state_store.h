@@ -6,6 +6,7 @@
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -95,6 +96,10 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore(SqliteDb db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
   Status CommitTransaction() override;
   void RollbackTransaction() override;
+  // Runs `body` (a call's row-by-row writes) so that all of them are
+  // written or none: in the open transaction inside a savepoint, or in a
+  // transaction of its own.
+  Status Atomically(const std::function<Status()>& body);
   // A cached prepared statement, reset and ready to bind.
   Result<SqliteStatement*> Statement(const char* sql);
   std::string Now() const;

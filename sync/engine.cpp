@@ -75,9 +75,19 @@ Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
   RunReport report;
   report.run_id = NewRunId(clock_);
   StateCouplingResolver resolver(store_);
+  std::vector<const mapping::Mapping*> order;
   for (const auto& m : mappings_.mappings()) {
-    if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end()) continue;
+    if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) order.push_back(&m);
+  }
+  // Reads ahead never outlive the run (they wait for their read when dropped).
+  struct DropReadsAhead {
+    Engine& engine;
+    ~DropReadsAhead() { engine.read_ahead_.clear(); }
+  } drop_reads_ahead{*this};
+  for (std::size_t at = 0; at < order.size(); ++at) {
+    const mapping::Mapping& m = *order[at];
     if (stop_.stop_requested()) break;
+    ReadAhead(order, at);
     state::JobRun job;
     job.run_id = report.run_id;
     job.mapping = m.name;
@@ -91,6 +101,7 @@ Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
     } else {
       mapping_report = MappingPass(*this, m, report.run_id, resolver).Run();
     }
+    read_ahead_.erase(m.name);  // not taken: recovery ran first, or the cursor moved
     if (auto carried = carried_.find(m.name); carried != carried_.end()) {
       mapping_report.counts += carried->second;
       carried_.erase(carried);
@@ -116,6 +127,38 @@ Result<RunReport> Engine::Run(const std::vector<std::string>& names) {
     report.mappings.push_back(std::move(mapping_report));
   }
   return report;
+}
+
+void Engine::ReadAhead(const std::vector<const mapping::Mapping*>& order, std::size_t at) {
+  // A few mappings ahead: most read nothing, and each read is one round trip.
+  constexpr std::size_t kDepth = 4;
+  for (std::size_t next = at + 1; next < order.size() && next <= at + kDepth; ++next) {
+    const mapping::Mapping& m = *order[next];
+    if (read_ahead_.count(m.name) > 0) continue;
+    bool eligible = true;
+    for (std::size_t running = at; running < next && eligible; ++running) {
+      eligible = ReadAheadEligible(m, *order[running]);
+    }
+    if (!eligible) continue;
+    // The cursor the pass will read from (MappingPass::ReadSideFrom): none
+    // for a full read, or when the mapping changed since its cursor was made.
+    auto cursor = store_.Cursor(m.name, state::Side::kRemote);
+    if (!cursor.ok()) continue;  // the pass meets the error itself
+    const bool from_start = options_.full || (!cursor->cursor.empty() && cursor->mapping_version != m.version);
+    auto ahead = std::make_unique<RemoteReadAhead>();
+    ahead->Start(remote_, m.name, RemoteReadRequest(m, from_start ? "" : cursor->cursor, options_.page_size),
+                 Deadline::After(clock_, options_.call_timeout));
+    read_ahead_.emplace(m.name, std::move(ahead));
+  }
+}
+
+std::optional<connectors::ChangeBatch> Engine::TakeReadAhead(const std::string& mapping,
+                                                             const connectors::ReadRequest& request) {
+  auto it = read_ahead_.find(mapping);
+  if (it == read_ahead_.end()) return std::nullopt;
+  auto batch = it->second->Take(mapping, request);
+  read_ahead_.erase(it);
+  return batch;
 }
 
 Status Engine::ResolveConflict(std::int64_t conflict_id, state::Side keep) {

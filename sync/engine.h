@@ -38,6 +38,8 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -49,6 +51,7 @@
 #include "connectors/connector.h"
 #include "mapping/mapping_loader.h"
 #include "state/state_store.h"
+#include "sync/read_ahead.h"
 
 namespace crmsync::sync {
 
@@ -151,6 +154,14 @@ class Engine {
   // Counts of part records (order lines) written with their parents in an
   // earlier mapping's pass, added to their own mapping's report.
   std::map<std::string, state::JobCounts> carried_;
+  // First Dataverse pages of the mappings that run next, by mapping (read_ahead.h).
+  std::map<std::string, std::unique_ptr<RemoteReadAhead>> read_ahead_;
+  // Starts the reads ahead of the mappings after `at` in `order` that are not being read yet.
+  void ReadAhead(const std::vector<const mapping::Mapping*>& order, std::size_t at);
+  // The page read ahead for `mapping` when it was read with `request` (then
+  // used by its pass instead of reading); any read ahead for it is gone.
+  std::optional<connectors::ChangeBatch> TakeReadAhead(const std::string& mapping,
+                                                       const connectors::ReadRequest& request);
 };
 
 // A new run id: "run-<UTC time>-<random>".

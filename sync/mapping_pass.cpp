@@ -90,6 +90,10 @@ MappingPass::MappingPass(Engine& engine, const mapping::Mapping& mapping, std::s
   for (const auto& c : remote_columns_) {
     if (c != m_.remote.key) remote_base_.push_back(c);
   }
+  local_base_in_order_ = local_base_;
+  std::sort(local_base_in_order_.begin(), local_base_in_order_.end());
+  remote_base_in_order_ = remote_base_;
+  std::sort(remote_base_in_order_.begin(), remote_base_in_order_.end());
 }
 
 void MappingPass::FindParts() {
@@ -117,11 +121,11 @@ std::string MappingPass::Now() const {
 }
 
 Record MappingPass::CanonicalLocal(const Record& row) const {
-  return mapping::CanonicalRecord(row, local_base_);
+  return mapping::CanonicalRecord(row, local_base_in_order_);
 }
 
 Record MappingPass::CanonicalRemote(const Record& record) const {
-  return mapping::CanonicalRecord(record, remote_base_);
+  return mapping::CanonicalRecord(record, remote_base_in_order_);
 }
 
 bool MappingPass::IsSensitive(Side side, const std::string& name) const {
@@ -389,6 +393,7 @@ Status MappingPass::RecoverIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.Intents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   std::vector<std::string> ids;
   ids.reserve(intents.size());
   for (const auto& i : intents) ids.push_back(i.remote_id);
@@ -456,6 +461,7 @@ Status MappingPass::RetryParked() {
   for (Side side : {Side::kRemote, Side::kLocal}) {
     const auto& wanted = keys[side == Side::kLocal ? 0 : 1];
     if (wanted.empty()) continue;
+    recovered_ = true;
     CRMSYNC_ASSIGN_OR_RETURN(auto found, LookupByKeys(side, wanted));
     std::vector<Change> changes;
     for (const auto& key : wanted) {
@@ -537,9 +543,19 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
       r.key = side == Side::kLocal ? "" : m_.remote.key;
       r.columns = side == Side::kLocal ? local_columns_ : remote_columns_;
       r.filter = side == Side::kLocal ? "" : m_.remote.filter;
+      if (side == Side::kLocal) r.local_filter = m_.local.filter;
       r.cursor = cs.cursor;
       r.max_changes = page_size;
-      auto batch = connector.ReadChanges(r, CallDeadline());
+      // The first Dataverse page may have been read while the mappings
+      // before this one ran (read_ahead.h); not after a recovery, whose
+      // couplings the page's records would be compared with.
+      std::optional<connectors::ChangeBatch> ahead;
+      if (side == Side::kRemote) {
+        ahead = engine_.TakeReadAhead(m_.name, r);
+        if (recovered_) ahead.reset();
+      }
+      auto batch =
+          ahead ? Result<connectors::ChangeBatch>(std::move(*ahead)) : connector.ReadChanges(r, CallDeadline());
       if (!batch.ok()) {
         if (batch.status().code() == StatusCode::kCursorExpired && !cs.cursor.empty()) {
           // R8: read everything again and reconcile by key; never re-create.
@@ -1294,6 +1310,7 @@ Status MappingPass::RecoverLocalCreates() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.LocalCreateIntents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   for (const auto& intent : intents) {
     effects_.local_creates_done.push_back(intent.remote_id);
     CRMSYNC_ASSIGN_OR_RETURN(auto key, engine_.journal_.FindByOrigin(m_.local.table, intent.remote_id, CallDeadline()));
@@ -1322,6 +1339,7 @@ Status MappingPass::RecoverWriteIntents() {
   if (engine_.options_.dry_run) return Status::Ok();
   CRMSYNC_ASSIGN_OR_RETURN(auto intents, engine_.store_.WriteIntents(m_.name));
   if (intents.empty()) return Status::Ok();
+  recovered_ = true;
   std::map<std::string, Coupling> couplings;
   std::vector<std::string> ids[2];
   for (const auto& w : intents) {
@@ -1435,24 +1453,25 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     const Record before =
         p.create ? Record{} : (item.remote ? CanonicalRemote(item.remote->record) : item.coupling->base_remote);
     const Record predicted = mapping::RemoteReadBack(m_, p.op.fields);
-    Record now = before;
-    if (!r.record.empty()) {
-      now = CanonicalRemote(r.record);  // what Dataverse says it stored
-    } else {
+    // What Dataverse says it stored, or else what the write predicts.
+    Record now = !r.record.empty() ? CanonicalRemote(r.record) : before;
+    if (r.record.empty()) {
       for (const auto& [name, value] : predicted) now[name] = value;
       for (const auto& c : remote_base_) now.try_emplace(c, Value());
     }
     std::vector<FieldChange> fields;
+    fields.reserve(predicted.size());
     for (const auto& [name, value] : predicted) {
       if (p.create && Get(now, name).is_null()) continue;  // a create shows what it sets
       fields.push_back({name, Get(before, name), Get(now, name)});
     }
     Change current;
     current.key = item.remote_id;
-    current.record = now;
+    current.record = std::move(now);
     current.version = r.version;
     current.modified_at = engine_.clock_.Now();
     item.remote = std::move(current);
+    const Record& stored = item.remote->record;
     if (p.create) {
       Coupling c;
       c.mapping = m_.name;
@@ -1471,7 +1490,7 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     // The fields just written are in step now, whatever happens next.
     for (const FieldMapping* f : p.fields) {
       if (!f->local.empty()) item.coupling->base_local[f->local] = Canonical(Get(item.local->record, f->local));
-      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Get(now, a);
+      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Get(stored, a);
     }
     item.coupling->remote_version = r.version;
     item.wrote = true;
@@ -1724,7 +1743,8 @@ void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
       item.dirty = true;
     }
   }
-  if (item.dirty) effects_.put.push_back(c);
+  // The item's last use: its coupling moves to the commit.
+  if (item.dirty) effects_.put.push_back(std::move(c));
 }
 
 // ---------------------------------------------------------------------------

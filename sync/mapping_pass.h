@@ -217,9 +217,13 @@ class MappingPass {
   std::vector<std::string> remote_columns_;  // $select on Dataverse
   std::vector<std::string> local_base_;      // local columns kept in the base
   std::vector<std::string> remote_base_;     // remote attributes kept in the base (key left out)
-  bool remote_fully_read_ = false;           // this pass read every Dataverse record of the mapping
-  bool incomplete_ = false;                  // a transient failure in the page: do not move the cursor
-  Status stop_cause_;                        // the pass's first transient failure: why it stops early
+  // The same names in order: a base is built from them without a search per name.
+  std::vector<std::string> local_base_in_order_;
+  std::vector<std::string> remote_base_in_order_;
+  bool remote_fully_read_ = false;  // this pass read every Dataverse record of the mapping
+  bool incomplete_ = false;         // a transient failure in the page: do not move the cursor
+  Status stop_cause_;               // the pass's first transient failure: why it stops early
+  bool recovered_ = false;          // recovery or a retry ran in this pass (no page read ahead is used)
   // The mapping's write intents, loaded once for creates found again by their intent.
   std::vector<state::WriteIntent> write_intents_;
   bool write_intents_loaded_ = false;

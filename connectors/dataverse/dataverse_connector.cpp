@@ -661,11 +661,18 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
   }
   job->requests_left = total_requests;
   // Enough tasks to keep the pool busy, no more than there are runs to send.
+  // The runs are those RunJob plans: when more than one is needed, a
+  // multiple of the parallelism of them (600 ops at 200 a batch on 4
+  // workers: 4 runs of 150), so there is a task for each run in flight;
+  // with one task per batch-size run (3) the fourth run waited for the
+  // first to end, and the call took two rounds instead of one.
   const std::size_t per_run =
       options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
+  const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
+  std::size_t runs = (total_requests + per_run - 1) / per_run;
+  if (per_run > 1 && runs > 1) runs = (runs + parallel - 1) / parallel * parallel;
   const std::size_t tasks =
-      std::clamp<std::size_t>((total_requests + per_run - 1) / per_run, 1,
-                              std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
+      std::clamp<std::size_t>(runs, 1, std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
   job->running = tasks;
   for (std::size_t t = 0; t < tasks; ++t) {
     pool_.Submit([this, job, deadline] {

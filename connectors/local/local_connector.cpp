@@ -127,25 +127,50 @@ Result<Change> CurrentChange(crm::StatementCache& statements, const ChangeQuery&
   return change;
 }
 
+// The part of a read's local_filter a full read can leave to SQL: text
+// values of text columns, which SQLite compares exactly as the engine does
+// (byte for byte). Other filters stay with the engine alone.
+std::vector<std::pair<const crm::ColumnSpec*, const Value*>> SqlFilter(const crm::TableSpec& spec,
+                                                                       const Record& filter) {
+  std::vector<std::pair<const crm::ColumnSpec*, const Value*>> out;
+  for (const auto& [name, value] : filter) {
+    const crm::ColumnSpec* column = crm::FindColumn(spec, name);
+    if (column == nullptr || column->type != crm::ColumnType::kText || value.kind() != Value::Kind::kText) continue;
+    out.emplace_back(column, &value);
+  }
+  return out;
+}
+
 Result<ChangeBatch> ReadFull(SqliteDb& db, const ChangeQuery& query, const ReadRequest& request, Cursor cursor,
                              std::int64_t high_water) {
   const crm::TableSpec& spec = query.spec();
   if (cursor.seq < 0) cursor.seq = high_water;  // a new full read starts at today's end of the journal
   std::string sql = query.select();
   std::vector<Value> after;
+  std::vector<std::string> conditions;
+  int param = 2;  // ?1 is the table name
   if (!cursor.after_key.empty()) {
     auto parts = crm::DecodeKey(spec, cursor.after_key);
     if (!parts.ok()) return InvalidArgument("bad local store cursor: " + parts.status().message());
     after = std::move(parts).value();
     std::string params;
-    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?") + std::to_string(i + 2);
-    sql += " WHERE (" + query.key_list() + ") > (" + params + ")";
+    for (std::size_t i = 0; i < after.size(); ++i) params += (i ? ", ?" : "?") + std::to_string(param++);
+    conditions.push_back("(" + query.key_list() + ") > (" + params + ")");
   }
-  const int limit_param = static_cast<int>(after.size()) + 2;
+  // Rows of another mapping of a shared table (companies, when persons are
+  // read) are not read at all.
+  const auto filter = SqlFilter(spec, request.local_filter);
+  const int first_filter_param = param;
+  for (const auto& [column, value] : filter) {
+    conditions.push_back("t." + crm::QuoteName(column->name) + " = ?" + std::to_string(param++));
+  }
+  for (std::size_t i = 0; i < conditions.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
+  const int limit_param = param;
   sql += " ORDER BY " + query.key_list() + " LIMIT ?" + std::to_string(limit_param);
   CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
   query.BindTable(st);
   for (std::size_t i = 0; i < after.size(); ++i) st.Bind(static_cast<int>(i) + 2, after[i]);
+  for (std::size_t i = 0; i < filter.size(); ++i) st.Bind(first_filter_param + static_cast<int>(i), *filter[i].second);
   st.Bind(limit_param, static_cast<std::int64_t>(request.max_changes) + 1);
   ChangeBatch batch;
   batch.changes.reserve(static_cast<std::size_t>(std::min(request.max_changes, 5000)));
@@ -550,18 +575,17 @@ Result<std::unique_ptr<LocalConnector>> LocalConnector::Open(const std::string& 
   return std::unique_ptr<LocalConnector>(new LocalConnector(path));
 }
 
-Result<SqliteDb> LocalConnector::Connect(Deadline deadline) const {
-  if (deadline.Expired()) return Status(StatusCode::kTimeout, "deadline passed before opening the local store");
-  SqliteOpenOptions options;
-  options.create = false;
-  options.busy_timeout = std::min<std::chrono::milliseconds>(options.busy_timeout, deadline.Remaining());
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(path_, options));
-  // Statement and savepoint journals in memory: a batch's units each roll
-  // back on their own, and with journals in a temporary file every write of
-  // a batch cost a few pwrite calls once the journal had spilled to disk.
-  // They hold only the pages one unit changed, so memory stays small.
-  CRMSYNC_RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
-  return db;
+LocalConnector::LocalConnector(std::string path)
+    : path_(std::move(path)), connections_(path_, [](SqliteDb& db) {
+        // Statement and savepoint journals in memory: a batch's units each roll
+        // back on their own, and with journals in a temporary file every write of
+        // a batch cost a few pwrite calls once the journal had spilled to disk.
+        // They hold only the pages one unit changed, so memory stays small.
+        return db.Exec("PRAGMA temp_store = MEMORY");
+      }) {}
+
+Result<ConnectionPool::Lease> LocalConnector::Connect(Deadline deadline) const {
+  return connections_.Acquire(deadline);
 }
 
 Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Deadline deadline) {
@@ -570,7 +594,8 @@ Result<ChangeBatch> LocalConnector::ReadChanges(const ReadRequest& request, Dead
   if (request.max_changes < 1) return InvalidArgument("max_changes must be at least 1");
   CRMSYNC_ASSIGN_OR_RETURN(Cursor cursor, ParseCursor(request.cursor));
   const ChangeQuery query(*spec, request.columns);
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   // One read transaction: the journal and the rows come from one snapshot.
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
   CRMSYNC_ASSIGN_OR_RETURN(std::int64_t high_water, HighWater(db));
@@ -597,7 +622,8 @@ Result<std::optional<Change>> LocalConnector::Fetch(const std::string& entity, c
   CRMSYNC_RETURN_IF_ERROR(crm::CheckColumns(*spec, columns));
   CRMSYNC_RETURN_IF_ERROR(crm::DecodeKey(*spec, key).status());
   const ChangeQuery query(*spec, columns);
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
   crm::StatementCache statements(db);
   auto current = CurrentChange(statements, query, key);
@@ -629,7 +655,8 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
   }
 
   const ChangeQuery query(*spec, request.columns);
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kDeferred));
   crm::StatementCache statements(db);
 
@@ -714,7 +741,8 @@ Result<ChangeBatch> LocalConnector::Lookup(const LookupRequest& request, Deadlin
 Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity, std::span<const WriteOp> ops,
                                                        Deadline deadline) {
   if (ops.empty()) return std::vector<WriteResult>();
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   // One transaction for the batch; each unit (an ungrouped op, or a group)
   // applies inside it in a savepoint of its own.
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kImmediate));
@@ -732,7 +760,8 @@ Status LocalConnector::Acknowledge(const std::string& reader, const std::string&
   if (reader.empty()) return InvalidArgument("journal reader name is empty");
   CRMSYNC_ASSIGN_OR_RETURN(Cursor parsed, ParseCursor(cursor));
   const std::int64_t position = std::max<std::int64_t>(parsed.seq, 0);
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   CRMSYNC_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kImmediate));
   CRMSYNC_ASSIGN_OR_RETURN(auto upsert, db.Prepare("INSERT INTO crmsync_journal_reader (name, position) VALUES (?, ?) "
                                                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
@@ -750,7 +779,8 @@ Status LocalConnector::Acknowledge(const std::string& reader, const std::string&
 }
 
 Status LocalConnector::ForgetReader(const std::string& reader, Deadline deadline) {
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   CRMSYNC_ASSIGN_OR_RETURN(auto st, db.Prepare("DELETE FROM crmsync_journal_reader WHERE name = ?"));
   st.Bind(1, std::string_view(reader));
   return st.Run();
@@ -759,7 +789,8 @@ Status LocalConnector::ForgetReader(const std::string& reader, Deadline deadline
 Result<std::optional<std::string>> LocalConnector::FindByOrigin(const std::string& entity, const std::string& origin_id,
                                                                 Deadline deadline) {
   CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   CRMSYNC_ASSIGN_OR_RETURN(auto st,
                            db.Prepare("SELECT key FROM crmsync_origin WHERE table_name = ? AND origin_id = ?"));
   st.Bind(1, spec->name).Bind(2, std::string_view(origin_id));
@@ -772,7 +803,8 @@ Result<std::int64_t> LocalConnector::PendingChanges(const std::string& entity, c
                                                     Deadline deadline) {
   CRMSYNC_ASSIGN_OR_RETURN(const crm::TableSpec* spec, SpecFor(entity));
   CRMSYNC_ASSIGN_OR_RETURN(Cursor parsed, ParseCursor(cursor));
-  CRMSYNC_ASSIGN_OR_RETURN(SqliteDb db, Connect(deadline));
+  CRMSYNC_ASSIGN_OR_RETURN(auto connection, Connect(deadline));
+  SqliteDb& db = connection.db();
   if (parsed.full) return QueryInt(db, "SELECT count(*) FROM " + crm::QuoteName(spec->name));
   return QueryInt(db, "SELECT count(DISTINCT key) FROM crmsync_journal WHERE table_name = ? AND seq > ?",
                   {Value::Text(std::string(spec->name)), Value::Integer(parsed.seq)});

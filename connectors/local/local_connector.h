@@ -29,10 +29,12 @@
 // Tables two mappings share: contact holds companies (mapping accounts,
 // local.filter type=company) and persons (mapping contacts, type=person).
 // Each mapping is a journal reader of its own with its own cursor, and reads
-// every change of the table; this connector ignores local.filter (the
-// engine applies it to upserts). A journalled delete has no row left to
-// tell which mapping it belongs to, so every reader of the table gets every
-// delete, with its key; the engine attributes a delete to the mapping whose
+// every change of the table. The engine applies local.filter to upserts; a
+// full read leaves out the rows its ReadRequest::local_filter excludes, as
+// far as SQL compares them as the engine does (text columns equal to text),
+// so the accounts mapping does not read every person. A journalled delete
+// has no row left to tell which mapping it belongs to, so every reader of
+// the table gets every delete, with its key; the engine attributes a delete to the mapping whose
 // coupling holds the key, and a mapping ignores deletes of keys it has not
 // coupled. A key change reads as a delete of the old key and an upsert of
 // the new one, so a later delete of the new key reaches every reader too.
@@ -78,12 +80,13 @@
 // pruned at and below the lowest position of all readers
 // (crmsync_journal_reader).
 //
-// Cost: each call opens one SQLite connection; a page of reads, a Lookup page
+// Cost: a call takes an open SQLite connection from a small pool (opening
+// one reads the store's whole schema), or opens one; a page of reads, a Lookup page
 // and a batch of writes each prepare their statements once and reuse them
 // for every record (crm::StatementCache, ChangeQuery).
 //
-// Thread-safety: thread-safe; every call opens its own SQLite connection
-// (SQLite serialises writers across threads and processes).
+// Thread-safety: thread-safe; every call has a SQLite connection of its own
+// while it runs (SQLite serialises writers across threads and processes).
 #pragma once
 
 #include <memory>
@@ -93,6 +96,7 @@
 #include "common/sqlite.h"
 #include "connectors/change_journal.h"
 #include "connectors/connector.h"
+#include "connectors/local/connection_pool.h"
 
 namespace crmsync::local {
 
@@ -128,9 +132,10 @@ class LocalConnector : public connectors::Connector, public connectors::ChangeJo
   const std::string& path() const { return path_; }
 
  private:
-  explicit LocalConnector(std::string path) : path_(std::move(path)) {}
-  Result<SqliteDb> Connect(Deadline deadline) const;
+  explicit LocalConnector(std::string path);
+  Result<ConnectionPool::Lease> Connect(Deadline deadline) const;
   std::string path_;
+  mutable ConnectionPool connections_;
 };
 
 }  // namespace crmsync::local

@@ -429,7 +429,7 @@ TEST_F(FaultSuiteTest, ATokenThatExpiresMidPassIsRenewedAndThePassGoesOn) {
 // each before it runs out, so no request is refused for an expired token.
 TEST_F(FaultSuiteTest, ATokenLifetimeShorterThanThePassIsRenewedBeforeItEnds) {
   MakeEdits();
-  Admin("PATCH", "/_admin/settings", {{"token_lifetime_s", 2}, {"latency_ms", 150}});
+  Admin("PATCH", "/_admin/settings", {{"token_lifetime_s", 2}, {"latency_ms", 300}});
   Admin("POST", "/_admin/counters/reset");
   const auto started = std::chrono::steady_clock::now();
   SyncJson(0);

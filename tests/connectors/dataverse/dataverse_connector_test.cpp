@@ -115,9 +115,14 @@ std::pair<std::vector<Change>, std::string> ReadAll(DataverseConnector& c, const
                                                     int page = 5000) {
   std::vector<Change> all;
   for (int guard = 0; guard < 1000; ++guard) {
-    auto batch = c.ReadChanges(
-        {.entity = set, .key = "", .columns = {"name"}, .filter = "", .cursor = cursor, .max_changes = page},
-        Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
+    auto batch = c.ReadChanges({.entity = set,
+                                .key = "",
+                                .columns = {"name"},
+                                .filter = "",
+                                .cursor = cursor,
+                                .max_changes = page,
+                                .local_filter = {}},
+                               Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     if (!batch.ok()) throw std::runtime_error(batch.status().ToString());
     for (auto& ch : batch->changes) all.push_back(std::move(ch));
     cursor = batch->next_cursor;
@@ -195,7 +200,8 @@ TEST(DataverseConnectorTest, PagesThroughTenThousandRecordsThenFollowsTheDeltaLi
                                             .columns = {"name"},
                                             .filter = "",
                                             .cursor = cursor,
-                                            .max_changes = 1500},
+                                            .max_changes = 1500,
+                                            .local_filter = {}},
                                            Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     ASSERT_TRUE(batch.ok()) << batch.status().ToString();
     ASSERT_LE(batch->changes.size(), 1500u) << "memory bounded by one page";
@@ -253,7 +259,8 @@ TEST(DataverseConnectorTest, AnExpiredDeltaTokenIsReportedForReconciliation) {
                                           .columns = {"name"},
                                           .filter = "",
                                           .cursor = cursor,
-                                          .max_changes = 100},
+                                          .max_changes = 100,
+                                          .local_filter = {}},
                                          Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kCursorExpired) << batch.status().ToString();
@@ -267,7 +274,8 @@ TEST(DataverseConnectorTest, ACursorPointingElsewhereIsRefused) {
                                           .columns = {"name"},
                                           .filter = "",
                                           .cursor = "https://evil.example/api/data/v9.2/accounts",
-                                          .max_changes = 10},
+                                          .max_changes = 10,
+                                          .local_filter = {}},
                                          Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
@@ -460,7 +468,8 @@ TEST(DataverseConnectorTest, AFilteredReadReachesTheServer) {
                                             .columns = {"name"},
                                             .filter = "startswith(name,'Keep')",
                                             .cursor = cursor,
-                                            .max_changes = 1},
+                                            .max_changes = 1,
+                                            .local_filter = {}},
                                            Deadline::After(::crmsync::testing_support::RealClock(), kTimeout));
     ASSERT_TRUE(batch.ok()) << batch.status().ToString();
     for (auto& c : batch->changes) all.push_back(std::move(c));

@@ -100,9 +100,14 @@ class DataverseConnectorUnitTest : public ::testing::Test {
   Deadline Soon() { return Deadline::After(clock_, std::chrono::seconds(5)); }
   Result<connectors::ChangeBatch> Read(const std::string& entity, const std::string& cursor,
                                        const std::string& filter = "", const std::string& key = "") {
-    return connector_->ReadChanges(
-        {.entity = entity, .key = key, .columns = {"name"}, .filter = filter, .cursor = cursor, .max_changes = 100},
-        Soon());
+    return connector_->ReadChanges({.entity = entity,
+                                    .key = key,
+                                    .columns = {"name"},
+                                    .filter = filter,
+                                    .cursor = cursor,
+                                    .max_changes = 100,
+                                    .local_filter = {}},
+                                   Soon());
   }
   std::vector<WriteResult> Write(const std::vector<WriteOp>& ops) {
     auto results = connector_->Write("accounts", ops, Soon());
