@@ -8,6 +8,7 @@
 
 #include "common/time_format.h"
 #include "common/value_json.h"
+#include "sync/pass_outcomes.h"
 
 namespace crmsync::sync {
 
@@ -18,13 +19,6 @@ using connectors::ReadRequest;
 using connectors::WriteOp;
 using state::Coupling;
 using state::CursorState;
-
-constexpr int kLookupChunk = 500;
-
-// As MappingPass: a failure that says nothing about the row leaves the cursor.
-bool LeavesTheCursor(const Status& status) {
-  return IsRetryable(status) || status.code() == StatusCode::kCancelled;
-}
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "common/value_json.h"
 #include "mapping/canonical.h"
 #include "state/audit_chain.h"
+#include "sync/pass_outcomes.h"
 
 namespace crmsync::sync {
 
@@ -29,14 +30,6 @@ using mapping::MappedRecord;
 using state::Coupling;
 using state::CursorState;
 
-constexpr int kLookupChunk = 500;
-
-// A failure that says nothing about the record: a transient error, or a
-// write cut short by shutdown. The page's cursor stays where it was, so the
-// next pass (after a restart) tries the record again (R1).
-bool LeavesTheCursor(const Status& status) {
-  return IsRetryable(status) || status.code() == StatusCode::kCancelled;
-}
 constexpr int kMaxRounds = 3;
 constexpr int kFirstPageSize = 200;  // records in the first page of a read (doubling up to page_size)
 

@@ -8,12 +8,7 @@
 #include <set>
 #include <utility>
 
-#include "mapping/mapping_loader.h"
-#include "state/sqlite_state_store.h"
-#include "sync/engine.h"
-#include "tests/support/fake_clock.h"
-#include "tests/support/temp_dir.h"
-#include "tests/sync/fake_side.h"
+#include "tests/sync/engine_fixture.h"
 
 namespace crmsync::sync {
 namespace {
@@ -42,30 +37,10 @@ constexpr const char* kMembers =
                     "member": {"local": "person_no", "lookup": "people"}},
     "direction": "to_remote", "depends_on": ["groups", "people"]})";
 
-class AssociationPassTest : public ::testing::Test {
+class AssociationPassTest : public testing::EngineFixture {
  protected:
   void SetUp() override {
-    auto load =
-        mapping::ParseMappingSet({{"people.json", kPeople}, {"groups.json", kGroups}, {"members.json", kMembers}});
-    ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
-    set_ = std::move(load.set);
-    auto store = state::SqliteStateStore::Open(dir_.path() + "/state.db", clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-  }
-
-  RunReport Sync(EngineOptions options = {}) {
-    Engine engine(set_, *store_, local_, local_, remote_, clock_, options);
-    auto report = engine.Run({});
-    EXPECT_TRUE(report.ok()) << report.status().ToString();
-    return report.ok() ? std::move(report).value() : RunReport{};
-  }
-  static const MappingReport& Of(const RunReport& r, const std::string& name) {
-    for (const auto& m : r.mappings) {
-      if (m.mapping == name) return m;
-    }
-    static const MappingReport* const kNone = new MappingReport();
-    return *kNone;
+    UseMappings({{"people.json", kPeople}, {"groups.json", kGroups}, {"members.json", kMembers}});
   }
   void AddPerson(const char* no, const char* type = "person") {
     local_.Put("person", no, {{"no", T(no)}, {"name", T(no)}, {"type", T(type)}});
@@ -75,9 +50,9 @@ class AssociationPassTest : public ::testing::Test {
                {{"group_no", T(group)}, {"person_no", T(person)}});
   }
   std::string RemoteId(const std::string& mapping, const std::string& key) {
-    auto c = store_->CouplingByLocal(mapping, key);
-    EXPECT_TRUE(c.ok() && c->has_value()) << mapping << " " << key << " is not coupled";
-    return c.ok() && c->has_value() ? (*c)->remote_id : "";
+    const std::string id = RemoteIdOf(mapping, key);
+    EXPECT_FALSE(id.empty()) << mapping << " " << key << " is not coupled";
+    return id;
   }
   // The links as Dataverse holds them, by local numbers.
   Links LinksByNumber() {
@@ -91,13 +66,6 @@ class AssociationPassTest : public ::testing::Test {
     for (const auto& [list, contact] : remote_.Links(kRelationship)) out.emplace(number[list], number[contact]);
     return out;
   }
-
-  testing_support::TempDir dir_;
-  testing_support::FakeClock clock_;
-  mapping::MappingSet set_;
-  std::unique_ptr<state::SqliteStateStore> store_;
-  FakeSide local_{FakeSide::Style::kLocal};
-  FakeSide remote_{FakeSide::Style::kRemote};
 };
 
 TEST_F(AssociationPassTest, RowsLinkTheirCoupledRecordsADeletedRowUnlinksAndAnIdlePassSendsNothing) {

@@ -13,7 +13,7 @@
 #include "state/sqlite_state_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
-#include "tests/sync/fake_side.h"
+#include "tests/sync/engine_fixture.h"
 
 namespace crmsync::sync {
 namespace {
@@ -48,46 +48,16 @@ constexpr const char* kCompanies = R"({"name": "companies", "local": {"table": "
     "remote": {"entity_set": "accounts", "key": "accountid", "match_on": ["name"]},
     "fields": [{"local": "name", "remote": "name"}, {"local": "city", "remote": "address1_city"}]})";
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public testing::EngineFixture {
  protected:
   void SetUp() override { Load("newest_wins"); }
 
   void Load(const std::string& conflict, const std::string& on_delete = "propagate",
             const std::string& extra_field = "") {
-    auto load = mapping::ParseMappingSet(
-        {{"companies.json", kCompanies}, {"people.json", People(conflict, on_delete, extra_field)}});
-    ASSERT_TRUE(load.ok()) << load.diagnostics.front().ToString();
-    set_ = std::move(load.set);
-    if (!store_) {
-      auto store = state::SqliteStateStore::Open(dir_.path() + "/state.db", clock_);
-      ASSERT_TRUE(store.ok()) << store.status().ToString();
-      store_ = std::move(store).value();
-    }
+    UseMappings({{"companies.json", kCompanies}, {"people.json", People(conflict, on_delete, extra_field)}});
     remote_.BindAs("parentcustomerid_account", "_parentcustomerid_value");
   }
 
-  RunReport Sync(EngineOptions options = {}) {
-    Engine engine(set_, *store_, local_, local_, remote_, clock_, options);
-    auto report = engine.Run({});
-    EXPECT_TRUE(report.ok()) << report.status().ToString();
-    return report.ok() ? std::move(report).value() : RunReport{};
-  }
-  const MappingReport& Of(const RunReport& r, const std::string& name) {
-    for (const auto& m : r.mappings) {
-      if (m.mapping == name) return m;
-    }
-    static const MappingReport* const kNone = new MappingReport();
-    return *kNone;
-  }
-  // The Dataverse id coupled to a local key.
-  std::string RemoteIdOf(const std::string& mapping, const std::string& local_key) {
-    auto c = store_->CouplingByLocal(mapping, local_key);
-    return c.ok() && c->has_value() ? (*c)->remote_id : "";
-  }
-  std::string LocalKeyOf(const std::string& mapping, const std::string& remote_id) {
-    auto c = store_->CouplingByRemote(mapping, remote_id);
-    return c.ok() && c->has_value() ? (*c)->local_key : "";
-  }
   Value L(const std::string& key, const std::string& column) {
     const auto* row = local_.Get("person", key);
     if (row == nullptr) return T("<no row>");
@@ -120,13 +90,6 @@ class EngineTest : public ::testing::Test {
     EXPECT_FALSE(id.empty());
     return id;
   }
-
-  testing_support::TempDir dir_;
-  testing_support::FakeClock clock_;
-  mapping::MappingSet set_;
-  std::unique_ptr<state::SqliteStateStore> store_;
-  FakeSide local_{FakeSide::Style::kLocal};
-  FakeSide remote_{FakeSide::Style::kRemote};
 };
 
 TEST_F(EngineTest, NewRecordsFlowBothWaysAndAreCoupled) {
