@@ -96,6 +96,19 @@ class FaultSuiteTest : public testing::CrmsyncEmulatorTest {
     Fault({{"method", "PATCH"}, {"path_prefix", kApiPath}}, rule, count);
   }
   void ClearFaults() { Admin("DELETE", "/_admin/faults"); }
+  // Reads as crmsync's own application user until Dataverse throttles them,
+  // so crmsync's pass starts with the service-protection window full,
+  // however fast it runs.
+  void FillThrottleWindow() {
+    emulator::testing::TestClient as_crmsync(emulator_->base_url());
+    as_crmsync.set_token(emulator::testing::TestClient::FetchToken(emulator_->base_url(), "t", testing::kClient,
+                                                                   testing_support::kTestClientSecret));
+    ASSERT_FALSE(as_crmsync.token().empty());
+    for (int i = 0; i < 1000; ++i) {
+      if (as_crmsync.Api("GET", "accounts?$top=1").status == 429) return;
+    }
+    FAIL() << "1000 reads and no 429";
+  }
   std::int64_t Served(const std::string& status) {
     return Admin("GET", "/_admin/counters")["by_status"].value(status, std::int64_t{0});
   }
@@ -217,7 +230,8 @@ class FaultSuiteTest : public testing::CrmsyncEmulatorTest {
   }
   std::int64_t LastJobRunId() {
     std::int64_t last = 0;
-    for (const auto& m : StatusJson()["mappings"]) {
+    const json status = StatusJson();
+    for (const auto& m : status["mappings"]) {
       if (!m["last_run"].is_null()) last = std::max(last, m["last_run"]["id"].get<std::int64_t>());
     }
     return last;
@@ -228,13 +242,15 @@ class FaultSuiteTest : public testing::CrmsyncEmulatorTest {
 
 // --- Dataverse: service protection limits (429 with Retry-After) ------------
 
-// The emulator's own request-count limit, scaled down to 8 requests per
-// second: the pass is throttled again and again with 0x80072322 and the
-// Retry-After Dataverse computes, and the transport rides it out.
+// The emulator's own request-count limit, scaled down to 20 requests in
+// 2 s and filled by crmsync's own application user just before the pass: the pass
+// meets 0x80072322 with the Retry-After Dataverse computes (and again when
+// its own requests fill the window), and the transport rides it out.
 TEST_F(FaultSuiteTest, A429StormOnTheRequestLimitIsWaitedOut) {
   MakeEdits();
-  Admin("PATCH", "/_admin/settings", {{"limits", {{"requests", 8}, {"request_window_s", 1}}}});
+  Admin("PATCH", "/_admin/settings", {{"limits", {{"requests", 20}, {"request_window_s", 2}}}});
   Admin("POST", "/_admin/counters/reset");
+  FillThrottleWindow();
   auto sync = Crmsync({"sync", "--json"});
   EXPECT_EQ(sync.exit_code, 0) << sync.out << sync.err;
   EXPECT_GT(Served("429"), 0) << "the limit was reached";
@@ -243,20 +259,22 @@ TEST_F(FaultSuiteTest, A429StormOnTheRequestLimitIsWaitedOut) {
   ExpectConverged();
 }
 
-// The execution-time limit: every operation takes 100 ms of server time and
-// the window allows 300 ms per second; Dataverse answers 0x80072321 and
+// The execution-time limit: 300 ms of server time in 2 s, filled by
+// crmsync's own application user with reads of 100 ms each just before the
+// pass; Dataverse answers 0x80072321 until they leave the window, and
 // crmsync waits and halves its batches.
 TEST_F(FaultSuiteTest, A429StormOnTheExecutionTimeLimitIsWaitedOut) {
   MakeEdits();
   Admin("PATCH", "/_admin/settings",
-        {{"exec_ms", 100}, {"limits", {{"execution_ms", 300}, {"execution_window_s", 1}}}});
+        {{"exec_ms", 100}, {"limits", {{"execution_ms", 300}, {"execution_window_s", 2}}}});
   Admin("POST", "/_admin/counters/reset");
+  FillThrottleWindow();
+  Admin("PATCH", "/_admin/settings", {{"exec_ms", 0}});
   auto sync = Crmsync({"sync", "--json"});
   EXPECT_EQ(sync.exit_code, 0) << sync.out << sync.err;
   EXPECT_GT(Served("429"), 0) << "the limit was reached";
   EXPECT_NE(sync.err.find("0x80072321"), std::string::npos) << "the throttling is logged:\n" << sync.err;
-  Admin("PATCH", "/_admin/settings",
-        {{"exec_ms", 0}, {"limits", {{"execution_ms", 1200000}, {"execution_window_s", 300}}}});
+  Admin("PATCH", "/_admin/settings", {{"limits", {{"execution_ms", 1200000}, {"execution_window_s", 300}}}});
   ExpectConverged();
 }
 
