@@ -753,6 +753,15 @@ Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity
     results = writer.TakeResults();
   }  // the writer's statements are finalized before the commit
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status.ok()) continue;
+    const WriteOp& op = ops[i];
+    auto spec = SpecFor(op.entity.empty() ? entity : op.entity);
+    if (!spec.ok()) continue;
+    std::vector<std::string> columns = op.read_back;
+    for (const auto& [column, value] : op.fields) columns.push_back(column);
+    results[i].status = NamingMissingColumns(db, **spec, columns, std::move(results[i].status));
+  }
   return results;
 }
 
