@@ -754,7 +754,8 @@ Result<std::vector<WriteResult>> LocalConnector::Write(const std::string& entity
   }  // the writer's statements are finalized before the commit
   CRMSYNC_RETURN_IF_ERROR(tx.Commit());
   for (std::size_t i = 0; i < results.size(); ++i) {
-    if (results[i].status.ok()) continue;
+    // SQLite's own words for a column the table lost since the mappings were checked.
+    if (results[i].status.message().find("no such column") == std::string::npos) continue;
     const WriteOp& op = ops[i];
     auto spec = SpecFor(op.entity.empty() ? entity : op.entity);
     if (!spec.ok()) continue;
