@@ -285,22 +285,32 @@ std::size_t RepairUnicode(std::string& text) {
   return repaired;
 }
 
-Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
-  json doc;
-  std::string repaired_body;
-  std::size_t repairs = 0;
+namespace {
+
+// Parses a response body; one that is not JSON only for text that is not
+// valid Unicode is repaired (RepairUnicode) and parsed again. `repairs`
+// counts the repaired places.
+Result<json> ParseBody(std::string_view body, std::size_t& repairs) {
+  repairs = 0;
   try {
-    doc = json::parse(body);
+    return json::parse(body);
   } catch (const json::exception& e) {
-    repaired_body = std::string(body);
-    repairs = RepairUnicode(repaired_body);
+    std::string repaired(body);
+    repairs = RepairUnicode(repaired);
     if (repairs == 0) return InvalidArgument(std::string("response is not JSON: ") + e.what());
     try {
-      doc = json::parse(repaired_body);
+      return json::parse(repaired);
     } catch (const json::exception& again) {
       return InvalidArgument(std::string("response is not JSON: ") + again.what());
     }
   }
+}
+
+}  // namespace
+
+Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
+  std::size_t repairs = 0;
+  CRMSYNC_ASSIGN_OR_RETURN(json doc, ParseBody(body, repairs));
   if (!doc.is_object() || !doc.contains("value") || !doc["value"].is_array()) {
     return InvalidArgument("response has no 'value' array");
   }
@@ -322,18 +332,8 @@ Result<Page> ParsePage(std::string_view body, std::string_view primary_key) {
 }
 
 Result<connectors::Change> ParseRecord(std::string_view body, std::string_view primary_key) {
-  json doc;
-  try {
-    doc = json::parse(body);
-  } catch (const json::exception& e) {
-    std::string repaired(body);
-    if (RepairUnicode(repaired) == 0) return InvalidArgument(std::string("response is not JSON: ") + e.what());
-    try {
-      doc = json::parse(repaired);
-    } catch (const json::exception& again) {
-      return InvalidArgument(std::string("response is not JSON: ") + again.what());
-    }
-  }
+  std::size_t repairs = 0;
+  CRMSYNC_ASSIGN_OR_RETURN(json doc, ParseBody(body, repairs));
   return ChangeFromObject(doc, primary_key);
 }
 
