@@ -275,6 +275,21 @@ Status AssociationPass::Commit(std::optional<CursorState> cursor) {
   return Status::Ok();
 }
 
+Result<std::map<std::string, connectors::Change>> AssociationPass::LocalRows(const std::vector<std::string>& keys) {
+  LookupRequest r;
+  r.entity = m_.local.table;
+  r.columns = m_.LocalReadColumns();
+  for (const auto& key : keys) r.values.push_back(Value::Text(key));
+  r.max_records = kLookupChunk;
+  std::map<std::string, Change> found;
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
+    for (auto& c : batch.changes) found[c.key] = std::move(c);
+    if (!batch.more) return found;
+    r.cursor = batch.next_cursor;
+  }
+}
+
 Status AssociationPass::RetryParked() {
   std::vector<std::string> keys;
   std::set<std::string> seen;
@@ -288,18 +303,8 @@ Status AssociationPass::RetryParked() {
   }
   for (std::size_t start = 0; start < keys.size(); start += kLookupChunk) {
     const std::size_t end = std::min(keys.size(), start + kLookupChunk);
-    LookupRequest r;
-    r.entity = m_.local.table;
-    r.columns = m_.LocalReadColumns();
-    for (std::size_t i = start; i < end; ++i) r.values.push_back(Value::Text(keys[i]));
-    r.max_records = kLookupChunk;
-    std::map<std::string, Change> found;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
-      for (auto& c : batch.changes) found[c.key] = std::move(c);
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
-    }
+    CRMSYNC_ASSIGN_OR_RETURN(auto found, LocalRows({keys.begin() + static_cast<std::ptrdiff_t>(start),
+                                                    keys.begin() + static_cast<std::ptrdiff_t>(end)}));
     std::vector<Change> changes;
     for (std::size_t i = start; i < end; ++i) {
       auto it = found.find(keys[i]);
@@ -370,18 +375,10 @@ Status AssociationPass::ReadLocal() {
     CRMSYNC_ASSIGN_OR_RETURN(auto couplings, store.ListCouplings(m_.name, after, kLookupChunk));
     if (couplings.empty()) break;
     after = couplings.back().local_key;
-    LookupRequest r;
-    r.entity = m_.local.table;
-    r.columns = m_.LocalReadColumns();
-    for (const auto& c : couplings) r.values.push_back(Value::Text(c.local_key));
-    r.max_records = kLookupChunk;
-    std::set<std::string> there;
-    for (;;) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto batch, engine_.local_.Lookup(r, CallDeadline()));
-      for (const auto& c : batch.changes) there.insert(c.key);
-      if (!batch.more) break;
-      r.cursor = batch.next_cursor;
-    }
+    std::vector<std::string> keys;
+    keys.reserve(couplings.size());
+    for (const auto& c : couplings) keys.push_back(c.local_key);
+    CRMSYNC_ASSIGN_OR_RETURN(auto there, LocalRows(keys));
     std::vector<Change> gone;
     for (const auto& c : couplings) {
       if (there.count(c.local_key)) continue;

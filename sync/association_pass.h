@@ -27,6 +27,7 @@
 // Ownership: borrows the engine's parts. Thread-safety: one thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -74,6 +75,8 @@ class AssociationPass {
   // `never` is set when that mapping will never couple it (filtered out).
   Result<std::string> ResolveEnd(const mapping::AssociationEnd& end, const Record& row, bool& never, std::string& why);
   Status Write(std::vector<Item>& items);
+  // The local rows with these keys (at most kLookupChunk), by key; a key with no row is absent.
+  Result<std::map<std::string, connectors::Change>> LocalRows(const std::vector<std::string>& keys);
   Status Commit(std::optional<state::CursorState> cursor);
 
   void Audit(const std::string& action, const std::string& local_key, const std::string& link_id,
