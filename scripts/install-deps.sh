@@ -20,6 +20,8 @@ packages=(
   spin
   # libfaketime moves the wall clock of a crmsync under test (tests/daemon/fault_suite_test)
   faketime
+  # jemalloc, crmsync's allocator (daemon/CMakeLists.txt, crmsync_allocator)
+  libjemalloc-dev
 )
 
 missing=()
