@@ -113,6 +113,18 @@ Result<Coupling> ReadCoupling(const SqliteStatement& st) {
   return c;
 }
 
+// The keys of a page as one JSON array, the operand of `IN (SELECT value
+// FROM json_each(?))`: one prepared statement for any number of keys.
+std::string KeyArray(const std::vector<std::string>& keys) {
+  std::string out = "[";
+  for (const auto& k : keys) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, k);
+  }
+  out += ']';
+  return out;
+}
+
 Result<std::vector<Coupling>> ReadCouplings(SqliteStatement& st) {
   std::vector<Coupling> out;
   for (;;) {
@@ -432,6 +444,54 @@ Result<std::optional<CouplingHead>> SqliteStateStore::CouplingHeadBy(const std::
   return std::optional<CouplingHead>(std::move(h));
 }
 
+Result<std::map<std::string, CouplingHead>> SqliteStateStore::CouplingHeadsBy(const std::string& mapping, Side side,
+                                                                              const std::vector<std::string>& keys) {
+  std::map<std::string, CouplingHead> out;
+  if (keys.empty()) return out;
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st, Statement(side == Side::kLocal
+                              ? "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
+                                "WHERE mapping = ? AND local_key IN (SELECT value FROM json_each(?))"
+                              : "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
+                                "WHERE mapping = ? AND remote_id IN (SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, KeyArray(keys));
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return out;
+    CouplingHead h;
+    h.local_key = st->ColumnText(0);
+    h.remote_id = st->ColumnText(1);
+    h.local_version = st->ColumnText(2);
+    h.remote_version = st->ColumnText(3);
+    const auto status = ParseCouplingStatus(st->ColumnText(4));
+    if (!status) return Status(StatusCode::kCorrupt, "coupling " + mapping + "/" + h.local_key + " has a bad status");
+    h.status = *status;
+    std::string key = side == Side::kLocal ? h.local_key : h.remote_id;
+    out.emplace(std::move(key), std::move(h));
+  }
+}
+
+Result<std::map<std::string, Coupling>> SqliteStateStore::CouplingsBy(const std::string& mapping, Side side,
+                                                                      const std::vector<std::string>& keys) {
+  std::map<std::string, Coupling> out;
+  if (keys.empty()) return out;
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st,
+      Statement(side == Side::kLocal ? "SELECT mapping, local_key, remote_id, base_local, base_remote, local_version, "
+                                       "remote_version, status, local_seen, remote_seen FROM coupling "
+                                       "WHERE mapping = ? AND local_key IN (SELECT value FROM json_each(?))"
+                                     : "SELECT mapping, local_key, remote_id, base_local, base_remote, local_version, "
+                                       "remote_version, status, local_seen, remote_seen FROM coupling "
+                                       "WHERE mapping = ? AND remote_id IN (SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, KeyArray(keys));
+  CRMSYNC_ASSIGN_OR_RETURN(auto found, ReadCouplings(*st));
+  for (auto& c : found) {
+    std::string key = side == Side::kLocal ? c.local_key : c.remote_id;
+    out.emplace(std::move(key), std::move(c));
+  }
+  return out;
+}
+
 Status SqliteStateStore::DeleteCoupling(const std::string& mapping, const std::string& local_key) {
   CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM coupling WHERE mapping = ? AND local_key = ?"));
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(local_key));
@@ -521,6 +581,28 @@ Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string&
   Intent i = ReadIntent(*st, error);
   CRMSYNC_RETURN_IF_ERROR(error);
   return std::optional<Intent>(std::move(i));
+}
+
+Result<std::map<std::string, Intent>> SqliteStateStore::IntentsBy(const std::string& mapping, Side side,
+                                                                  const std::vector<std::string>& keys) {
+  std::map<std::string, Intent> out;
+  if (keys.empty()) return out;
+  CRMSYNC_ASSIGN_OR_RETURN(
+      auto* st,
+      Statement(side == Side::kLocal ? "SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                       "intent WHERE mapping = ? AND local_key IN (SELECT value FROM json_each(?))"
+                                     : "SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
+                                       "intent WHERE mapping = ? AND remote_id IN (SELECT value FROM json_each(?))"));
+  st->Bind(1, std::string_view(mapping)).Bind(2, KeyArray(keys));
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return out;
+    Status error;
+    Intent i = ReadIntent(*st, error);
+    CRMSYNC_RETURN_IF_ERROR(error);
+    std::string key = side == Side::kLocal ? i.local_key : i.remote_id;
+    out.emplace(std::move(key), std::move(i));
+  }
 }
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string& mapping,

@@ -33,6 +33,10 @@ class SqliteStateStore final : public StateStore {
   Status PutCoupling(const Coupling& coupling) override;
   Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
                                                      const std::string& key) override;
+  Result<std::map<std::string, CouplingHead>> CouplingHeadsBy(const std::string& mapping, Side side,
+                                                              const std::vector<std::string>& keys) override;
+  Result<std::map<std::string, Coupling>> CouplingsBy(const std::string& mapping, Side side,
+                                                      const std::vector<std::string>& keys) override;
   Status DeleteCoupling(const std::string& mapping, const std::string& local_key) override;
   Result<std::int64_t> CountCouplings(const std::string& mapping) override;
   Result<std::vector<Coupling>> UnseenCouplings(const std::string& mapping, Side side, std::int64_t epoch,
@@ -46,6 +50,8 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::optional<Intent>> IntentByLocal(const std::string& mapping, const std::string& local_key) override;
   Result<std::optional<Intent>> IntentByRemote(const std::string& mapping, const std::string& remote_id) override;
+  Result<std::map<std::string, Intent>> IntentsBy(const std::string& mapping, Side side,
+                                                  const std::vector<std::string>& keys) override;
   Result<std::vector<Intent>> Intents(const std::string& mapping) override;
   Status PutIntent(const Intent& intent) override;
   Status DeleteIntent(const std::string& mapping, const std::string& local_key) override;

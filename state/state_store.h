@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,13 @@ class StateStore {
   // pass recognises its own writes coming back, R4), by `side`'s key.
   virtual Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
                                                              const std::string& key) = 0;
+  // The same three for a page of keys at once, by `side`'s key; keys without
+  // a coupling are absent. One query instead of one per record: each query
+  // outside a transaction is a transaction of its own.
+  virtual Result<std::map<std::string, CouplingHead>> CouplingHeadsBy(const std::string& mapping, Side side,
+                                                                      const std::vector<std::string>& keys) = 0;
+  virtual Result<std::map<std::string, Coupling>> CouplingsBy(const std::string& mapping, Side side,
+                                                              const std::vector<std::string>& keys) = 0;
   virtual Status DeleteCoupling(const std::string& mapping, const std::string& local_key) = 0;
   virtual Result<std::int64_t> CountCouplings(const std::string& mapping) = 0;
   // Couplings of `mapping` whose `side` was not seen by full read `epoch`,
@@ -96,6 +104,9 @@ class StateStore {
   // --- intents (R2)
   virtual Result<std::optional<Intent>> IntentByLocal(const std::string& mapping, const std::string& local_key) = 0;
   virtual Result<std::optional<Intent>> IntentByRemote(const std::string& mapping, const std::string& remote_id) = 0;
+  // The intents of a page of keys at once, by `side`'s key (local key or Dataverse id).
+  virtual Result<std::map<std::string, Intent>> IntentsBy(const std::string& mapping, Side side,
+                                                          const std::vector<std::string>& keys) = 0;
   virtual Result<std::vector<Intent>> Intents(const std::string& mapping) = 0;
   virtual Status PutIntent(const Intent& intent) = 0;
   virtual Status DeleteIntent(const std::string& mapping, const std::string& local_key) = 0;

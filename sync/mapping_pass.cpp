@@ -65,6 +65,15 @@ std::vector<const FieldMapping*> AllFields(const mapping::Mapping& m) {
   return out;
 }
 
+// The keys of `items` on `side` (a page's lookups).
+template <typename ItemPtr>
+std::vector<std::string> KeysOf(const std::vector<ItemPtr>& items, state::Side side) {
+  std::vector<std::string> keys;
+  keys.reserve(items.size());
+  for (const auto* item : items) keys.push_back(side == state::Side::kLocal ? item->local_key : item->remote_id);
+  return keys;
+}
+
 bool IsFailedIssue(mapping::FieldIssue::Kind k) {
   return k == mapping::FieldIssue::Kind::kTooLong || k == mapping::FieldIssue::Kind::kUnmappedValue ||
          k == mapping::FieldIssue::Kind::kBadValue;
@@ -760,22 +769,39 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
   state::StateStore& store = engine_.store_;
   std::vector<Item*> need_local;
   std::vector<Item*> unmatched;
+  // The page's state in three queries (heads, couplings, intents), not
+  // three per record.
+  std::vector<Item*> todo;
+  todo.reserve(items.size());
   for (auto& item : items) {
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[1].insert(item.remote_id);
-    if (epoch == 0 && !item.remote->version.empty()) {
-      // Most changes read back are our own writes (R4): tell them by version, before reading any base.
-      CRMSYNC_ASSIGN_OR_RETURN(auto head, store.CouplingHeadBy(m_.name, Side::kRemote, item.remote_id));
-      if (head && head->status == Coupling::Status::kActive && head->remote_version == item.remote->version) {
-        item.done = true;
-        ++report_.counts.unchanged;
-        continue;
+    todo.push_back(&item);
+  }
+  if (epoch == 0) {
+    // Most changes read back are our own writes (R4): tell them by version, before reading any base.
+    CRMSYNC_ASSIGN_OR_RETURN(auto heads, store.CouplingHeadsBy(m_.name, Side::kRemote, KeysOf(todo, Side::kRemote)));
+    std::erase_if(todo, [&](Item* item) {
+      if (item->remote->version.empty()) return false;
+      auto head = heads.find(item->remote_id);
+      if (head == heads.end() || head->second.status != Coupling::Status::kActive ||
+          head->second.remote_version != item->remote->version) {
+        return false;
       }
-    }
-    CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store.CouplingByRemote(m_.name, item.remote_id));
-    if (coupling) {
-      item.local_key = coupling->local_key;
-      item.before = *coupling;
-      item.coupling = std::move(coupling);
+      item->done = true;
+      ++report_.counts.unchanged;
+      return true;
+    });
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto couplings, store.CouplingsBy(m_.name, Side::kRemote, KeysOf(todo, Side::kRemote)));
+  std::vector<Item*> uncoupled;
+  for (Item* item_ptr : todo) {
+    Item& item = *item_ptr;
+    auto coupling = couplings.find(item.remote_id);
+    if (coupling != couplings.end()) {
+      // Copied, not moved: a page may hold the same record twice.
+      item.local_key = coupling->second.local_key;
+      item.before = coupling->second;
+      item.coupling = coupling->second;
       if (item.coupling->status != Coupling::Status::kActive) {
         item.done = true;
         ++report_.counts.skipped;
@@ -789,22 +815,27 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
       need_local.push_back(&item);
       continue;
     }
-    CRMSYNC_ASSIGN_OR_RETURN(auto intent, store.IntentByRemote(m_.name, item.remote_id));
-    if (intent) {
+    uncoupled.push_back(&item);
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto intents, store.IntentsBy(m_.name, Side::kRemote, KeysOf(uncoupled, Side::kRemote)));
+  for (Item* item_ptr : uncoupled) {
+    Item& item = *item_ptr;
+    auto intent = intents.find(item.remote_id);
+    if (intent != intents.end()) {
       // Our own create whose coupling a crash lost (R2).
       Coupling c;
       c.mapping = m_.name;
-      c.local_key = intent->local_key;
+      c.local_key = intent->second.local_key;
       c.remote_id = item.remote_id;
-      c.base_local = intent->base_local;
-      c.base_remote = CreatedBase(*intent, item.remote->record);
+      c.base_local = intent->second.base_local;
+      c.base_remote = CreatedBase(intent->second, item.remote->record);
       c.remote_version = item.remote->version;
-      item.local_key = intent->local_key;
+      item.local_key = intent->second.local_key;
       item.before = c;
       item.coupling = c;
       item.coupled_by = "intent";
       item.dirty = true;
-      effects_.intents_done.push_back(intent->local_key);
+      effects_.intents_done.push_back(intent->second.local_key);
       Audit("couple", Side::kRemote, item.local_key, item.remote_id, {}, "ok",
             "create of an interrupted pass found in Dataverse by its id");
       ++report_.counts.coupled;
@@ -898,25 +929,42 @@ Status MappingPass::PrepareLocalSourced(std::vector<Item>& items, std::int64_t e
   state::StateStore& store = engine_.store_;
   std::vector<Item*> by_origin;
   std::vector<Item*> unmatched;
+  // The page's state in three queries (heads, couplings, intents), not
+  // three per record.
+  std::vector<Item*> todo;
+  todo.reserve(items.size());
   for (auto& item : items) {
     if (!m_.AppliesToLocal(item.local->record)) {
       item.done = true;  // another mapping's row of a shared table (contact: persons and companies)
       continue;
     }
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[0].insert(item.local_key);
-    if (epoch == 0 && !item.local->version.empty()) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto head, store.CouplingHeadBy(m_.name, Side::kLocal, item.local_key));
-      if (head && head->status == Coupling::Status::kActive && head->local_version == item.local->version) {
-        item.done = true;  // our own write coming back (R4)
-        ++report_.counts.unchanged;
-        continue;
+    todo.push_back(&item);
+  }
+  if (epoch == 0) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto heads, store.CouplingHeadsBy(m_.name, Side::kLocal, KeysOf(todo, Side::kLocal)));
+    std::erase_if(todo, [&](Item* item) {
+      if (item->local->version.empty()) return false;
+      auto head = heads.find(item->local_key);
+      if (head == heads.end() || head->second.status != Coupling::Status::kActive ||
+          head->second.local_version != item->local->version) {
+        return false;
       }
-    }
-    CRMSYNC_ASSIGN_OR_RETURN(auto coupling, store.CouplingByLocal(m_.name, item.local_key));
-    if (coupling) {
-      item.remote_id = coupling->remote_id;
-      item.before = *coupling;
-      item.coupling = std::move(coupling);
+      item->done = true;  // our own write coming back (R4)
+      ++report_.counts.unchanged;
+      return true;
+    });
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto couplings, store.CouplingsBy(m_.name, Side::kLocal, KeysOf(todo, Side::kLocal)));
+  std::vector<Item*> uncoupled;
+  for (Item* item_ptr : todo) {
+    Item& item = *item_ptr;
+    auto coupling = couplings.find(item.local_key);
+    if (coupling != couplings.end()) {
+      // Copied, not moved: a page may hold the same record twice.
+      item.remote_id = coupling->second.remote_id;
+      item.before = coupling->second;
+      item.coupling = coupling->second;
       if (item.coupling->status != Coupling::Status::kActive) {
         item.done = true;
         ++report_.counts.skipped;
@@ -948,9 +996,14 @@ Status MappingPass::PrepareLocalSourced(std::vector<Item>& items, std::int64_t e
         continue;
       }
     }
-    CRMSYNC_ASSIGN_OR_RETURN(auto intent, store.IntentByLocal(m_.name, item.local_key));
-    if (intent) {
-      item.intent_guid = intent->remote_id;
+    uncoupled.push_back(&item);
+  }
+  CRMSYNC_ASSIGN_OR_RETURN(auto intents, store.IntentsBy(m_.name, Side::kLocal, KeysOf(uncoupled, Side::kLocal)));
+  for (Item* item_ptr : uncoupled) {
+    Item& item = *item_ptr;
+    auto intent = intents.find(item.local_key);
+    if (intent != intents.end()) {
+      item.intent_guid = intent->second.remote_id;
       item.create_remote = true;
       continue;
     }

@@ -89,6 +89,48 @@ TEST_F(StateStoreTest, CouplingsAreFoundFromEitherSideWithTheirBases) {
   EXPECT_EQ(*store_->CountCouplings("contacts"), 0);
 }
 
+// A page's lookups in one query each: only the keys asked for, of that
+// mapping, by either side's key, also keys a JSON array or SQL must escape.
+TEST_F(StateStoreTest, APagesCouplingsAndIntentsAreFoundInOneCallEach) {
+  const std::string odd = R"(CT"7\' OR 1=1 --)";
+  for (const std::string& key : {std::string("CT1"), std::string("CT2"), odd}) {
+    ASSERT_TRUE(store_
+                    ->PutCoupling({.mapping = "contacts",
+                                   .local_key = key,
+                                   .remote_id = "id-" + key,
+                                   .base_local = {{"first_name", Value::Text("Ann " + key)}},
+                                   .local_version = "v-" + key})
+                    .ok());
+  }
+  ASSERT_TRUE(store_->PutCoupling({.mapping = "accounts", .local_key = "CT3", .remote_id = "id-CT3"}).ok());
+
+  auto heads = store_->CouplingHeadsBy("contacts", Side::kLocal, {"CT1", odd, "CT3", "CT9"});
+  ASSERT_TRUE(heads.ok()) << heads.status().ToString();
+  ASSERT_EQ(heads->size(), 2u) << "CT3 is another mapping's, CT9 nobody's";
+  EXPECT_EQ(heads->at("CT1").remote_id, "id-CT1");
+  EXPECT_EQ(heads->at(odd).local_version, "v-" + odd);
+
+  auto by_remote = store_->CouplingsBy("contacts", Side::kRemote, {"id-CT2", "id-" + odd, "id-CT3"});
+  ASSERT_TRUE(by_remote.ok()) << by_remote.status().ToString();
+  ASSERT_EQ(by_remote->size(), 2u);
+  EXPECT_EQ(by_remote->at("id-CT2").local_key, "CT2");
+  EXPECT_EQ(by_remote->at("id-" + odd).base_local, (Record{{"first_name", Value::Text("Ann " + odd)}}));
+  EXPECT_TRUE(store_->CouplingsBy("contacts", Side::kLocal, {})->empty());
+
+  ASSERT_TRUE(store_
+                  ->PutIntents({{.mapping = "contacts", .local_key = "CT4", .remote_id = "g4"},
+                                {.mapping = "contacts", .local_key = odd, .remote_id = "g-odd"}})
+                  .ok());
+  auto intents = store_->IntentsBy("contacts", Side::kLocal, {"CT4", odd, "CT1"});
+  ASSERT_TRUE(intents.ok()) << intents.status().ToString();
+  ASSERT_EQ(intents->size(), 2u);
+  EXPECT_EQ(intents->at(odd).remote_id, "g-odd");
+  auto by_id = store_->IntentsBy("contacts", Side::kRemote, {"g4"});
+  ASSERT_TRUE(by_id.ok());
+  ASSERT_EQ(by_id->size(), 1u);
+  EXPECT_EQ(by_id->at("g4").local_key, "CT4");
+}
+
 TEST_F(StateStoreTest, UnseenCouplingsAreThoseAFullReadDidNotMark) {
   for (int i = 1; i <= 5; ++i) {
     Coupling c{.mapping = "m", .local_key = "K" + std::to_string(i), .remote_id = "R" + std::to_string(i)};
