@@ -42,6 +42,7 @@ struct DataverseConfig {
   int max_parallelism = 0;
   int page_size = 0;
   int timeout_s = 0;
+  int unanswered_timeout_s = 0;  // each request's deadline while Dataverse gives no answer at all
   bool suppress_duplicate_detection = false;
   bool bypass_custom_plugins = false;
 

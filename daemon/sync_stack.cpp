@@ -27,6 +27,7 @@ sync::EngineOptions EngineOptionsFrom(const Config& config) {
   // A page of the engine is a page of Dataverse (dataverse.page_size): fewer
   // pauses between the write calls of a pass, memory still bounded by a page.
   o.page_size = config.dataverse.page_size;
+  o.unanswered_call_timeout = std::chrono::seconds(config.dataverse.unanswered_timeout_s);
   return o;
 }
 

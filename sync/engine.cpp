@@ -60,7 +60,8 @@ Engine::Engine(const mapping::MappingSet& mappings, state::StateStore& store, co
       store_(store),
       local_(local),
       journal_(journal),
-      remote_(remote),
+      remote_reachability_(remote, clock, options.unanswered_call_timeout),
+      remote_(remote_reachability_),
       clock_(clock),
       options_(std::move(options)) {}
 

@@ -52,6 +52,7 @@
 #include "mapping/mapping_loader.h"
 #include "state/state_store.h"
 #include "sync/read_ahead.h"
+#include "sync/remote_reachability.h"
 
 namespace crmsync::sync {
 
@@ -65,6 +66,9 @@ struct EngineOptions {
   int mass_delete_min_count = 10;          // the share rule applies above this many deletes
   int page_size = 1000;                    // changes per page: bounds memory and the work a crash can lose
   std::chrono::seconds call_timeout{600};  // one read or write call, retries included
+  // One Dataverse call's deadline while Dataverse gives no answer at all
+  // (remote_reachability.h): a pass while it is down ends in minutes.
+  std::chrono::seconds unanswered_call_timeout{15};
 };
 
 // One field of a write: its name on the side written, the value there
@@ -146,6 +150,9 @@ class Engine {
   state::StateStore& store_;
   connectors::Connector& local_;
   connectors::ChangeJournal& journal_;
+  // Every Dataverse call of the passes goes through it, so one that got no
+  // answer shortens the waits of the calls after it.
+  RemoteReachability remote_reachability_;
   connectors::Connector& remote_;
   const Clock& clock_;
   EngineOptions options_;
