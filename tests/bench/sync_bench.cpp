@@ -23,13 +23,14 @@
 //       pulled by `crmsync sync` into an empty local store: wall time and
 //       the child's peak RSS (wait4's ru_maxrss).
 //   sync_bench suite [--records 100000] [--throttled-requests 300] [--throttled-exec-limit-ms 60000]
-//                    [the push options above]
+//                    [--request-limited 150] [the push options above]
 //       One table of issue #13's benchmarks, crmsync beside the loader:
 //       (a) the initial push of N contacts; (b) the initial pull of N
 //       contacts into an empty local store (the loader reads them page by
 //       page); (c) the pass after 1% of the local contacts changed (the
 //       loader updates the same contacts in change sets); (d) (a) under the
-//       --throttled-* limits, tight enough for 429s. Per row: records/s,
+//       --throttled-* limits, tight enough for 429s; (e) (a) with only the
+//       request limit tightened to --request-limited (0: no (e)). Per row: records/s,
 //       the ratio to the best the settings allow (tests/bench/best_rate.h),
 //       HTTP requests per record, 429s, peak RSS and CPU s per 1,000
 //       records of the child; then each target met or missed. Progress and
@@ -99,6 +100,7 @@ struct Options {
   int loader_change_sets = 1;
   long long throttled_requests = 300;         // suite (d)
   long long throttled_exec_limit_ms = 60000;  // suite (d)
+  long long request_limited = 150;            // suite (e); 0 leaves (e) out
   std::string tool = "both";
   std::string log_dir;
 };
@@ -793,28 +795,32 @@ int Suite(const Options& o, const std::string& command) {
                            "(b) read", stderr);
     rows.push_back({"(b) initial pull", "loader (reads only)", r, BestReadRate(s, page_size)});
   }
-  // (d): (a) again under limits tight enough for 429s.
-  {
+  // (d): (a) again under limits tight enough for 429s; (e) under a tight
+  // request limit alone (the execution-time limit as in (a)).
+  const auto push_pair = [&](const std::string& step, const EmulatorSettings& limits, const std::string& log_name) {
+    {
+      testing_support::TempDir root;
+      Rig rig(limits, root.path());
+      rig.InitCrmsync();
+      if (const Status f = FillLocal(rig.dir() + "/crm.db", records, 0); !f.ok())
+        Die("filling the local store: " + f.ToString());
+      progress(step + ", crmsync");
+      ToolRun r = CrmsyncPass(rig, scratch.path(), step, stderr, o.log_dir.empty() ? "" : o.log_dir + "/" + log_name);
+      r.records = rig.Count("contacts");
+      rows.push_back({step, "crmsync", r, BestWriteRate(limits)});
+    }
     testing_support::TempDir root;
-    Rig rig(tight, root.path());
-    rig.InitCrmsync();
-    if (const Status f = FillLocal(rig.dir() + "/crm.db", records, 0); !f.ok())
-      Die("filling the local store: " + f.ToString());
-    progress("(d) crmsync: initial push under tight limits");
-    ToolRun r = CrmsyncPass(rig, scratch.path(), "(d) initial push, tight limits", stderr,
-                            o.log_dir.empty() ? "" : o.log_dir + "/crmsync-suite-d.log");
-    r.records = rig.Count("contacts");
-    rows.push_back({"(d) initial push, tight limits", "crmsync", r, BestWriteRate(tight)});
-  }
-  {
-    testing_support::TempDir root;
-    Rig rig(tight, root.path());
-    progress("(d) loader: the same creates under tight limits");
+    Rig rig(limits, root.path());
+    progress(step + ", loader");
     ToolRun r = LoaderPass(rig, {"--input", input, "--batch-size", loader_batch, "--change-sets", "1"}, scratch.path(),
-                           "(d) initial push, tight limits", stderr);
+                           step, stderr);
     r.records = rig.Count("contacts");
-    rows.push_back({"(d) initial push, tight limits", "loader", r, BestWriteRate(tight)});
-  }
+    rows.push_back({step, "loader", r, BestWriteRate(limits)});
+  };
+  push_pair("(d) initial push, tight limits", tight, "crmsync-suite-d.log");
+  EmulatorSettings request_limited = s;
+  request_limited.requests = o.request_limited;
+  if (o.request_limited > 0) push_pair("(e) initial push, tight request limit", request_limited, "crmsync-suite-e.log");
   progress("done");
 
   // The table.
@@ -833,10 +839,11 @@ int Suite(const Options& o, const std::string& command) {
   };
   std::printf(
       "suite: %d contacts; emulator latency %d ms, %d ms execution per operation, x-ms-dop-hint %d, %d concurrent; "
-      "limits per %d s: %lld requests and %lld ms of execution ((d): %lld requests and %lld ms); loader: change "
-      "sets of %d, x-ms-dop-hint batches in flight, Retry-After on 429. Load average before %.2f, after %.2f\n\n",
+      "limits per %d s: %lld requests and %lld ms of execution ((d): %lld requests and %lld ms; (e): %lld requests); "
+      "loader: change sets of %d, x-ms-dop-hint batches in flight, Retry-After on 429. Load average before %.2f, "
+      "after %.2f\n\n",
       records, s.latency_ms, s.exec_ms, s.dop_hint, s.concurrency, s.window_s, s.requests, s.exec_limit_ms,
-      tight.requests, tight.exec_limit_ms, o.batch_size, load_before, LoadAverage());
+      tight.requests, tight.exec_limit_ms, o.request_limited, o.batch_size, load_before, LoadAverage());
   std::printf(
       "| step | tool | records | seconds | records/s | best allowed, records/s | ratio to best | HTTP requests per "
       "record | 429s | peak RSS, MB | CPU s per 1,000 records | crmsync / loader |\n");
@@ -879,7 +886,9 @@ int Suite(const Options& o, const std::string& command) {
   const SuiteRow* c = crmsync_of("(c) incremental, 1% changed");
   const SuiteRow* d = crmsync_of("(d) initial push, tight limits");
   const SuiteRow* dl = loader_of("(d) initial push, tight limits");
-  for (const SuiteRow* r : {a, b, d}) {
+  const SuiteRow* e = crmsync_of("(e) initial push, tight request limit");
+  for (const SuiteRow* r : {a, b, d, e}) {
+    if (r == nullptr) continue;
     std::snprintf(text, sizeof text, "%s at >= 90%% of the best the settings allow: %.0f of %.0f records/s (%.2f)",
                   r->step.c_str(), rate(r->run), r->best, rate(r->run) / r->best);
     target(rate(r->run) >= 0.9 * r->best, text);
@@ -892,6 +901,13 @@ int Suite(const Options& o, const std::string& command) {
                 rate(d->run) / rate(dl->run), static_cast<long long>(d->run.throttled),
                 static_cast<long long>(dl->run.throttled));
   target(rate(d->run) >= 1.5 * rate(dl->run) && (d->run.throttled > 0 || dl->run.throttled > 0), text);
+  const SuiteRow* el = loader_of("(e) initial push, tight request limit");
+  if (e != nullptr && el != nullptr) {
+    std::snprintf(text, sizeof text, "(e) >= 1.5x the loader when 429s occur: %.2fx, %lld and %lld 429s",
+                  rate(e->run) / rate(el->run), static_cast<long long>(e->run.throttled),
+                  static_cast<long long>(el->run.throttled));
+    target(rate(e->run) >= 1.5 * rate(el->run) && (e->run.throttled > 0 || el->run.throttled > 0), text);
+  }
   std::snprintf(text, sizeof text,
                 "zero requests for unchanged records: the pass after the push wrote %lld requests; (c) wrote %lld "
                 "records (%d changed) in %lld write requests",
@@ -899,7 +915,9 @@ int Suite(const Options& o, const std::string& command) {
                 static_cast<long long>(changed_write_requests));
   target(settle_writes == 0 && changed_written == changed, text);
   double rss = 0, cpu_us = 0;
-  for (const SuiteRow* r : {a, b, c, d}) rss = std::max(rss, r->run.rss_mb);
+  for (const SuiteRow* r : {a, b, c, d, e}) {
+    if (r != nullptr) rss = std::max(rss, r->run.rss_mb);
+  }
   for (const SuiteRow* r : {a, b, d}) cpu_us = std::max(cpu_us, PerRecord(r->run.cpu_s, r->run.records) * 1e6);
   std::snprintf(text, sizeof text, "peak RSS under 100 MB at %d records: at most %.1f MB", records, rss);
   target(rss < 100, text);
@@ -955,6 +973,8 @@ int main(int argc, char** argv) {
       o.throttled_requests = num();
     else if (a == "--throttled-exec-limit-ms")
       o.throttled_exec_limit_ms = num();
+    else if (a == "--request-limited")
+      o.request_limited = num();
     else if (a == "--seed-chunk")
       o.seed_chunk = static_cast<int>(num());
     else if (a == "--tool")
