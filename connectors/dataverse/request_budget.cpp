@@ -12,7 +12,8 @@ RequestBudget::RequestBudget(Options options, Clock& clock)
       clock_(clock),
       limit_(std::clamp(options.initial_parallelism, 1, std::max(1, options.max_parallelism))),
       cap_(std::max(1, options.max_parallelism)),
-      batch_size_(std::clamp(options.initial_batch_size, 1, std::max(1, options.max_batch_size))) {}
+      batch_size_(std::clamp(options.initial_batch_size, 1, std::max(1, options.max_batch_size))),
+      batch_cap_(std::max(1, options.max_batch_size)) {}
 
 RequestBudget::Permit::~Permit() {
   if (budget_ != nullptr) budget_->Release();
@@ -74,7 +75,7 @@ void RequestBudget::SucceededLocked(std::uint64_t epoch) {
   if (++successes_in_round_ >= limit_) {
     successes_in_round_ = 0;
     if (limit_ < cap_) ++limit_;
-    batch_size_ = std::min(options_.max_batch_size, batch_size_ * 2);
+    batch_size_ = std::min(batch_cap_, batch_size_ * 2);
     ++generation_;
     cv_.notify_all();
   }
@@ -104,7 +105,12 @@ void RequestBudget::ThrottledLocked(std::uint64_t epoch, std::optional<std::chro
   ++epoch_;
   successes_in_round_ = 0;
   limit_ = std::max(1, limit_ / 2);
-  if (dataverse_code == kThrottledExecutionTime || dataverse_code.empty()) batch_size_ = std::max(1, batch_size_ / 2);
+  if (dataverse_code == kThrottledExecutionTime || dataverse_code.empty()) {
+    batch_size_ = std::max(1, batch_size_ / 2);
+  } else if (dataverse_code == kThrottledRequests && options_.request_limited_max_batch_size > 0) {
+    batch_cap_ = std::max(batch_cap_, options_.request_limited_max_batch_size);
+    batch_size_ = std::min(batch_cap_, batch_size_ * 2);
+  }
 }
 
 void RequestBudget::RecordTransientFailure() {

@@ -16,6 +16,9 @@
 //   was throttled (continuing to send while throttled lengthens the wait).
 // - Batch size: starts at Microsoft's suggested 10, doubles after a round of
 //   successes up to the cap, halves when the execution-time limit trips.
+//   When the request-count limit trips, fewer requests per record is the
+//   remedy (a $batch counts as one request, dataverse-web-api.md 8.2): the
+//   cap rises to request_limited_max_batch_size and the batch size doubles.
 //
 // Time: every pause, deadline and wait is in the injected Clock's time. A
 // pause is waited out with Clock::SleepFor (a test's FakeClock moves on
@@ -47,6 +50,9 @@ class RequestBudget {
     int initial_parallelism = 2;
     int initial_batch_size = 10;
     int max_batch_size = 200;
+    // The cap once the request-count limit tripped (each such 429 also
+    // doubles the batch size); 0 = keep max_batch_size and the batch size.
+    int request_limited_max_batch_size = 0;
   };
 
   struct Stats {
@@ -112,6 +118,7 @@ class RequestBudget {
   int limit_;
   int cap_;
   int batch_size_;
+  int batch_cap_;
   int successes_in_round_ = 0;
   std::uint64_t generation_ = 0;                          // bumped whenever a waiter may now proceed
   std::uint64_t epoch_ = 0;                               // decreases so far (a Permit's epoch_)

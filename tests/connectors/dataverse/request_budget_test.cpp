@@ -110,6 +110,33 @@ TEST(RequestBudgetTest, SuccessesOfRequestsSentBeforeAThrottlingDoNotGrowTheBudg
   EXPECT_EQ(b.parallelism(), 3);
 }
 
+TEST(RequestBudgetTest, TheRequestLimitRaisesTheBatchCapSoFewerRequestsCarryTheRecords) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4,
+                   .initial_parallelism = 4,
+                   .initial_batch_size = 200,
+                   .max_batch_size = 200,
+                   .request_limited_max_batch_size = 500},
+                  clock);
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 200) << "the usual cap holds until the request limit trips";
+  b.RecordThrottled(milliseconds(1), "0x80072322");
+  EXPECT_EQ(b.batch_size(), 400) << "a $batch is one request however many operations it holds";
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 500);
+  b.RecordThrottled(milliseconds(1), "0x80072321");
+  EXPECT_EQ(b.batch_size(), 250) << "the execution-time limit still halves it";
+}
+
+TEST(RequestBudgetTest, WithoutARequestLimitedCapTheBatchCapStays) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 100, .max_batch_size = 100},
+                  clock);
+  b.RecordThrottled(milliseconds(1), "0x80072322");
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 100);
+}
+
 TEST(RequestBudgetTest, NeverMoreInFlightThanTheLimit) {
   FakeClock clock;
   RequestBudget b({.max_parallelism = 2, .initial_parallelism = 2, .initial_batch_size = 1, .max_batch_size = 1},
