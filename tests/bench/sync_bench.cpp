@@ -822,6 +822,8 @@ int Suite(const Options& o, const std::string& command) {
   request_limited.requests = o.request_limited;
   if (o.request_limited > 0) push_pair("(e) initial push, tight request limit", request_limited, "crmsync-suite-e.log");
   progress("done");
+  // Rows by step, crmsync before the loader (they ran in the order that reuses emulators).
+  std::stable_sort(rows.begin(), rows.end(), [](const SuiteRow& x, const SuiteRow& y) { return x.step < y.step; });
 
   // The table.
   const auto rate = [](const ToolRun& r) { return r.seconds > 0 ? static_cast<double>(r.records) / r.seconds : 0; };
