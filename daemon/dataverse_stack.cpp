@@ -46,7 +46,10 @@ Result<DataverseStack> MakeDataverseStack(const Config& config, Clock& clock, st
                                         // 50 creates run for a second or two in Dataverse, far
                                         // from its execution-time limit; a 429 halves it anyway.
                                         .initial_batch_size = 50,
-                                        .max_batch_size = 200},
+                                        .max_batch_size = 200,
+                                        // Under the request-count limit, fewer and bigger
+                                        // $batch requests (Dataverse takes up to 1,000).
+                                        .request_limited_max_batch_size = 500},
       clock);
   // dataverse.timeout_s: the deadline of one request including its retries.
   stack.transport =

@@ -12,7 +12,8 @@ RequestBudget::RequestBudget(Options options, Clock& clock)
       clock_(clock),
       limit_(std::clamp(options.initial_parallelism, 1, std::max(1, options.max_parallelism))),
       cap_(std::max(1, options.max_parallelism)),
-      batch_size_(std::clamp(options.initial_batch_size, 1, std::max(1, options.max_batch_size))) {}
+      batch_size_(std::clamp(options.initial_batch_size, 1, std::max(1, options.max_batch_size))),
+      batch_cap_(std::max(1, options.max_batch_size)) {}
 
 RequestBudget::Permit::~Permit() {
   if (budget_ != nullptr) budget_->Release();
@@ -44,7 +45,7 @@ Result<RequestBudget::Permit> RequestBudget::Acquire(Deadline deadline, const st
   }
   ++in_flight_;
   ++stats_.requests;
-  return Permit(this);
+  return Permit(this, epoch_);
 }
 
 void RequestBudget::Release() {
@@ -54,29 +55,62 @@ void RequestBudget::Release() {
   cv_.notify_all();
 }
 
+void RequestBudget::RecordSuccess(const Permit& permit) {
+  std::lock_guard lock(mutex_);
+  SucceededLocked(permit.epoch_);
+}
+
 void RequestBudget::RecordSuccess() {
   std::lock_guard lock(mutex_);
+  SucceededLocked(epoch_);
+}
+
+void RequestBudget::SucceededLocked(std::uint64_t epoch) {
+  // Sent before the last decrease: it was in flight at the old pressure and
+  // says nothing about the new one.
+  if (epoch != epoch_) return;
   // A round is as many successes as the current limit (every worker had one
   // answered without a 429): then grow by one (additive increase) and double
   // the batch size.
   if (++successes_in_round_ >= limit_) {
     successes_in_round_ = 0;
     if (limit_ < cap_) ++limit_;
-    batch_size_ = std::min(options_.max_batch_size, batch_size_ * 2);
+    batch_size_ = std::min(batch_cap_, batch_size_ * 2);
     ++generation_;
     cv_.notify_all();
   }
 }
 
+void RequestBudget::RecordThrottled(const Permit& permit, std::optional<std::chrono::milliseconds> retry_after,
+                                    std::string_view dataverse_code) {
+  std::lock_guard lock(mutex_);
+  ThrottledLocked(permit.epoch_, retry_after, dataverse_code);
+}
+
 void RequestBudget::RecordThrottled(std::optional<std::chrono::milliseconds> retry_after,
                                     std::string_view dataverse_code) {
   std::lock_guard lock(mutex_);
+  ThrottledLocked(epoch_, retry_after, dataverse_code);
+}
+
+void RequestBudget::ThrottledLocked(std::uint64_t epoch, std::optional<std::chrono::milliseconds> retry_after,
+                                    std::string_view dataverse_code) {
   ++stats_.throttled;
-  successes_in_round_ = 0;
+  // Every 429 is honoured: nobody sends before its Retry-After.
   const auto wait = retry_after.value_or(std::chrono::seconds(5));
   paused_until_ = std::max(paused_until_, clock_.SteadyNow() + wait);
+  // The rest of one throttling (requests sent before the budget shrank for
+  // it) shrinks nothing more.
+  if (epoch != epoch_) return;
+  ++epoch_;
+  successes_in_round_ = 0;
   limit_ = std::max(1, limit_ / 2);
-  if (dataverse_code == kThrottledExecutionTime || dataverse_code.empty()) batch_size_ = std::max(1, batch_size_ / 2);
+  if (dataverse_code == kThrottledExecutionTime || dataverse_code.empty()) {
+    batch_size_ = std::max(1, batch_size_ / 2);
+  } else if (dataverse_code == kThrottledRequests && options_.request_limited_max_batch_size > 0) {
+    batch_cap_ = std::max(batch_cap_, options_.request_limited_max_batch_size);
+    batch_size_ = std::min(batch_cap_, batch_size_ * 2);
+  }
 }
 
 void RequestBudget::RecordTransientFailure() {

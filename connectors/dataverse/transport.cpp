@@ -64,7 +64,7 @@ Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline
     if (IsRetryable(out.failure)) {
       if (status == 429) {
         ++throttled_;
-        budget_.RecordThrottled(out.failure.retry_after(), out.failure.remote_code());
+        budget_.RecordThrottled(*permit, out.failure.retry_after(), out.failure.remote_code());
       } else {
         budget_.RecordTransientFailure();
       }
@@ -72,7 +72,7 @@ Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline
     }
   }
   // Success, or a permanent answer the caller interprets: the server answered.
-  budget_.RecordSuccess();
+  budget_.RecordSuccess(*permit);
   out.response = std::move(response).value();
   return out;
 }

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -27,6 +29,16 @@ std::string Slurp(const std::string& path) {
   return s.str();
 }
 
+// The peak resident set of process `pid` so far (VmHWM of /proc/PID/status), in KiB; 0 when unreadable.
+long PeakRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
 double Seconds(const timeval& t) {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
 }
@@ -42,10 +54,15 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
 
   const testing_support::ExecVectors exec(argv, env);
 
+  // Closed by a successful execve: from then on /proc/PID/status describes
+  // the program, not the forked copy of this process.
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    close(exec_pipe[0]);
     const int in = open(in_path.c_str(), O_RDONLY);
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -56,11 +73,18 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
     execve(exec.argv()[0], exec.argv(), exec.envp());
     _exit(127);
   }
+  close(exec_pipe[1]);
+  char byte = 0;
+  while (read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(exec_pipe[0]);
   Measured m;
   int status = 0;
   rusage usage{};
+  long peak_kb = 0;
   const auto limit = start + std::chrono::duration<double>(timeout_s);
   for (;;) {
+    peak_kb = std::max(peak_kb, PeakRssKb(pid));
     const pid_t r = wait4(pid, &status, WNOHANG, &usage);
     if (r == pid) break;
     if (r < 0) throw std::runtime_error("wait4 failed");
@@ -79,7 +103,9 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
   }
   m.user_s = Seconds(usage.ru_utime);
   m.sys_s = Seconds(usage.ru_stime);
-  m.max_rss_kb = usage.ru_maxrss;
+  // Not ru_maxrss: Linux carries the forked image's RSS (this process's)
+  // across execve into it, so a big benchmark process inflates every child.
+  m.max_rss_kb = peak_kb > 0 ? peak_kb : usage.ru_maxrss;
   m.out = Slurp(out_path);
   m.err = Slurp(err_path);
   std::remove(in_path.c_str());

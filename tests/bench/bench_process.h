@@ -1,7 +1,8 @@
 // Helpers of the benchmarks in tests/bench: run a program to completion
-// and measure it as a whole process (wall time, CPU, peak RSS from
-// wait4's rusage, which is the child's own and not a maximum over earlier
-// children), and small statistics over repeated runs.
+// and measure it as a whole process (wall time and CPU from wait4's
+// rusage; peak RSS from the program's VmHWM, sampled while it runs, as
+// ru_maxrss also counts the forked copy of the benchmark itself), and small
+// statistics over repeated runs.
 //
 // Thread-safety: free functions; RunMeasured blocks the calling thread.
 #pragma once
@@ -17,7 +18,7 @@ struct Measured {
   double wall_s = 0;
   double user_s = 0;
   double sys_s = 0;
-  long max_rss_kb = 0;
+  long max_rss_kb = 0;  // the program's peak RSS (VmHWM after execve, sampled every ~2 ms)
   std::string out;
   std::string err;
 };

@@ -22,6 +22,19 @@
 //       N contacts seeded into the emulator (no latency, limits raised),
 //       pulled by `crmsync sync` into an empty local store: wall time and
 //       the child's peak RSS (wait4's ru_maxrss).
+//   sync_bench suite [--records 100000] [--throttled-requests 300] [--throttled-exec-limit-ms 60000]
+//                    [--request-limited 150] [the push options above]
+//       One table of issue #13's benchmarks, crmsync beside the loader:
+//       (a) the initial push of N contacts; (b) the initial pull of N
+//       contacts into an empty local store (the loader reads them page by
+//       page); (c) the pass after 1% of the local contacts changed (the
+//       loader updates the same contacts in change sets); (d) (a) under the
+//       --throttled-* limits, tight enough for 429s; (e) (a) with only the
+//       request limit tightened to --request-limited (0: no (e)). Per row: records/s,
+//       the ratio to the best the settings allow (tests/bench/best_rate.h),
+//       HTTP requests per record, 429s, peak RSS and CPU s per 1,000
+//       records of the child; then each target met or missed. Progress and
+//       each run's requests go to stderr, the table to stdout.
 //
 // Every run starts its own emulator process and `crmsync init --dir` in a
 // temporary folder; both bind 127.0.0.1 only. Each child is killed after a
@@ -45,12 +58,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/sqlite.h"
 #include "crm/rows.h"
 #include "crm/schema.h"
 #include "crm/statement_cache.h"
 #include "crm/store.h"
 #include "tests/bench/bench_data.h"
 #include "tests/bench/bench_process.h"
+#include "tests/bench/best_rate.h"
 #include "tests/emulator/emulator_process.h"
 #include "tests/emulator/test_client.h"
 #include "tests/support/subprocess.h"
@@ -83,6 +98,9 @@ struct Options {
   int batch_size = 100;
   int seed_chunk = 5000;
   int loader_change_sets = 1;
+  long long throttled_requests = 300;         // suite (d)
+  long long throttled_exec_limit_ms = 60000;  // suite (d)
+  long long request_limited = 150;            // suite (e); 0 leaves (e) out
   std::string tool = "both";
   std::string log_dir;
 };
@@ -283,35 +301,24 @@ void CheckSync(const Measured& m, const std::string& what) {
   }
 }
 
-void PrintCounters(const json& c) {
-  std::printf("    by method:");
-  for (const auto& [k, v] : c["by_method"].items()) std::printf(" %s %lld", k.c_str(), v.get<long long>());
-  std::printf("\n    by entity set:");
-  for (const auto& [k, v] : c["by_entity_set"].items()) std::printf(" %s %lld", k.c_str(), v.get<long long>());
-  std::printf("\n    by status:");
-  for (const auto& [k, v] : c["by_status"].items()) std::printf(" %s %lld", k.c_str(), v.get<long long>());
-  std::printf("\n");
+void PrintCounters(const json& c, std::FILE* out = stdout) {
+  std::fprintf(out, "    by method:");
+  for (const auto& [k, v] : c["by_method"].items()) std::fprintf(out, " %s %lld", k.c_str(), v.get<long long>());
+  std::fprintf(out, "\n    by entity set:");
+  for (const auto& [k, v] : c["by_entity_set"].items()) std::fprintf(out, " %s %lld", k.c_str(), v.get<long long>());
+  std::fprintf(out, "\n    by status:");
+  for (const auto& [k, v] : c["by_status"].items()) std::fprintf(out, " %s %lld", k.c_str(), v.get<long long>());
+  std::fprintf(out, "\n");
 }
 
-void PrintHistogram(const InFlightSampler& s) {
-  std::printf("    in execution at the emulator (%d samples every ~5 ms): mean %.2f, mean while busy %.2f;",
-              s.samples(), s.Mean(), s.MeanBusy());
-  for (auto [n, c] : s.histogram()) std::printf(" %d:%.0f%%", n, 100.0 * c / std::max(1, s.samples()));
-  std::printf("\n");
+void PrintHistogram(const InFlightSampler& s, std::FILE* out = stdout) {
+  std::fprintf(out, "    in execution at the emulator (%d samples every ~5 ms): mean %.2f, mean while busy %.2f;",
+               s.samples(), s.Mean(), s.MeanBusy());
+  for (auto [n, c] : s.histogram()) std::fprintf(out, " %d:%.0f%%", n, 100.0 * c / std::max(1, s.samples()));
+  std::fprintf(out, "\n");
 }
 
-// ---------------------------------------------------------------- push
-
-struct ToolRun {
-  double seconds = 0;
-  std::int64_t records = 0;
-  std::int64_t requests = 0;
-  std::int64_t throttled = 0;
-};
-
-int Push(const Options& o, const std::string& command) {
-  const int records = o.records < 0 ? 5000 : o.records;
-  const int runs = o.runs < 0 ? 3 : o.runs;
+EmulatorSettings SettingsOf(const Options& o) {
   EmulatorSettings s;
   s.latency_ms = o.latency_ms;
   s.exec_ms = o.exec_ms;
@@ -320,19 +327,122 @@ int Push(const Options& o, const std::string& command) {
   s.exec_limit_ms = o.exec_limit_ms;
   s.concurrency = o.concurrency;
   s.dop_hint = o.dop_hint;
+  return s;
+}
+
+// node, and the loader's dependencies installed; dies otherwise.
+std::string LoaderNode() {
+  const std::string node = FindInPath("node");
+  if (node.empty()) Die("node is not on PATH (Node 20 runs the loader)");
+  const auto dir = std::filesystem::path(CRMSYNC_BENCH_LOADER).parent_path();
+  if (!std::filesystem::exists(dir / "node_modules" / "dynamics-web-api")) {
+    Die("the loader's dependencies are missing: run `npm install` in " + dir.string());
+  }
+  return node;
+}
+
+// One tool's run of one benchmark step.
+struct ToolRun {
+  double seconds = 0;          // whole process, start to exit
+  std::int64_t records = 0;    // the records the step moved (written, updated or read)
+  std::int64_t requests = 0;   // HTTP requests the emulator answered, the token endpoint's included
+  std::int64_t throttled = 0;  // of those, 429s
+  double cpu_s = 0;            // the child's user + sys time (wait4's rusage)
+  double rss_mb = 0;           // the child's peak RSS (wait4's ru_maxrss)
+  json counters;               // the emulator's counters after the run
+  json report;                 // `crmsync sync --json`'s answer, or the loader's JSON line
+};
+
+ToolRun Finished(Rig& rig, const Measured& m) {
+  ToolRun r;
+  r.seconds = m.wall_s;
+  r.cpu_s = m.user_s + m.sys_s;
+  r.rss_mb = static_cast<double>(m.max_rss_kb) / 1024.0;
+  r.counters = rig.Counters();
+  r.requests = Get(r.counters, "total");
+  r.throttled = Get(r.counters["by_status"], "429");
+  r.report = json::parse(m.out, nullptr, false);
+  return r;
+}
+
+// One `crmsync sync --json` against the rig, its requests counted from zero
+// and the requests in execution sampled. `log_file` non-empty: the run logs
+// at debug level to it.
+ToolRun CrmsyncPass(Rig& rig, const std::string& scratch, const std::string& what, std::FILE* out,
+                    const std::string& log_file = "") {
+  rig.ResetCounters();
+  InFlightSampler sampler(rig.base_url());
+  const Measured m = rig.Crmsync({"sync", "--json"}, scratch, log_file.empty() ? "" : "debug", 1800);
+  sampler.Stop();
+  CheckSync(m, what);
+  ToolRun r = Finished(rig, m);
+  std::fprintf(out,
+               "  crmsync %s: %.2f s wall (%.2f s user, %.2f s sys), peak RSS %.1f MB, %lld requests, %lld 429s, "
+               "load %.2f\n",
+               what.c_str(), m.wall_s, m.user_s, m.sys_s, r.rss_mb, static_cast<long long>(r.requests),
+               static_cast<long long>(r.throttled), LoadAverage());
+  PrintCounters(r.counters, out);
+  PrintHistogram(sampler, out);
+  if (!log_file.empty()) {
+    std::filesystem::create_directories(std::filesystem::path(log_file).parent_path());
+    std::ofstream(log_file) << m.err;
+    std::fprintf(out, "    debug log: %s\n", log_file.c_str());
+  }
+  std::fflush(out);
+  return r;
+}
+
+// One run of tests/bench/npm/loader.js against the rig with `args` after its
+// connection options, its requests counted from zero.
+ToolRun LoaderPass(Rig& rig, const std::vector<std::string>& args, const std::string& scratch, const std::string& what,
+                   std::FILE* out) {
+  const std::string node = LoaderNode();
+  rig.ResetCounters();
+  InFlightSampler sampler(rig.base_url());
+  std::vector<std::string> argv = {node,    CRMSYNC_BENCH_LOADER, "--url", rig.base_url(),    "--tenant",
+                                   kTenant, "--client-id",        kClient, "--client-secret", kSecret};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const Measured m = RunMeasured(argv, scratch, {}, "", 900);
+  sampler.Stop();
+  if (m.exit_code != 0) Die("the loader failed (" + std::to_string(m.exit_code) + "): " + m.out + m.err);
+  ToolRun r = Finished(rig, m);
+  r.records = r.report.is_object() ? r.report.value("records", std::int64_t{0}) : 0;
+  std::fprintf(out,
+               "  loader %s: %.2f s wall (%.2f s user, %.2f s sys; %.2f s inside node), peak RSS %.1f MB, %lld "
+               "records, %lld requests, %lld 429s, %lld in flight, load %.2f\n",
+               what.c_str(), m.wall_s, m.user_s, m.sys_s, r.report.is_object() ? r.report.value("seconds", 0.0) : 0.0,
+               r.rss_mb, static_cast<long long>(r.records), static_cast<long long>(r.requests),
+               static_cast<long long>(r.throttled),
+               static_cast<long long>(r.report.is_object() ? r.report.value("parallel", 0) : 0), LoadAverage());
+  PrintCounters(r.counters, out);
+  PrintHistogram(sampler, out);
+  std::fflush(out);
+  return r;
+}
+
+// The records one `crmsync sync --json` wrote, either side: created, updated
+// and deleted over its mappings.
+std::int64_t RecordsWritten(const json& report) {
+  std::int64_t n = 0;
+  if (!report.is_object()) return 0;
+  for (const auto& m : report["mappings"]) {
+    const json& c = m["counts"];
+    n += c.value("inserted", std::int64_t{0}) + c.value("modified", std::int64_t{0}) +
+         c.value("deleted", std::int64_t{0});
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- push
+
+int Push(const Options& o, const std::string& command) {
+  const int records = o.records < 0 ? 5000 : o.records;
+  const int runs = o.runs < 0 ? 3 : o.runs;
+  const EmulatorSettings s = SettingsOf(o);
   const bool run_crmsync = o.tool == "both" || o.tool == "crmsync";
   const bool run_loader = o.tool == "both" || o.tool == "loader";
+  if (run_loader) LoaderNode();
 
-  const std::string loader = CRMSYNC_BENCH_LOADER;
-  const std::string node = FindInPath("node");
-  if (run_loader) {
-    if (node.empty()) Die("node is not on PATH (Node 20 runs the loader)");
-    const auto modules = std::filesystem::path(loader).parent_path() / "node_modules" / "dynamics-web-api";
-    if (!std::filesystem::exists(modules)) {
-      Die("the loader's dependencies are missing: run `npm install` in " +
-          std::filesystem::path(loader).parent_path().string());
-    }
-  }
   testing_support::TempDir scratch;
   // The loader's input: exactly the fields the contacts mapping sends for the same persons.
   const std::string input = scratch.path() + "/contacts.json";
@@ -357,54 +467,20 @@ int Push(const Options& o, const std::string& command) {
       rig.InitCrmsync();
       if (const Status f = FillLocal(rig.dir() + "/crm.db", records, 0); !f.ok())
         Die("filling the local store: " + f.ToString());
-      rig.ResetCounters();
-      InFlightSampler sampler(rig.base_url());
-      const Measured m = rig.Crmsync({"sync", "--json"}, scratch.path(), o.log_dir.empty() ? "" : "debug");
-      sampler.Stop();
-      CheckSync(m, "push");
-      const json c = rig.Counters();
-      ToolRun r{m.wall_s, rig.Count("contacts"), Get(c, "total"), Get(c["by_status"], "429")};
+      ToolRun r = CrmsyncPass(rig, scratch.path(), "run " + std::to_string(run), stdout,
+                              o.log_dir.empty() ? "" : o.log_dir + "/crmsync-push-run" + std::to_string(run) + ".log");
+      r.records = rig.Count("contacts");
       crmsync_runs.push_back(r);
-      std::printf(
-          "  crmsync run %d: %.2f s wall (%.2f s user, %.2f s sys), %lld contacts in Dataverse, %lld requests, "
-          "%lld 429s, load %.2f\n",
-          run, m.wall_s, m.user_s, m.sys_s, static_cast<long long>(r.records), static_cast<long long>(r.requests),
-          static_cast<long long>(r.throttled), LoadAverage());
-      PrintCounters(c);
-      PrintHistogram(sampler);
-      if (!o.log_dir.empty()) {
-        std::filesystem::create_directories(o.log_dir);
-        const std::string file = o.log_dir + "/crmsync-push-run" + std::to_string(run) + ".log";
-        std::ofstream(file) << m.err;
-        std::printf("    debug log: %s\n", file.c_str());
-      }
-      std::fflush(stdout);
     }
     if (run_loader) {
       testing_support::TempDir root;
       Rig rig(s, root.path());
-      rig.ResetCounters();
-      InFlightSampler sampler(rig.base_url());
-      const Measured m =
-          RunMeasured({node, loader, "--url", rig.base_url(), "--tenant", kTenant, "--client-id", kClient,
-                       "--client-secret", kSecret, "--input", input, "--batch-size", std::to_string(o.batch_size),
-                       "--change-sets", std::to_string(o.loader_change_sets)},
-                      scratch.path(), {}, "", 300);
-      sampler.Stop();
-      if (m.exit_code != 0) Die("the loader failed (" + std::to_string(m.exit_code) + "): " + m.out + m.err);
-      const json c = rig.Counters();
-      const json answer = json::parse(m.out, nullptr, false);
-      ToolRun r{m.wall_s, rig.Count("contacts"), Get(c, "total"), Get(c["by_status"], "429")};
+      ToolRun r = LoaderPass(rig,
+                             {"--input", input, "--batch-size", std::to_string(o.batch_size), "--change-sets",
+                              std::to_string(o.loader_change_sets)},
+                             scratch.path(), "run " + std::to_string(run), stdout);
+      r.records = rig.Count("contacts");
       loader_runs.push_back(r);
-      std::printf(
-          "  loader run %d: %.2f s wall (%.2f s user, %.2f s sys; %.2f s inside node), %lld contacts in "
-          "Dataverse, %lld requests, %lld 429s, %lld batches in flight, load %.2f\n",
-          run, m.wall_s, m.user_s, m.sys_s, answer.is_object() ? answer.value("seconds", 0.0) : 0.0,
-          static_cast<long long>(r.records), static_cast<long long>(r.requests), static_cast<long long>(r.throttled),
-          static_cast<long long>(answer.is_object() ? answer.value("parallel", 0) : 0), LoadAverage());
-      PrintCounters(c);
-      PrintHistogram(sampler);
-      std::fflush(stdout);
     }
   }
 
@@ -567,8 +643,294 @@ int Pull(const Options& o, const std::string& command) {
   return Median(rss) <= 100 ? 0 : 1;
 }
 
+// ---------------------------------------------------------------- suite
+
+// One row of the suite's table.
+struct SuiteRow {
+  std::string step;
+  std::string tool;
+  ToolRun run;
+  double best = 0;  // records/s the emulator's settings allow for the step
+};
+
+double PerRecord(double x, std::int64_t records) {
+  return records > 0 ? x / static_cast<double>(records) : 0;
+}
+
+// The best write rate the settings allow: the tightest of the request
+// window, the execution-time window and x-ms-dop-hint requests in flight,
+// with $batch requests of Dataverse's largest size (1,000 operations).
+double BestWriteRate(const EmulatorSettings& s) {
+  return WriteRateBounds(s.requests, s.window_s, s.exec_limit_ms, s.exec_ms, s.latency_ms,
+                         std::min(s.dop_hint, s.concurrency), static_cast<int>(1000))
+      .best();
+}
+
+// The best read rate: pages of `page_size` one after the other (each page's
+// next link says where the next one starts), a page being one operation.
+double BestReadRate(const EmulatorSettings& s, int page_size) {
+  return WriteRateBounds(s.requests, s.window_s, s.exec_limit_ms, s.exec_ms, s.latency_ms, 1, 1).best() * page_size;
+}
+
+int Suite(const Options& o, const std::string& command) {
+  const int records = o.records < 0 ? 100000 : o.records;
+  const int changed = std::max(1, records / 100);
+  const int page_size = 5000;  // crmsync's default dataverse.page_size
+  const EmulatorSettings s = SettingsOf(o);
+  EmulatorSettings tight = s;
+  tight.requests = o.throttled_requests;
+  tight.exec_limit_ms = o.throttled_exec_limit_ms;
+  LoaderNode();
+  const auto started = std::chrono::steady_clock::now();
+  const auto progress = [&](const std::string& text) {
+    std::fprintf(stderr, "[%4.0f s] %s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), text.c_str());
+    std::fflush(stderr);
+  };
+  const double load_before = LoadAverage();
+  const std::string loader_batch = std::to_string(o.batch_size);
+  testing_support::TempDir scratch;
+  const std::string input = scratch.path() + "/contacts.json";
+  {
+    json all = json::array();
+    for (int i = 0; i < records; ++i) all.push_back(PersonAsDataverse(i));
+    std::ofstream(input) << all.dump();
+  }
+  // The local rows (c) changes: rowid 100, 200, ... (FillLocal inserts person i as rowid i + 1).
+  const auto is_changed = [](int i) { return (i + 1) % 100 == 0; };
+  const auto changed_title = [](int i) { return "Changed " + std::to_string(i + 1); };
+  std::vector<SuiteRow> rows;
+  std::int64_t settle_writes = -1, settle_requests = 0, changed_written = 0, changed_write_requests = 0;
+
+  // (a) and (c), crmsync: the initial push, the pass after it (which reads
+  // the push's own creates back as echoes and writes nothing), then 1% of the
+  // local contacts changed and one more pass.
+  {
+    testing_support::TempDir root;
+    Rig rig(s, root.path());
+    rig.InitCrmsync();
+    if (const Status f = FillLocal(rig.dir() + "/crm.db", records, 0); !f.ok())
+      Die("filling the local store: " + f.ToString());
+    progress("(a) crmsync: initial push of " + std::to_string(records) + " contacts");
+    ToolRun push = CrmsyncPass(rig, scratch.path(), "(a) initial push", stderr);
+    push.records = rig.Count("contacts");
+    rows.push_back({"(a) initial push", "crmsync", push, BestWriteRate(s)});
+    progress("crmsync: the pass after the push (echoes of its own creates)");
+    const ToolRun settle = CrmsyncPass(rig, scratch.path(), "pass after the push", stderr);
+    settle_writes = WriteRequests(settle.counters);
+    settle_requests = settle.requests;
+    {
+      auto db = SqliteDb::Open(rig.dir() + "/crm.db", {.create = false});
+      if (!db.ok()) Die(db.status().ToString());
+      if (Status u = db->Exec("UPDATE contact SET job_title = 'Changed ' || rowid WHERE rowid % 100 = 0"); !u.ok())
+        Die("changing 1% of the local contacts: " + u.ToString());
+    }
+    progress("(c) crmsync: incremental pass, " + std::to_string(changed) + " contacts changed");
+    ToolRun inc = CrmsyncPass(rig, scratch.path(), "(c) incremental pass", stderr);
+    changed_written = RecordsWritten(inc.report);
+    changed_write_requests = WriteRequests(inc.counters);
+    inc.records = changed;
+    rows.push_back({"(c) incremental, 1% changed", "crmsync", inc, BestWriteRate(s)});
+  }
+  // (a), the loader: the same contacts created.
+  {
+    testing_support::TempDir root;
+    Rig rig(s, root.path());
+    progress("(a) loader: the same " + std::to_string(records) + " creates");
+    ToolRun r = LoaderPass(rig, {"--input", input, "--batch-size", loader_batch, "--change-sets", "1"}, scratch.path(),
+                           "(a) initial push", stderr);
+    r.records = rig.Count("contacts");
+    rows.push_back({"(a) initial push", "loader", r, BestWriteRate(s)});
+  }
+  // (c), the loader: the same changed contacts (seeded into a fresh
+  // emulator, as the loader keeps no state) updated in change sets.
+  {
+    testing_support::TempDir root;
+    Rig rig(s, root.path());
+    json seed = json::array();
+    std::vector<int> which;
+    for (int i = 0; i < records; ++i) {
+      if (is_changed(i)) {
+        seed.push_back(PersonAsDataverse(i));
+        which.push_back(i);
+      }
+    }
+    const json ids = rig.Admin("POST", "/_admin/seed", {{"entity_set", "contacts"}, {"records", seed}})["ids"];
+    json updates = json::array();
+    for (std::size_t k = 0; k < which.size(); ++k) {
+      updates.push_back({{"id", ids[k]}, {"data", {{"jobtitle", changed_title(which[k])}}}});
+    }
+    const std::string update_input = scratch.path() + "/updates.json";
+    std::ofstream(update_input) << updates.dump();
+    progress("(c) loader: the same " + std::to_string(which.size()) + " updates");
+    ToolRun r = LoaderPass(
+        rig, {"--mode", "update", "--input", update_input, "--batch-size", loader_batch, "--change-sets", "1"},
+        scratch.path(), "(c) updates", stderr);
+    rows.push_back({"(c) incremental, 1% changed", "loader", r, BestWriteRate(s)});
+  }
+  // (b): the contacts seeded into the emulator, pulled by crmsync into an
+  // empty local store, then read by the loader page by page.
+  {
+    testing_support::TempDir root;
+    Rig rig(s, root.path());
+    progress("(b) seeding " + std::to_string(records) + " contacts into the emulator");
+    for (int done = 0; done < records; done += o.seed_chunk) {
+      json chunk = json::array();
+      for (int i = done; i < std::min(records, done + o.seed_chunk); ++i) chunk.push_back(PersonAsDataverse(i));
+      rig.Admin("POST", "/_admin/seed", {{"entity_set", "contacts"}, {"records", chunk}});
+    }
+    rig.InitCrmsync();
+    progress("(b) crmsync: initial pull");
+    ToolRun pull = CrmsyncPass(rig, scratch.path(), "(b) initial pull", stderr);
+    {
+      auto store = crm::Store::Open(rig.dir() + "/crm.db");
+      if (!store.ok()) Die(store.status().ToString());
+      auto st = store->db().Prepare("SELECT count(*) FROM contact");
+      if (!st.ok()) Die(st.status().ToString());
+      if (auto row = st->Step(); row.ok() && *row) pull.records = st->ColumnInt(0);
+    }
+    rows.push_back({"(b) initial pull", "crmsync", pull, BestReadRate(s, page_size)});
+    progress("(b) loader: reading the same contacts, " + std::to_string(page_size) + " a page");
+    ToolRun r = LoaderPass(rig, {"--mode", "read", "--page-size", std::to_string(page_size)}, scratch.path(),
+                           "(b) read", stderr);
+    rows.push_back({"(b) initial pull", "loader (reads only)", r, BestReadRate(s, page_size)});
+  }
+  // (d): (a) again under limits tight enough for 429s; (e) under a tight
+  // request limit alone (the execution-time limit as in (a)).
+  const auto push_pair = [&](const std::string& step, const EmulatorSettings& limits, const std::string& log_name) {
+    {
+      testing_support::TempDir root;
+      Rig rig(limits, root.path());
+      rig.InitCrmsync();
+      if (const Status f = FillLocal(rig.dir() + "/crm.db", records, 0); !f.ok())
+        Die("filling the local store: " + f.ToString());
+      progress(step + ", crmsync");
+      ToolRun r = CrmsyncPass(rig, scratch.path(), step, stderr, o.log_dir.empty() ? "" : o.log_dir + "/" + log_name);
+      r.records = rig.Count("contacts");
+      rows.push_back({step, "crmsync", r, BestWriteRate(limits)});
+    }
+    testing_support::TempDir root;
+    Rig rig(limits, root.path());
+    progress(step + ", loader");
+    ToolRun r = LoaderPass(rig, {"--input", input, "--batch-size", loader_batch, "--change-sets", "1"}, scratch.path(),
+                           step, stderr);
+    r.records = rig.Count("contacts");
+    rows.push_back({step, "loader", r, BestWriteRate(limits)});
+  };
+  push_pair("(d) initial push, tight limits", tight, "crmsync-suite-d.log");
+  EmulatorSettings request_limited = s;
+  request_limited.requests = o.request_limited;
+  if (o.request_limited > 0) push_pair("(e) initial push, tight request limit", request_limited, "crmsync-suite-e.log");
+  progress("done");
+  // Rows by step, crmsync before the loader (they ran in the order that reuses emulators).
+  std::stable_sort(rows.begin(), rows.end(), [](const SuiteRow& x, const SuiteRow& y) { return x.step < y.step; });
+
+  // The table.
+  const auto rate = [](const ToolRun& r) { return r.seconds > 0 ? static_cast<double>(r.records) / r.seconds : 0; };
+  const auto loader_of = [&](const std::string& step) -> const SuiteRow* {
+    for (const auto& r : rows) {
+      if (r.step == step && r.tool != "crmsync") return &r;
+    }
+    return nullptr;
+  };
+  const auto crmsync_of = [&](const std::string& step) -> const SuiteRow* {
+    for (const auto& r : rows) {
+      if (r.step == step && r.tool == "crmsync") return &r;
+    }
+    return nullptr;
+  };
+  std::printf(
+      "suite: %d contacts; emulator latency %d ms, %d ms execution per operation, x-ms-dop-hint %d, %d concurrent; "
+      "limits per %d s: %lld requests and %lld ms of execution ((d): %lld requests and %lld ms; (e): %lld requests); "
+      "loader: change sets of %d, x-ms-dop-hint batches in flight, Retry-After on 429. Load average before %.2f, "
+      "after %.2f\n\n",
+      records, s.latency_ms, s.exec_ms, s.dop_hint, s.concurrency, s.window_s, s.requests, s.exec_limit_ms,
+      tight.requests, tight.exec_limit_ms, o.request_limited, o.batch_size, load_before, LoadAverage());
+  std::printf(
+      "| step | tool | records | seconds | records/s | best allowed, records/s | ratio to best | HTTP requests per "
+      "record | 429s | peak RSS, MB | CPU s per 1,000 records | crmsync / loader |\n");
+  std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const auto& r : rows) {
+    std::string ratio = "";
+    if (r.tool == "crmsync") {
+      const SuiteRow* l = loader_of(r.step);
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2f", l != nullptr && rate(l->run) > 0 ? rate(r.run) / rate(l->run) : 0.0);
+      ratio = text;
+    }
+    std::printf("| %s | %s | %lld | %.2f | %.0f | %.0f | %.2f | %.4f | %lld | %.1f | %.3f | %s |\n", r.step.c_str(),
+                r.tool.c_str(), static_cast<long long>(r.run.records), r.run.seconds, rate(r.run), r.best,
+                r.best > 0 ? rate(r.run) / r.best : 0, PerRecord(static_cast<double>(r.run.requests), r.run.records),
+                static_cast<long long>(r.run.throttled), r.run.rss_mb, PerRecord(r.run.cpu_s, r.run.records) * 1000,
+                ratio.c_str());
+  }
+  std::printf(
+      "\nseconds: the whole process, start to exit (crmsync: `crmsync sync`, token and every mapping's reads "
+      "included). Best allowed: writes, the tightest of the request window at 1,000 operations per $batch, the "
+      "execution-time window and x-ms-dop-hint requests in flight; reads, pages of %d one after the other. HTTP "
+      "requests: all the emulator answered, token and 429s included. CPU: the child's user + sys (wait4). (b)'s "
+      "loader only reads (it writes no local store), on the emulator crmsync pulled from. (c)'s loader updates the "
+      "same %d contacts, seeded into a fresh emulator. The pass between (a) and (c) (it reads the push's own "
+      "creates back as echoes) sent %lld requests, %lld of them writes.\n",
+      page_size, changed, static_cast<long long>(settle_requests), static_cast<long long>(settle_writes));
+
+  // The targets.
+  std::printf("\nTargets\n");
+  int missed = 0;
+  const auto target = [&](bool met, const std::string& text) {
+    std::printf("- %s: %s\n", met ? "met" : "MISSED", text.c_str());
+    missed += met ? 0 : 1;
+  };
+  char text[256];
+  const SuiteRow* a = crmsync_of("(a) initial push");
+  const SuiteRow* al = loader_of("(a) initial push");
+  const SuiteRow* b = crmsync_of("(b) initial pull");
+  const SuiteRow* c = crmsync_of("(c) incremental, 1% changed");
+  const SuiteRow* d = crmsync_of("(d) initial push, tight limits");
+  const SuiteRow* dl = loader_of("(d) initial push, tight limits");
+  const SuiteRow* e = crmsync_of("(e) initial push, tight request limit");
+  for (const SuiteRow* r : {a, b, d, e}) {
+    if (r == nullptr) continue;
+    std::snprintf(text, sizeof text, "%s at >= 90%% of the best the settings allow: %.0f of %.0f records/s (%.2f)",
+                  r->step.c_str(), rate(r->run), r->best, rate(r->run) / r->best);
+    target(rate(r->run) >= 0.9 * r->best, text);
+  }
+  std::snprintf(text, sizeof text, "(a) >= 1.0x the loader with no 429s: %.2fx, %lld and %lld 429s",
+                rate(a->run) / rate(al->run), static_cast<long long>(a->run.throttled),
+                static_cast<long long>(al->run.throttled));
+  target(rate(a->run) >= rate(al->run) && a->run.throttled == 0 && al->run.throttled == 0, text);
+  std::snprintf(text, sizeof text, "(d) >= 1.5x the loader when 429s occur: %.2fx, %lld and %lld 429s",
+                rate(d->run) / rate(dl->run), static_cast<long long>(d->run.throttled),
+                static_cast<long long>(dl->run.throttled));
+  target(rate(d->run) >= 1.5 * rate(dl->run) && (d->run.throttled > 0 || dl->run.throttled > 0), text);
+  const SuiteRow* el = loader_of("(e) initial push, tight request limit");
+  if (e != nullptr && el != nullptr) {
+    std::snprintf(text, sizeof text, "(e) >= 1.5x the loader when 429s occur: %.2fx, %lld and %lld 429s",
+                  rate(e->run) / rate(el->run), static_cast<long long>(e->run.throttled),
+                  static_cast<long long>(el->run.throttled));
+    target(rate(e->run) >= 1.5 * rate(el->run) && (e->run.throttled > 0 || el->run.throttled > 0), text);
+  }
+  std::snprintf(text, sizeof text,
+                "zero requests for unchanged records: the pass after the push wrote %lld requests; (c) wrote %lld "
+                "records (%d changed) in %lld write requests",
+                static_cast<long long>(settle_writes), static_cast<long long>(changed_written), changed,
+                static_cast<long long>(changed_write_requests));
+  target(settle_writes == 0 && changed_written == changed, text);
+  double rss = 0, cpu_us = 0;
+  for (const SuiteRow* r : {a, b, c, d, e}) {
+    if (r != nullptr) rss = std::max(rss, r->run.rss_mb);
+  }
+  for (const SuiteRow* r : {a, b, d}) cpu_us = std::max(cpu_us, PerRecord(r->run.cpu_s, r->run.records) * 1e6);
+  std::snprintf(text, sizeof text, "peak RSS under 100 MB at %d records: at most %.1f MB", records, rss);
+  target(rss < 100, text);
+  std::snprintf(text, sizeof text, "under 20 us of crmsync CPU per record ((a), (b), (d)): at most %.1f us", cpu_us);
+  target(cpu_us < 20, text);
+  std::printf("reproduce: %s\n", command.c_str());
+  return missed == 0 ? 0 : 1;
+}
+
 int Usage() {
-  std::cerr << "usage: sync_bench push|idle|pull [options]  (see the header of tests/bench/sync_bench.cpp)\n";
+  std::cerr << "usage: sync_bench push|idle|pull|suite [options]  (see the header of tests/bench/sync_bench.cpp)\n";
   return 2;
 }
 
@@ -609,6 +971,12 @@ int main(int argc, char** argv) {
       o.batch_size = static_cast<int>(num());
     else if (a == "--loader-change-sets")
       o.loader_change_sets = static_cast<int>(num());
+    else if (a == "--throttled-requests")
+      o.throttled_requests = num();
+    else if (a == "--throttled-exec-limit-ms")
+      o.throttled_exec_limit_ms = num();
+    else if (a == "--request-limited")
+      o.request_limited = num();
     else if (a == "--seed-chunk")
       o.seed_chunk = static_cast<int>(num());
     else if (a == "--tool")
@@ -622,5 +990,6 @@ int main(int argc, char** argv) {
   if (o.scenario == "push") return Push(o, command);
   if (o.scenario == "idle") return Idle(o, command);
   if (o.scenario == "pull") return Pull(o, command);
+  if (o.scenario == "suite") return Suite(o, command);
   return Usage();
 }

@@ -10,21 +10,28 @@
 //     WhoAmI answer) unless --parallel says otherwise;
 //   - a 429 waits out Retry-After and sends the same batch again (a change
 //     set is atomic, so a throttled one wrote nothing).
-// It only writes: no reads of what already exists, no state kept.
+// It keeps no state.
 //
 //   node loader.js --url http://127.0.0.1:PORT --tenant T --client-id ID --client-secret S
-//                  --input contacts.json [--batch-size 100] [--parallel N] [--change-sets 1|0]
+//                  [--mode create|update|read] [--input contacts.json] [--batch-size 100]
+//                  [--parallel N] [--change-sets 1|0] [--page-size 5000]
 //
-// contacts.json: a JSON array of Dataverse contact bodies ({"firstname":..}).
+// --mode create (the default): contacts.json is a JSON array of Dataverse
+//   contact bodies ({"firstname":..}), each created.
+// --mode update: contacts.json is an array of {"id": GUID, "data": {..}};
+//   each contact is updated (PATCH with If-Match: *) in the same batches.
+// --mode read: reads every contact, --page-size a page (Prefer:
+//   odata.maxpagesize), following @odata.nextLink; no --input. A page is
+//   one request after the other, as the next link says where to go on.
 // Prints one JSON line: {"records","seconds","requests","throttled","parallel","batch_size"}.
-// Exit 0 when every record was created, 1 otherwise, 2 on bad usage.
+// Exit 0 when every record was written (or read), 1 otherwise, 2 on bad usage.
 "use strict";
 
 const fs = require("fs");
 const { DynamicsWebApi } = require("dynamics-web-api");
 
 function parseArgs(argv) {
-  const args = { batchSize: 100, parallel: 0, changeSets: true };
+  const args = { mode: "create", batchSize: 100, parallel: 0, changeSets: true, pageSize: 5000 };
   for (let i = 2; i < argv.length; i += 2) {
     const name = argv[i];
     const value = argv[i + 1];
@@ -35,13 +42,18 @@ function parseArgs(argv) {
       case "--client-id": args.clientId = value; break;
       case "--client-secret": args.clientSecret = value; break;
       case "--input": args.input = value; break;
+      case "--mode": args.mode = value; break;
+      case "--page-size": args.pageSize = Number(value); break;
       case "--batch-size": args.batchSize = Number(value); break;
       case "--parallel": args.parallel = Number(value); break;
       case "--change-sets": args.changeSets = value !== "0" && value !== "false"; break;
       default: throw new Error(`unknown option ${name}`);
     }
   }
-  for (const k of ["url", "tenant", "clientId", "clientSecret", "input"]) {
+  if (!["create", "update", "read"].includes(args.mode)) throw new Error(`unknown --mode ${args.mode}`);
+  const required = ["url", "tenant", "clientId", "clientSecret"];
+  if (args.mode !== "read") required.push("input");
+  for (const k of required) {
     if (!args[k]) throw new Error(`missing --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`);
   }
   return args;
@@ -76,6 +88,43 @@ function makeTokenSource(args, counters) {
   };
 }
 
+// A 429's Retry-After in seconds (1 when it has none).
+function retryAfterOf(err) {
+  const headers = (err && err.headers) || {};
+  return Number(headers["retry-after"] ?? headers["Retry-After"] ?? 1);
+}
+
+// --mode read: every contact, page after page, waiting out Retry-After on a 429.
+async function readAll(args, config, counters) {
+  const api = new DynamicsWebApi(config);
+  const start = process.hrtime.bigint();
+  const request = { collection: "contacts", maxPageSize: args.pageSize };
+  let read = 0;
+  let link;
+  for (;;) {
+    let page;
+    counters.requests++;
+    try {
+      page = await api.retrieveMultiple(request, link);
+    } catch (e) {
+      if (e && e.status === 429) {
+        counters.throttled++;
+        await sleep(Math.max(0, retryAfterOf(e)) * 1000);
+        continue;
+      }
+      console.error(`loader: reading contacts failed: ${e && e.message ? e.message : JSON.stringify(e)}`);
+      return 1;
+    }
+    read += page.value.length;
+    link = page.oDataNextLink;
+    if (!link) break;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(JSON.stringify({ records: read, failed: 0, seconds, requests: counters.requests,
+                               throttled: counters.throttled, parallel: 1, page_size: args.pageSize }));
+  return 0;
+}
+
 async function main() {
   let args;
   try {
@@ -84,10 +133,11 @@ async function main() {
     console.error(`loader: ${e.message}`);
     return 2;
   }
-  const contacts = JSON.parse(fs.readFileSync(args.input, "utf8"));
   const counters = { requests: 0, throttled: 0 };
   const getToken = makeTokenSource(args, counters);
   const config = { serverUrl: `${args.url}/`, dataApi: { version: "9.2" }, onTokenRefresh: getToken };
+  if (args.mode === "read") return readAll(args, config, counters);
+  const contacts = JSON.parse(fs.readFileSync(args.input, "utf8"));
 
   const start = process.hrtime.bigint();
   let parallel = args.parallel;
@@ -115,8 +165,12 @@ async function main() {
       if (index >= batches.length) return;
       for (;;) {
         api.startBatch();
-        for (const data of batches[index]) {
-          api.create({ collection: "contacts", data, inChangeSet: args.changeSets });
+        for (const item of batches[index]) {
+          if (args.mode === "update") {
+            api.update({ collection: "contacts", key: item.id, data: item.data, inChangeSet: args.changeSets });
+          } else {
+            api.create({ collection: "contacts", data: item, inChangeSet: args.changeSets });
+          }
         }
         counters.requests++;
         try {
@@ -128,9 +182,7 @@ async function main() {
           const err = Array.isArray(e) ? e[0] : e;
           if (err && err.status === 429) {
             counters.throttled++;
-            const headers = err.headers || {};
-            const retryAfter = Number(headers["retry-after"] ?? headers["Retry-After"] ?? 1);
-            await sleep(Math.max(0, retryAfter) * 1000);
+            await sleep(Math.max(0, retryAfterOf(err)) * 1000);
             continue;
           }
           console.error(`loader: batch ${index} failed: ${err && err.message ? err.message : JSON.stringify(e)}`);

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "connectors/dataverse/dataverse_connector.h"
 #include "http/cpprest_client.h"
+#include "tests/bench/best_rate.h"
 #include "tests/emulator/emulator.h"
 #include "tests/support/real_clock.h"
 
@@ -113,11 +114,12 @@ int main(int argc, char** argv) {
   // The best any client could do under these settings: the tightest of the
   // request window (with the largest batch), the execution-time window and
   // the parallelism the server recommends.
-  const int parallel = std::min({dop, concurrency, 16});
-  const double by_requests = static_cast<double>(requests) / window_s * max_batch;
-  const double by_exec = exec_ms > 0 ? (static_cast<double>(exec_limit_ms) / window_s) / exec_ms : 1e12;
-  const double by_parallelism = parallel * max_batch * 1000.0 / (latency_ms + static_cast<double>(exec_ms) * max_batch);
-  const double best = std::min({by_requests, by_exec, by_parallelism});
+  const bench::RateBounds bounds = bench::WriteRateBounds(requests, window_s, exec_limit_ms, exec_ms, latency_ms,
+                                                          std::min({dop, concurrency, 16}), max_batch);
+  const double best = bounds.best();
+  const double by_requests = bounds.by_requests;
+  const double by_exec = bounds.by_execution;
+  const double by_parallelism = bounds.by_parallelism;
   const double rate = ok / seconds;
   std::printf("records: %d created of %d in %.2f s\n", ok, records, seconds);
   std::printf("records/s: %.0f\n", rate);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "tests/support/fake_clock.h"
 
@@ -59,6 +60,81 @@ TEST(RequestBudgetTest, ThrottlingHalvesAndDopHintCaps) {
   for (int i = 0; i < 100; ++i) b.RecordSuccess();
   EXPECT_EQ(b.parallelism(), 1) << "never above the server's hint";
   EXPECT_EQ(b.stats().throttled, 2);
+}
+
+TEST(RequestBudgetTest, OneThrottlingShrinksTheBudgetOnceAndEvery429ExtendsThePause) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 8, .initial_parallelism = 8, .initial_batch_size = 40, .max_batch_size = 100},
+                  clock);
+  // Four requests in flight together all come back 429: one throttling.
+  std::vector<RequestBudget::Permit> sent;
+  for (int i = 0; i < 4; ++i) sent.push_back(std::move(b.Acquire(Deadline::Never())).value());
+  b.RecordThrottled(sent[0], milliseconds(1000), "0x80072321");
+  EXPECT_EQ(b.parallelism(), 4);
+  EXPECT_EQ(b.batch_size(), 20);
+  b.RecordThrottled(sent[1], milliseconds(3000), "0x80072321");
+  b.RecordThrottled(sent[2], milliseconds(2000), "0x80072321");
+  EXPECT_EQ(b.parallelism(), 4) << "requests sent at the old pressure shrink nothing more";
+  EXPECT_EQ(b.batch_size(), 20);
+  EXPECT_EQ(b.stats().throttled, 3);
+  sent.clear();
+  // The longest Retry-After holds for everyone.
+  const auto start = clock.SteadyNow();
+  auto next = b.Acquire(Deadline::After(clock, std::chrono::seconds(60)));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(clock.SteadyNow() - start, milliseconds(3000));
+  // A request sent after the decrease is news: its 429 shrinks again.
+  b.RecordThrottled(*next, milliseconds(1), "0x80072321");
+  EXPECT_EQ(b.parallelism(), 2);
+  EXPECT_EQ(b.batch_size(), 10);
+}
+
+TEST(RequestBudgetTest, SuccessesOfRequestsSentBeforeAThrottlingDoNotGrowTheBudget) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 40, .max_batch_size = 40},
+                  clock);
+  std::vector<RequestBudget::Permit> sent;
+  for (int i = 0; i < 4; ++i) sent.push_back(std::move(b.Acquire(Deadline::Never())).value());
+  b.RecordThrottled(sent[0], milliseconds(1), "0x80072322");
+  ASSERT_EQ(b.parallelism(), 2);
+  // The other three were sent before it and succeed: no round at the new limit.
+  for (int i = 1; i < 4; ++i) b.RecordSuccess(sent[i]);
+  EXPECT_EQ(b.parallelism(), 2);
+  sent.clear();
+  // Two requests sent at the new limit make a round.
+  auto p1 = b.Acquire(Deadline::After(clock, std::chrono::seconds(10)));
+  auto p2 = b.Acquire(Deadline::After(clock, std::chrono::seconds(10)));
+  ASSERT_TRUE(p1.ok() && p2.ok());
+  b.RecordSuccess(*p1);
+  b.RecordSuccess(*p2);
+  EXPECT_EQ(b.parallelism(), 3);
+}
+
+TEST(RequestBudgetTest, TheRequestLimitRaisesTheBatchCapSoFewerRequestsCarryTheRecords) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4,
+                   .initial_parallelism = 4,
+                   .initial_batch_size = 200,
+                   .max_batch_size = 200,
+                   .request_limited_max_batch_size = 500},
+                  clock);
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 200) << "the usual cap holds until the request limit trips";
+  b.RecordThrottled(milliseconds(1), "0x80072322");
+  EXPECT_EQ(b.batch_size(), 400) << "a $batch is one request however many operations it holds";
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 500);
+  b.RecordThrottled(milliseconds(1), "0x80072321");
+  EXPECT_EQ(b.batch_size(), 250) << "the execution-time limit still halves it";
+}
+
+TEST(RequestBudgetTest, WithoutARequestLimitedCapTheBatchCapStays) {
+  FakeClock clock;
+  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 100, .max_batch_size = 100},
+                  clock);
+  b.RecordThrottled(milliseconds(1), "0x80072322");
+  for (int i = 0; i < 10; ++i) b.RecordSuccess();
+  EXPECT_EQ(b.batch_size(), 100);
 }
 
 TEST(RequestBudgetTest, NeverMoreInFlightThanTheLimit) {
