@@ -165,7 +165,7 @@ constexpr ConfigKey kConfigKeys[] = {
      &DataverseConfig::max_parallelism},
     {{.pointer = "/dataverse/page_size",
       .type = KeyType::kInteger,
-      .default_json = "5000",
+      .default_json = "1000",
       .help = "records per page when reading",
       .min = 1,
       .max = 5000},

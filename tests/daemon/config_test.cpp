@@ -290,7 +290,7 @@ TEST(ConfigTest, TheTemplateWritesEveryKeyWithItsHelpAndDefault) {
     }
   }
   // Range and allowed values are spelt out for people.
-  EXPECT_NE(text.find("\"page_size\": 5000,  // records per page when reading (1 to 5000)"), std::string::npos);
+  EXPECT_NE(text.find("\"page_size\": 1000,  // records per page when reading (1 to 5000)"), std::string::npos);
   EXPECT_NE(text.find("(trace, debug, info, warn, error or off)"), std::string::npos);
   EXPECT_NE(text.find("\"mass_delete_min_count\": 10,  // the share rule applies only when more than this many "
                       "records would be deleted (0 to 100000000)"),
@@ -331,7 +331,7 @@ TEST(ConfigTest, TheTemplateTheParserAndTheStructAgreeOnEveryDefault) {
   EXPECT_EQ(expected.dataverse.authority, "https://login.microsoftonline.com");
   EXPECT_EQ(expected.dataverse.assertion_algorithm, "PS256");
   EXPECT_EQ(expected.dataverse.max_parallelism, 8);
-  EXPECT_EQ(expected.dataverse.page_size, 5000);
+  EXPECT_EQ(expected.dataverse.page_size, 1000);
   EXPECT_EQ(expected.dataverse.timeout_s, 120);
   EXPECT_TRUE(expected.dataverse.suppress_duplicate_detection);
   EXPECT_FALSE(expected.dataverse.bypass_custom_plugins);
