@@ -113,6 +113,20 @@ Result<Coupling> ReadCoupling(const SqliteStatement& st) {
   return c;
 }
 
+// Reads a coupling head whose columns are, in order: local_key, remote_id,
+// local_version, remote_version, status.
+Result<CouplingHead> ReadCouplingHead(const SqliteStatement& st, const std::string& mapping) {
+  CouplingHead h;
+  h.local_key = st.ColumnText(0);
+  h.remote_id = st.ColumnText(1);
+  h.local_version = st.ColumnText(2);
+  h.remote_version = st.ColumnText(3);
+  const auto status = ParseCouplingStatus(st.ColumnText(4));
+  if (!status) return Status(StatusCode::kCorrupt, "coupling " + mapping + "/" + h.local_key + " has a bad status");
+  h.status = *status;
+  return h;
+}
+
 // The keys of a page as one JSON array, the operand of `IN (SELECT value
 // FROM json_each(?))`: one prepared statement for any number of keys.
 std::string KeyArray(const std::vector<std::string>& keys) {
@@ -433,14 +447,7 @@ Result<std::optional<CouplingHead>> SqliteStateStore::CouplingHeadBy(const std::
   st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
   CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<CouplingHead>();
-  CouplingHead h;
-  h.local_key = st->ColumnText(0);
-  h.remote_id = st->ColumnText(1);
-  h.local_version = st->ColumnText(2);
-  h.remote_version = st->ColumnText(3);
-  const auto status = ParseCouplingStatus(st->ColumnText(4));
-  if (!status) return Status(StatusCode::kCorrupt, "coupling " + mapping + "/" + h.local_key + " has a bad status");
-  h.status = *status;
+  CRMSYNC_ASSIGN_OR_RETURN(CouplingHead h, ReadCouplingHead(*st, mapping));
   return std::optional<CouplingHead>(std::move(h));
 }
 
@@ -458,14 +465,7 @@ Result<std::map<std::string, CouplingHead>> SqliteStateStore::CouplingHeadsBy(co
   for (;;) {
     CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) return out;
-    CouplingHead h;
-    h.local_key = st->ColumnText(0);
-    h.remote_id = st->ColumnText(1);
-    h.local_version = st->ColumnText(2);
-    h.remote_version = st->ColumnText(3);
-    const auto status = ParseCouplingStatus(st->ColumnText(4));
-    if (!status) return Status(StatusCode::kCorrupt, "coupling " + mapping + "/" + h.local_key + " has a bad status");
-    h.status = *status;
+    CRMSYNC_ASSIGN_OR_RETURN(CouplingHead h, ReadCouplingHead(*st, mapping));
     std::string key = side == Side::kLocal ? h.local_key : h.remote_id;
     out.emplace(std::move(key), std::move(h));
   }
