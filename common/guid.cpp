@@ -12,7 +12,7 @@ namespace {
 // RAND_bytes costs about as much per call for 16 bytes as for a kilobyte
 // (its lock and generator set-up dominate), and an initial push asks for one
 // GUID per record: each thread draws 64 GUIDs' worth at once.
-constexpr std::size_t kPoolBytes = 16 * 64;
+constexpr std::size_t kPoolBytes = std::size_t{16} * 64;
 
 struct RandomPool {
   unsigned char bytes[kPoolBytes];
