@@ -1,6 +1,13 @@
 #include "daemon/systemd_notifier.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -26,23 +33,23 @@ SystemdNotifier::SystemdNotifier() {
 
 void SystemdNotifier::Ready(const std::string& status) {
   last_status_ = OneLine(status);
-  Send("READY=1\nSTATUS=" + last_status_);
+  SendOrDrop("READY=1\nSTATUS=" + last_status_);
 }
 
 void SystemdNotifier::Status(const std::string& status) {
   std::string line = OneLine(status);
   if (line == last_status_) return;
   last_status_ = std::move(line);
-  Send("STATUS=" + last_status_);
+  SendOrDrop("STATUS=" + last_status_);
 }
 
 void SystemdNotifier::Watchdog() {
-  Send("WATCHDOG=1");
+  SendOrDrop("WATCHDOG=1");
 }
 
 void SystemdNotifier::Stopping(const std::string& status) {
   last_status_ = OneLine(status);
-  Send("STOPPING=1\nSTATUS=" + last_status_);
+  SendOrDrop("STOPPING=1\nSTATUS=" + last_status_);
 }
 
 void SystemdNotifier::Send(const std::string& message) {
@@ -51,6 +58,34 @@ void SystemdNotifier::Send(const std::string& message) {
   // Said once: a manager that went away would otherwise be reported at every STATUS= line.
   if (const int r = sd_notify(0, message.c_str()); r < 0 && !warned_) {
     spdlog::warn("sd_notify failed (error {}); systemd may not see this daemon's state", -r);
+    warned_ = true;
+  }
+}
+
+SystemdNotifier::~SystemdNotifier() {
+  if (socket_ >= 0) ::close(socket_);
+}
+
+void SystemdNotifier::SendOrDrop(const std::string& message) {
+  // sd_notify(3) has no non-blocking mode; the protocol is one datagram to
+  // the socket NOTIFY_SOCKET names (a path, or '@' for the abstract namespace).
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::size_t length = std::strlen(path);
+  if ((path[0] != '/' && path[0] != '@') || length >= sizeof address.sun_path) {
+    Send(message);  // a form only libsystemd knows (vsock): its blocking send
+    return;
+  }
+  std::memcpy(address.sun_path, path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';
+  if (socket_ < 0) socket_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
+  const bool sent = socket_ >= 0 && ::sendto(socket_, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                                             reinterpret_cast<const sockaddr*>(&address), size) >= 0;
+  if (!sent && !warned_) {
+    spdlog::warn("systemd notification not sent ({}); systemd may not see this daemon's state", std::strerror(errno));
     warned_ = true;
   }
 }

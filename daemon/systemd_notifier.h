@@ -7,9 +7,11 @@
 // pings at half that interval, from its main loop only.
 //
 // STATUS= texts are sent only when they change, so a status line costs
-// nothing while the daemon stays idle. sd_notify sends on a blocking datagram
-// socket: a manager that stops reading (systemd never does; a test harness
-// might) eventually blocks the main loop, watchdog pings included.
+// nothing while the daemon stays idle. Every notification is sent without
+// waiting: a manager that falls behind (ten unread datagrams fill a Unix
+// socket's queue by default, net.unix.max_dgram_qlen) loses a message,
+// which it notices on its own (a late READY=1, a missed ping), and never
+// stalls the main loop or the shutdown.
 //
 // Thread-safety: not thread-safe; the runner's main loop owns it.
 #pragma once
@@ -24,6 +26,9 @@ class SystemdNotifier {
  public:
   // Reads WATCHDOG_USEC/WATCHDOG_PID once.
   SystemdNotifier();
+  ~SystemdNotifier();
+  SystemdNotifier(const SystemdNotifier&) = delete;
+  SystemdNotifier& operator=(const SystemdNotifier&) = delete;
 
   // READY=1 with a STATUS= line.
   void Ready(const std::string& status);
@@ -38,11 +43,14 @@ class SystemdNotifier {
   const std::string& last_status() const { return last_status_; }
 
  private:
-  void Send(const std::string& message);
+  void Send(const std::string& message);        // sd_notify: waits while the socket's queue is full
+  void SendOrDrop(const std::string& message);  // the same datagram, dropped when it would wait (Send for
+                                                // an address form only libsystemd knows)
 
   std::optional<std::chrono::microseconds> watchdog_;
   std::string last_status_;
   bool warned_ = false;  // a failed notification was logged
+  int socket_ = -1;      // SendOrDrop's, opened at its first use
 };
 
 }  // namespace crmsync::daemon
