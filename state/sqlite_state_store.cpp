@@ -436,21 +436,6 @@ Status SqliteStateStore::PutCoupling(const Coupling& c) {
   return upsert();
 }
 
-Result<std::optional<CouplingHead>> SqliteStateStore::CouplingHeadBy(const std::string& mapping, Side side,
-                                                                     const std::string& key) {
-  CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st, Statement(side == Side::kLocal
-                              ? "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
-                                "WHERE mapping = ? AND local_key = ?"
-                              : "SELECT local_key, remote_id, local_version, remote_version, status FROM coupling "
-                                "WHERE mapping = ? AND remote_id = ?"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return std::optional<CouplingHead>();
-  CRMSYNC_ASSIGN_OR_RETURN(CouplingHead h, ReadCouplingHead(*st, mapping));
-  return std::optional<CouplingHead>(std::move(h));
-}
-
 Result<std::map<std::string, CouplingHead>> SqliteStateStore::CouplingHeadsBy(const std::string& mapping, Side side,
                                                                               const std::vector<std::string>& keys) {
   std::map<std::string, CouplingHead> out;

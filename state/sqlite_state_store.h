@@ -31,8 +31,6 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<Coupling>> CouplingByLocal(const std::string& mapping, const std::string& local_key) override;
   Result<std::optional<Coupling>> CouplingByRemote(const std::string& mapping, const std::string& remote_id) override;
   Status PutCoupling(const Coupling& coupling) override;
-  Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
-                                                     const std::string& key) override;
   Result<std::map<std::string, CouplingHead>> CouplingHeadsBy(const std::string& mapping, Side side,
                                                               const std::vector<std::string>& keys) override;
   Result<std::map<std::string, Coupling>> CouplingsBy(const std::string& mapping, Side side,

@@ -74,13 +74,11 @@ class StateStore {
   virtual Result<std::optional<Coupling>> CouplingByRemote(const std::string& mapping,
                                                            const std::string& remote_id) = 0;
   virtual Status PutCoupling(const Coupling& coupling) = 0;  // insert or replace, keyed by (mapping, local_key)
-  // A coupling's keys, versions and status without its bases (cheap: how a
-  // pass recognises its own writes coming back, R4), by `side`'s key.
-  virtual Result<std::optional<CouplingHead>> CouplingHeadBy(const std::string& mapping, Side side,
-                                                             const std::string& key) = 0;
-  // The same three for a page of keys at once, by `side`'s key; keys without
-  // a coupling are absent. One query instead of one per record: each query
-  // outside a transaction is a transaction of its own.
+  // A page of keys at once, by `side`'s key; keys without a coupling are
+  // absent. One query instead of one per record: each query outside a
+  // transaction is a transaction of its own. Heads are a coupling's keys,
+  // versions and status without its bases (cheap: how a pass recognises its
+  // own writes coming back, R4).
   virtual Result<std::map<std::string, CouplingHead>> CouplingHeadsBy(const std::string& mapping, Side side,
                                                                       const std::vector<std::string>& keys) = 0;
   virtual Result<std::map<std::string, Coupling>> CouplingsBy(const std::string& mapping, Side side,
