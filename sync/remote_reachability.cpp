@@ -34,13 +34,18 @@ Status RemoteReachability::Explained(Status status, bool probing) const {
                             std::to_string(probe_timeout_.count()) + " s");
 }
 
-Result<connectors::ChangeBatch> RemoteReachability::ReadChanges(const connectors::ReadRequest& request,
-                                                                Deadline deadline) {
+template <typename Call>
+auto RemoteReachability::Watched(Deadline deadline, Call call) -> decltype(call(deadline)) {
   const bool probing = unanswered_.load();
-  auto out = remote_.ReadChanges(request, For(deadline));
+  auto out = call(For(deadline));
   Ended(out.ok() ? Status::Ok() : out.status());
   if (!out.ok()) return Explained(out.status(), probing);
   return out;
+}
+
+Result<connectors::ChangeBatch> RemoteReachability::ReadChanges(const connectors::ReadRequest& request,
+                                                                Deadline deadline) {
+  return Watched(deadline, [&](Deadline d) { return remote_.ReadChanges(request, d); });
 }
 
 Result<std::optional<connectors::Change>> RemoteReachability::Fetch(const std::string& entity,
@@ -48,20 +53,12 @@ Result<std::optional<connectors::Change>> RemoteReachability::Fetch(const std::s
                                                                     const std::string& key,
                                                                     const std::vector<std::string>& columns,
                                                                     Deadline deadline) {
-  const bool probing = unanswered_.load();
-  auto out = remote_.Fetch(entity, key_attribute, key, columns, For(deadline));
-  Ended(out.ok() ? Status::Ok() : out.status());
-  if (!out.ok()) return Explained(out.status(), probing);
-  return out;
+  return Watched(deadline, [&](Deadline d) { return remote_.Fetch(entity, key_attribute, key, columns, d); });
 }
 
 Result<connectors::ChangeBatch> RemoteReachability::Lookup(const connectors::LookupRequest& request,
                                                            Deadline deadline) {
-  const bool probing = unanswered_.load();
-  auto out = remote_.Lookup(request, For(deadline));
-  Ended(out.ok() ? Status::Ok() : out.status());
-  if (!out.ok()) return Explained(out.status(), probing);
-  return out;
+  return Watched(deadline, [&](Deadline d) { return remote_.Lookup(request, d); });
 }
 
 Result<std::vector<connectors::WriteResult>> RemoteReachability::Write(const std::string& entity,

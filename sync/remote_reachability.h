@@ -58,6 +58,10 @@ class RemoteReachability final : public connectors::Connector {
   void Ended(const Status& status);
   // `status` with the reason it came early, when it did.
   Status Explained(Status status, bool probing) const;
+  // One read through the connector: its deadline shortened while Dataverse
+  // gives no answer, its outcome noted, its failure explained.
+  template <typename Call>
+  auto Watched(Deadline deadline, Call call) -> decltype(call(deadline));
 
   connectors::Connector& remote_;
   const Clock& clock_;
