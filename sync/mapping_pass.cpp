@@ -765,6 +765,22 @@ Status MappingPass::CompletePage(Page& page, WriteResults first_results) {
   return Commit(incomplete_ ? std::nullopt : std::move(page.cursor_after), page.source);
 }
 
+Status MappingPass::DropEchoes(std::vector<Item*>& todo, Side side) {
+  // Most changes read back are our own writes (R4): tell them by version, before reading any base.
+  CRMSYNC_ASSIGN_OR_RETURN(auto heads, engine_.store_.CouplingHeadsBy(m_.name, side, KeysOf(todo, side)));
+  std::erase_if(todo, [&](Item* item) {
+    const std::string& read = side == Side::kLocal ? item->local->version : item->remote->version;
+    if (read.empty()) return false;
+    auto head = heads.find(side == Side::kLocal ? item->local_key : item->remote_id);
+    if (head == heads.end() || head->second.status != Coupling::Status::kActive) return false;
+    if ((side == Side::kLocal ? head->second.local_version : head->second.remote_version) != read) return false;
+    item->done = true;
+    ++report_.counts.unchanged;
+    return true;
+  });
+  return Status::Ok();
+}
+
 Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t epoch) {
   state::StateStore& store = engine_.store_;
   std::vector<Item*> need_local;
@@ -777,21 +793,7 @@ Status MappingPass::PrepareRemoteSourced(std::vector<Item>& items, std::int64_t 
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[1].insert(item.remote_id);
     todo.push_back(&item);
   }
-  if (epoch == 0) {
-    // Most changes read back are our own writes (R4): tell them by version, before reading any base.
-    CRMSYNC_ASSIGN_OR_RETURN(auto heads, store.CouplingHeadsBy(m_.name, Side::kRemote, KeysOf(todo, Side::kRemote)));
-    std::erase_if(todo, [&](Item* item) {
-      if (item->remote->version.empty()) return false;
-      auto head = heads.find(item->remote_id);
-      if (head == heads.end() || head->second.status != Coupling::Status::kActive ||
-          head->second.remote_version != item->remote->version) {
-        return false;
-      }
-      item->done = true;
-      ++report_.counts.unchanged;
-      return true;
-    });
-  }
+  if (epoch == 0) CRMSYNC_RETURN_IF_ERROR(DropEchoes(todo, Side::kRemote));
   CRMSYNC_ASSIGN_OR_RETURN(auto couplings, store.CouplingsBy(m_.name, Side::kRemote, KeysOf(todo, Side::kRemote)));
   std::vector<Item*> uncoupled;
   for (Item* item_ptr : todo) {
@@ -941,20 +943,7 @@ Status MappingPass::PrepareLocalSourced(std::vector<Item>& items, std::int64_t e
     if (engine_.options_.dry_run && epoch != 0) dry_seen_[0].insert(item.local_key);
     todo.push_back(&item);
   }
-  if (epoch == 0) {
-    CRMSYNC_ASSIGN_OR_RETURN(auto heads, store.CouplingHeadsBy(m_.name, Side::kLocal, KeysOf(todo, Side::kLocal)));
-    std::erase_if(todo, [&](Item* item) {
-      if (item->local->version.empty()) return false;
-      auto head = heads.find(item->local_key);
-      if (head == heads.end() || head->second.status != Coupling::Status::kActive ||
-          head->second.local_version != item->local->version) {
-        return false;
-      }
-      item->done = true;  // our own write coming back (R4)
-      ++report_.counts.unchanged;
-      return true;
-    });
-  }
+  if (epoch == 0) CRMSYNC_RETURN_IF_ERROR(DropEchoes(todo, Side::kLocal));
   CRMSYNC_ASSIGN_OR_RETURN(auto couplings, store.CouplingsBy(m_.name, Side::kLocal, KeysOf(todo, Side::kLocal)));
   std::vector<Item*> uncoupled;
   for (Item* item_ptr : todo) {

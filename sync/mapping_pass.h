@@ -101,6 +101,9 @@ class MappingPass {
                      std::int64_t epoch);
   Status PrepareRemoteSourced(std::vector<Item>& items, std::int64_t epoch);
   Status PrepareLocalSourced(std::vector<Item>& items, std::int64_t epoch);
+  // Takes out of `todo` (records read from `side`) those whose coupling says
+  // they are this engine's own writes coming back, counted unchanged (R4).
+  Status DropEchoes(std::vector<Item*>& todo, Side side);
   Status MatchLocally(std::vector<Item*>& unmatched);
   Status MatchRemotely(std::vector<Item*>& unmatched);
   // A write the page will send, with the item and the fields it carries.
