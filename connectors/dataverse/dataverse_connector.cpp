@@ -830,6 +830,11 @@ void DataverseConnector::SendBatch(const std::vector<const Unit*>& run, std::vec
       for (const PreparedOp* op : unit->ops) results[op->index] = {s, op->op.key, "", {}};
     }
   };
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::size_t operations = 0;
+    for (const auto& item : items) operations += item.operations.size();
+    spdlog::debug("sending a $batch of {} operations", operations);
+  }
   auto response = transport_.Send(request, deadline);
   if (!response.ok()) return fail_all(response.status());
   auto parsed = ParseBatchResponse(response->Header("Content-Type"), response->body);

@@ -41,7 +41,16 @@ Transport::Outcome Transport::Attempt(const http::HttpRequest& request, Deadline
   http::HttpRequest authorised = request;  // a fresh request per attempt
   authorised.headers.emplace_back("Authorization", "Bearer " + *token);
   ++sent_;
+  const auto sent_at = clock_.SteadyNow();
   auto response = http_.Send(authorised, deadline);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    // Each request's answer and time, for finding where a pass waits. The
+    // URL without its query: a filter may quote record values.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.SteadyNow() - sent_at).count();
+    const std::string_view url(request.url);
+    spdlog::debug("{} {} ({} bytes): {} in {} ms", request.method, url.substr(0, url.find('?')), request.body.size(),
+                  response.ok() ? std::to_string(response->status) : response.status().ToString(), ms);
+  }
   if (!response.ok()) {
     out.failure = response.status();
     if (IsRetryable(out.failure)) budget_.RecordTransientFailure();
