@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "tests/support/die_with_parent.h"
+
 namespace crmsync::emulator::testing {
 
 std::string EmulatorBinaryPath() {
@@ -33,6 +35,7 @@ std::unique_ptr<EmulatorProcess> EmulatorProcess::Start(const std::vector<std::s
   std::vector<char*> argv;
   for (auto& s : storage) argv.push_back(s.data());
   argv.push_back(nullptr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     if (error != nullptr) *error = std::string("fork: ") + std::strerror(errno);
@@ -41,6 +44,7 @@ std::unique_ptr<EmulatorProcess> EmulatorProcess::Start(const std::vector<std::s
     return nullptr;
   }
   if (pid == 0) {
+    testing_support::DieWithParent(parent);
     dup2(fds[1], STDOUT_FILENO);
     // Unblock signals the parent may have blocked.
     sigset_t none;

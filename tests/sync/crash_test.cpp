@@ -26,6 +26,7 @@
 #include "crm/store.h"
 #include "tests/emulator/emulator_process.h"
 #include "tests/emulator/test_client.h"
+#include "tests/support/die_with_parent.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_secret.h"
@@ -98,8 +99,10 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
 
   // Runs `crmsync COMMAND`; kills it after `kill_after` unless it finished. Returns the exit code, -1 if killed.
   int KilledAfter(std::chrono::milliseconds kill_after, const char* command = "sync") {
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
+      testing_support::DieWithParent(parent);
       const std::string log = dir_.path() + "/sync.log";
       (void)freopen("/dev/null", "r", stdin);
       (void)freopen(log.c_str(), "a", stdout);
