@@ -29,6 +29,23 @@ constexpr std::string_view kLookupPrefix = "lookup:";
 constexpr std::size_t kMaxLookupValues = 100;
 constexpr std::size_t kMaxLookupUrl = std::size_t{16} * 1024;  // Dataverse refuses GET URLs over 32 KB
 constexpr std::size_t kMaxBatchRequests = 1000;                // Dataverse's limit per $batch
+// The smallest run worth a request of its own when a remainder is split
+// across the requests in flight (Microsoft's suggested batch size).
+constexpr std::size_t kMinSplitRun = 10;
+
+// The requests each run (one $batch) carries when `left` remain, at most
+// `batch` a run with `parallel` in flight: a multiple of `parallel` runs of
+// even size, so no worker sits idle while another sends the last big batch
+// (1,000 at 200 a batch on 4 workers: 8 runs of 125, not 5 of 200; 400 at
+// 400 a batch: 4 runs of 100, not one of 400), but no run split below
+// kMinSplitRun.
+std::size_t RunSize(std::size_t left, std::size_t batch, std::size_t parallel) {
+  if (batch <= 1 || left <= 1) return std::max<std::size_t>(1, batch);
+  const std::size_t needed = (left + batch - 1) / batch;
+  std::size_t runs = (needed + parallel - 1) / parallel * parallel;
+  runs = std::max(needed, std::min(runs, std::max<std::size_t>(1, left / kMinSplitRun)));
+  return (left + runs - 1) / runs;
+}
 
 std::string KindName(WriteOp::Kind k) {
   switch (k) {
@@ -661,16 +678,16 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
   }
   job->requests_left = total_requests;
   // Enough tasks to keep the pool busy, no more than there are runs to send.
-  // The runs are those RunJob plans: when more than one is needed, a
-  // multiple of the parallelism of them (600 ops at 200 a batch on 4
-  // workers: 4 runs of 150), so there is a task for each run in flight;
+  // The runs are those RunJob plans (RunSize: 600 ops at 200 a batch on 4
+  // workers, 4 runs of 150), so there is a task for each run in flight;
   // with one task per batch-size run (3) the fourth run waited for the
   // first to end, and the call took two rounds instead of one.
-  const std::size_t per_run =
-      options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1;
-  const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
-  std::size_t runs = (total_requests + per_run - 1) / per_run;
-  if (per_run > 1 && runs > 1) runs = (runs + parallel - 1) / parallel * parallel;
+  const std::size_t per_run = RunSize(
+      total_requests,
+      std::min(kMaxBatchRequests,
+               options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1),
+      static_cast<std::size_t>(std::max(1, transport_.budget().parallelism())));
+  const std::size_t runs = (total_requests + per_run - 1) / per_run;
   const std::size_t tasks =
       std::clamp<std::size_t>(runs, 1, std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
   job->running = tasks;
@@ -698,22 +715,15 @@ void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
           std::min(kMaxBatchRequests,
                    options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
       const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
-      // When more than one run is needed: even runs, a multiple of the
-      // parallelism of them, so no worker sits idle while another sends the
-      // last big batch (1,000 ops on 4 workers at 200 a batch: 8 runs of
-      // 125, not 5 of 200). Planned once for what is left when the budget
-      // changes, not at every take: re-planning from a shrinking remainder
-      // makes every run a different size (125, 110, 192, 144, ...), and the
-      // call lasts as long as its slowest worker.
+      // Even runs, a multiple of the parallelism of them (RunSize), planned
+      // once for what is left when the budget changes, not at every take:
+      // re-planning from a shrinking remainder makes every run a different
+      // size (125, 110, 192, 144, ...), and the call lasts as long as its
+      // slowest worker.
       if (batch != job.planned_batch || parallel != job.planned_parallel) {
         job.planned_batch = batch;
         job.planned_parallel = parallel;
-        job.run_size = batch;
-        if (batch > 1 && job.requests_left > batch) {
-          std::size_t runs = (job.requests_left + batch - 1) / batch;
-          runs = (runs + parallel - 1) / parallel * parallel;
-          job.run_size = std::max<std::size_t>(1, (job.requests_left + runs - 1) / runs);
-        }
+        job.run_size = RunSize(job.requests_left, batch, parallel);
       }
       const std::size_t limit = job.run_size;
       std::size_t requests = 0;

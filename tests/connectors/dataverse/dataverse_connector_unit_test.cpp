@@ -678,5 +678,35 @@ TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfThePara
   EXPECT_EQ(http.sizes(), std::vector<std::size_t>(8, 125));
 }
 
+// Regression (a 1% pass: 1,000 updates took 1.47 s, 60% of it with one
+// request in flight): when the batch size had doubled past what was left,
+// the whole remainder went out as one $batch while the other workers idled.
+TEST(DataverseConnectorPoolTest, ARemainderThatFitsOneBatchIsStillSplitAcrossTheRequestsInFlight) {
+  BatchSizeRecordingHttp http;
+  FixedToken tokens;
+  testing_support::FakeClock clock;
+  RequestBudget budget(
+      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500}, clock);
+  Transport transport(http, tokens, budget, clock);
+  DataverseConnectorOptions options;
+  options.api = {"https://org.example", "v9.2"};
+  DataverseConnector connector(transport, options);
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 400; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
+  auto results = connector.Write("accounts", ops, Deadline::Never());
+  ASSERT_TRUE(results.ok());
+  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(4, 100));
+
+  // A handful is not split into requests of one or two: 25 go as 2 runs of at least 10.
+  std::vector<WriteOp> few;
+  for (int i = 0; i < 25; ++i) few.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
+  ASSERT_TRUE(connector.Write("accounts", few, Deadline::Never()).ok());
+  const auto sizes = http.sizes();
+  ASSERT_EQ(sizes.size(), 6u);
+  EXPECT_EQ(sizes[4] + sizes[5], 25u);
+  EXPECT_GE(std::min(sizes[4], sizes[5]), 10u);
+}
+
 }  // namespace
 }  // namespace crmsync::dataverse
