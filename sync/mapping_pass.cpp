@@ -651,12 +651,13 @@ Status MappingPass::ReadSideFrom(Side side, bool resume, bool& was_full) {
 
 // A page of local changes whose first round writes to Dataverse is sent on
 // a thread of its own, and the next page is read, decided and its intents
-// recorded meanwhile; the page in flight is committed while the next one's
-// write is in flight in turn. So neither side waits for the other, and
-// pages still commit in order, each after its own writes (R1). Only one
-// page writes at a time, and a page is overlapped only when it has none of
-// the records of the page in flight: a decision never reads what a write
-// in flight may change.
+// recorded meanwhile; the next page's write goes out at once, its requests
+// queueing for the budget's slots behind the page in flight (so no slot
+// idles between pages), and the page before is committed while it is in
+// flight. So neither side waits for the other, and pages still commit in
+// order, each after its own writes (R1). At most two pages write at once,
+// and a page is overlapped only when it has none of the records of the
+// page in flight: a decision never reads what a write in flight may change.
 Status MappingPass::ProcessPage(Side source, std::vector<Change> changes, std::optional<CursorState> cursor_after,
                                 std::int64_t epoch) {
   if (in_flight_) {
@@ -714,7 +715,6 @@ Status MappingPass::ProcessPage(Side source, std::vector<Change> changes, std::o
     WriteResults results = Execute(Side::kRemote, page->round.remote_batch, CallDeadline());
     return CompletePage(*page, std::move(results));
   }
-  if (in_flight_) in_flight_->sent.wait();  // one page writes at a time
   Page* sending = page.get();
   const Deadline deadline = CallDeadline();
   try {
