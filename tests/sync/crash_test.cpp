@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -203,12 +204,24 @@ TEST_P(CrashTest, KillsAtRandomInstantsLoseNothingAndDuplicateNothing) {
   std::map<std::string, std::string> local_phone;   // local person email -> phone set locally
   std::map<std::string, std::string> remote_title;  // remote contact id -> job title set in Dataverse
   // The daemon never ends by itself: it is killed every time, up to a few
-  // passes in (its passes begin at once and then every second).
-  std::uniform_int_distribution<int> delay_ms(5, daemon ? 2500 : 900);
+  // passes in (its passes begin at once and then every second). A sync is
+  // killed at a random instant within the time its last whole pass took,
+  // so the kills land inside passes also once the first big ones are done
+  // and the passes after them take a fraction of that.
+  int sync_ms = 900;  // until a pass has run to its end
   int killed = 0;
   for (int k = 0; k < kills; ++k) {
-    const int rc = KilledAfter(std::chrono::milliseconds(delay_ms(rng)), GetParam());
-    if (rc == -1) ++killed;
+    const int limit_ms = daemon ? 2500 : sync_ms;
+    const auto started = std::chrono::steady_clock::now();
+    const int rc =
+        KilledAfter(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, limit_ms)(rng)), GetParam());
+    if (rc == -1) {
+      ++killed;
+    } else if (!daemon) {
+      const auto took =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      sync_ms = std::max(20, static_cast<int>(took));
+    }
     // A few edits on each side while the sync is down.
     auto store = Local();
     for (int e = 0; e < 5; ++e) {
@@ -232,6 +245,8 @@ TEST_P(CrashTest, KillsAtRandomInstantsLoseNothingAndDuplicateNothing) {
     }
   }
   std::cerr << "killed " << killed << " of " << kills << " passes (seed " << seed << ")\n";
+  // Most kills must land inside a pass, or the test proves little.
+  EXPECT_GE(killed, kills / 2) << "only " << killed << " of " << kills << " passes were killed before they ended";
   // Run to completion, then once more: that pass must find nothing to write.
   int rc = 1;
   for (int attempt = 0; attempt < 4 && rc != 0; ++attempt) rc = KilledAfter(std::chrono::minutes(5));
