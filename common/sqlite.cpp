@@ -37,6 +37,10 @@ StatusCode StatusCodeForSqlite(int rc) {
   }
 }
 
+std::int64_t SqliteMemoryInUse() {
+  return sqlite3_memory_used();
+}
+
 Result<SqliteDb> SqliteDb::Open(const std::string& path, const SqliteOpenOptions& options) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;

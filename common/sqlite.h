@@ -25,6 +25,10 @@ struct sqlite3_stmt;
 
 namespace crmsync {
 
+// The bytes SQLite holds in this process, every connection together (page
+// caches, prepared statements, schemas): sqlite3_memory_used().
+std::int64_t SqliteMemoryInUse();
+
 struct SqliteOpenOptions {
   bool create = true;  // create the file if missing
   bool read_only = false;

@@ -9,7 +9,8 @@
 # is edited (`crmsync crm contact update`) and one Dataverse contact (the
 # emulator's admin API); the daemon's passes run every 5 s. Every 5 s the
 # script records, from /proc and the daemon's /metrics: seconds since start,
-# RSS (KiB), open fds, and the largest crmsync_lag_seconds. At the end it
+# RSS (KiB), SQLite's share of it (crmsync_sqlite_memory_bytes, KiB), open fds,
+# and the largest crmsync_lag_seconds. At the end it
 # checks that each side holds the other's last edits, and writes
 # OUT/soak.tsv, OUT/soak.png (gnuplot) and OUT/summary.txt.
 set -euo pipefail
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --minutes) minutes=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +77,7 @@ mapfile -t remotes < <(curl -fsS "$url/_admin/dump/contacts" | python3 -c 'impor
 for r in json.load(sys.stdin)["value"]: print(r["contactid"])')
 [ ${#locals[@]} -gt 0 ] && [ ${#remotes[@]} -gt 0 ] || { echo "soak: no contacts to edit" >&2; exit 1; }
 
-printf 'seconds\trss_kib\tfds\tlag_s\n' >"$out/soak.tsv"
+printf 'seconds\trss_kib\tfds\tlag_s\tsqlite_kib\n' >"$out/soak.tsv"
 start=$(date +%s)
 end=$((start + minutes * 60))
 n=0
@@ -94,9 +95,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
   if [ $((n % 5)) -eq 0 ]; then
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status")
     fds=$(ls "/proc/$daemon_pid/fd" | wc -l)
-    lag=$(curl -fsS "http://127.0.0.1:$status_port/metrics" |
-      awk '/^crmsync_lag_seconds/ {if ($2 > m) m = $2} END {print m + 0}')
-    printf '%d\t%s\t%s\t%s\n' "$(($(date +%s) - start))" "$rss" "$fds" "$lag" >>"$out/soak.tsv"
+    metrics=$(curl -fsS "http://127.0.0.1:$status_port/metrics")
+    lag=$(awk '/^crmsync_lag_seconds/ {if ($2 > m) m = $2} END {print m + 0}' <<<"$metrics")
+    sqlite=$(awk '/^crmsync_sqlite_memory_bytes/ {print int($2 / 1024)}' <<<"$metrics")
+    printf '%d\t%s\t%s\t%s\t%s\n' "$(($(date +%s) - start))" "$rss" "$fds" "$lag" "${sqlite:-0}" >>"$out/soak.tsv"
   fi
   sleep 1  # the steady rate of edits is the point
 done
@@ -115,8 +117,9 @@ set terminal png size 1000,700 noenhanced
 set output "$out/soak.png"
 set multiplot layout 3,1 title "crmsync run, ${minutes} min, one edit per second on each side"
 set xlabel "seconds"
-set ylabel "RSS (KiB)"
-plot "$out/soak.tsv" using 1:2 skip 1 with lines title "resident memory"
+set ylabel "KiB"
+plot "$out/soak.tsv" using 1:2 skip 1 with lines title "resident memory", \
+     "$out/soak.tsv" using 1:5 skip 1 with lines title "of which SQLite"
 set ylabel "open fds"
 plot "$out/soak.tsv" using 1:3 skip 1 with lines title "file descriptors"
 set ylabel "lag (s)"
@@ -124,8 +127,8 @@ plot "$out/soak.tsv" using 1:4 skip 1 with lines title "largest crmsync_lag_seco
 unset multiplot
 EOF
 
-awk -F'\t' -v rc="$rc" -v lo="$local_ok" -v ro="$remote_ok" -v n="$n" 'NR == 2 {r0 = $2; f0 = $3}
-  NR > 1 {if ($2 > rmax) rmax = $2; if ($3 > fmax) fmax = $3; if ($4 > lmax) lmax = $4; r1 = $2; f1 = $3; k++}
-  END {printf "samples %d, edits %d per side, daemon exit %s\nRSS KiB first %d last %d max %d\nfds first %d last %d max %d\nlag s max %.1f\nlast local edit in Dataverse: %s; last Dataverse edit locally: %s\n", k, n, rc, r0, r1, rmax, f0, f1, fmax, lmax, lo, ro}' \
+awk -F'\t' -v rc="$rc" -v lo="$local_ok" -v ro="$remote_ok" -v n="$n" 'NR == 2 {r0 = $2; f0 = $3; s0 = $5}
+  NR > 1 {if ($2 > rmax) rmax = $2; if ($3 > fmax) fmax = $3; if ($4 > lmax) lmax = $4; r1 = $2; f1 = $3; s1 = $5; k++}
+  END {printf "samples %d, edits %d per side, daemon exit %s\nRSS KiB first %d last %d max %d\nSQLite KiB first %d last %d\nfds first %d last %d max %d\nlag s max %.1f\nlast local edit in Dataverse: %s; last Dataverse edit locally: %s\n", k, n, rc, r0, r1, rmax, s0, s1, f0, f1, fmax, lmax, lo, ro}' \
   "$out/soak.tsv" | tee "$out/summary.txt"
 [ "$rc" -eq 0 ] && [ "$local_ok" = yes ] && [ "$remote_ok" = yes ]

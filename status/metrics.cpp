@@ -11,6 +11,8 @@
 #include <functional>
 #include <system_error>
 
+#include "common/sqlite.h"
+
 namespace crmsync::status {
 
 namespace {
@@ -215,12 +217,18 @@ std::string RenderPrometheus(const MetricsSnapshot& s, const std::optional<Proce
     Family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes")
         .Sample({}, AsDouble(process->resident_memory_bytes));
     Family(out, "process_open_fds", "gauge", "Number of open file descriptors").Sample({}, AsDouble(process->open_fds));
+    if (process->sqlite_memory_bytes) {
+      Family(out, "crmsync_sqlite_memory_bytes", "gauge",
+             "Memory SQLite holds for the state and local stores (page caches, statements), in bytes")
+          .Sample({}, AsDouble(*process->sqlite_memory_bytes));
+    }
   }
   return out;
 }
 
 std::string RenderPrometheus(const MetricsSnapshot& snapshot) {
   auto process = ReadProcessStats();
+  if (process.ok()) process->sqlite_memory_bytes = SqliteMemoryInUse();
   return RenderPrometheus(snapshot, process.ok() ? std::optional<ProcessStats>(*process) : std::nullopt);
 }
 

@@ -28,6 +28,7 @@
 //   crmsync_dataverse_retries_total                 counter requests repeated after a transient failure
 //   crmsync_token_expiry_timestamp_seconds          gauge   when the access token expires
 //   process_resident_memory_bytes, process_open_fds gauge   from /proc/self (Prometheus' standard names)
+//   crmsync_sqlite_memory_bytes                     gauge   SQLite's share of the resident memory
 //
 // Thread-safety: value types and pure functions; ReadProcessStats reads
 // /proc and is safe from any thread.
@@ -87,6 +88,9 @@ void SetLagFromLastSuccess(MetricsSnapshot& snapshot, std::chrono::system_clock:
 struct ProcessStats {
   std::int64_t resident_memory_bytes = 0;
   std::int64_t open_fds = 0;
+  // SQLite's share of that memory (SqliteMemoryInUse): a resident size that
+  // grows while this stays level is not SQLite's page caches filling.
+  std::optional<std::int64_t> sqlite_memory_bytes;
 };
 
 // Reads `proc_dir`/statm and `proc_dir`/fd ("/proc/self" in the product;

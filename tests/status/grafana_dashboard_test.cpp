@@ -50,7 +50,8 @@ TEST(GrafanaDashboardTest, NamesOnlyMetricsTheDaemonRenders) {
   m.pending_local_changes = 1;
   s.mappings = {m};
   s.token_expiry_unix = 1;
-  const auto rendered = testing::ParseExposition(RenderPrometheus(s, ProcessStats{1, 1}));
+  const auto rendered = testing::ParseExposition(
+      RenderPrometheus(s, ProcessStats{.resident_memory_bytes = 1, .open_fds = 1, .sqlite_memory_bytes = 1}));
   ASSERT_TRUE(rendered.errors.empty());
 
   const std::regex metric_name(R"((crmsync_|process_)[a-zA-Z0-9_:]*)");

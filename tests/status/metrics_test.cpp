@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/sqlite.h"
 #include "tests/status/prometheus_text_check.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -45,7 +46,8 @@ MetricsSnapshot Sample() {
 }
 
 std::string Render(const MetricsSnapshot& s) {
-  return RenderPrometheus(s, ProcessStats{.resident_memory_bytes = 50331648, .open_fds = 12});
+  return RenderPrometheus(
+      s, ProcessStats{.resident_memory_bytes = 50331648, .open_fds = 12, .sqlite_memory_bytes = 4194304});
 }
 
 TEST(MetricsTest, EscapesLabelValuesAndHelpAsTheFormatSays) {
@@ -90,6 +92,7 @@ TEST(MetricsTest, RendersEveryMetricWithHelpTypeAndItsSamples) {
       {"crmsync_token_expiry_timestamp_seconds", "gauge"},
       {"process_resident_memory_bytes", "gauge"},
       {"process_open_fds", "gauge"},
+      {"crmsync_sqlite_memory_bytes", "gauge"},
   };
   EXPECT_EQ(parsed.types, expected_types);
   for (const auto& [name, type] : expected_types) {
@@ -127,6 +130,7 @@ TEST(MetricsTest, RendersEveryMetricWithHelpTypeAndItsSamples) {
   EXPECT_EQ(value("crmsync_token_expiry_timestamp_seconds"), 1764623600);
   EXPECT_EQ(value("process_resident_memory_bytes"), 50331648);
   EXPECT_EQ(value("process_open_fds"), 12);
+  EXPECT_EQ(value("crmsync_sqlite_memory_bytes"), 4194304);
   // What is not known is left out rather than reported as zero.
   EXPECT_EQ(parsed.Find("crmsync_last_success_timestamp_seconds", {{"mapping", "contacts"}}), nullptr);
   EXPECT_EQ(parsed.Find("crmsync_lag_seconds", {{"mapping", "contacts"}}), nullptr);
@@ -197,6 +201,12 @@ TEST(MetricsTest, ReadsThisProcessFiguresFromProc) {
   const auto parsed = ParseExposition(RenderPrometheus(MetricsSnapshot{}));
   ASSERT_NE(parsed.Find("process_open_fds"), nullptr);
   EXPECT_GT(parsed.Find("process_resident_memory_bytes")->value, 0);
+  // SQLite's share, read from SQLite: an open database holds some.
+  auto db = SqliteDb::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  const auto with_db = ParseExposition(RenderPrometheus(MetricsSnapshot{}));
+  ASSERT_NE(with_db.Find("crmsync_sqlite_memory_bytes"), nullptr);
+  EXPECT_GT(with_db.Find("crmsync_sqlite_memory_bytes")->value, 0);
 }
 
 TEST(MetricsTest, ProcessStatsNameTheFileThatCannotBeRead) {
