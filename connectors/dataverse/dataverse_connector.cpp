@@ -38,7 +38,7 @@ constexpr std::size_t kMinSplitRun = 10;
 // even size, so no worker sits idle while another sends the last big batch
 // (1,000 at 200 a batch on 4 workers: 8 runs of 125, not 5 of 200; 400 at
 // 400 a batch: 4 runs of 100, not one of 400), but no run split below
-// kMinSplitRun.
+// kMinSplitRun. `parallel` 1: as few runs as `batch` allows.
 std::size_t RunSize(std::size_t left, std::size_t batch, std::size_t parallel) {
   if (batch <= 1 || left <= 1) return std::max<std::size_t>(1, batch);
   const std::size_t needed = (left + batch - 1) / batch;
@@ -686,7 +686,7 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
       total_requests,
       std::min(kMaxBatchRequests,
                options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1),
-      static_cast<std::size_t>(std::max(1, transport_.budget().parallelism())));
+      SplitAcross());
   const std::size_t runs = (total_requests + per_run - 1) / per_run;
   const std::size_t tasks =
       std::clamp<std::size_t>(runs, 1, std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
@@ -703,6 +703,13 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
   return results;
 }
 
+std::size_t DataverseConnector::SplitAcross() const {
+  // Under the request-count limit, splitting a write into a run per request
+  // in flight spends requests, the one thing short: fill each instead.
+  if (transport_.budget().request_limited()) return 1;
+  return static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
+}
+
 void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
   // Workers take the next run of units as they go, sized by the budget's
   // batch size at that moment, so the size adapts within one call (a change
@@ -714,7 +721,7 @@ void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
       const std::size_t batch =
           std::min(kMaxBatchRequests,
                    options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
-      const auto parallel = static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
+      const std::size_t parallel = SplitAcross();
       // Even runs, a multiple of the parallelism of them (RunSize), planned
       // once for what is left when the budget changes, not at every take:
       // re-planning from a shrinking remainder makes every run a different

@@ -678,6 +678,30 @@ TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfThePara
   EXPECT_EQ(http.sizes(), std::vector<std::size_t>(8, 125));
 }
 
+// Under the request-count limit a write fills each request instead of
+// splitting it across the requests in flight: requests are what is short.
+TEST(DataverseConnectorPoolTest, UnderTheRequestLimitAWriteFillsEachRequest) {
+  BatchSizeRecordingHttp http;
+  FixedToken tokens;
+  testing_support::FakeClock clock;
+  RequestBudget budget(
+      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500}, clock);
+  budget.RecordThrottled(std::chrono::milliseconds(0), kThrottledRequests);
+  for (int i = 0; i < 100; ++i) budget.RecordSuccess();  // parallelism back to 4
+  ASSERT_EQ(budget.parallelism(), 4);
+  ASSERT_EQ(budget.batch_size(), 500);
+  Transport transport(http, tokens, budget, clock);
+  DataverseConnectorOptions options;
+  options.api = {"https://org.example", "v9.2"};
+  DataverseConnector connector(transport, options);
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 1000; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
+  auto results = connector.Write("accounts", ops, Deadline::Never());
+  ASSERT_TRUE(results.ok());
+  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(2, 500)) << "not 4 of 250";
+}
+
 // Regression (a 1% pass: 1,000 updates took 1.47 s, 60% of it with one
 // request in flight): when the batch size had doubled past what was left,
 // the whole remainder went out as one $batch while the other workers idled.
