@@ -658,78 +658,66 @@ class BatchSizeRecordingHttp final : public http::HttpClient {
   std::vector<std::size_t> sizes_;
 };
 
-TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfTheParallelism) {
+// A connector over a budget with `options`, counting each $batch's operations.
+struct PoolRig {
+  explicit PoolRig(RequestBudget::Options options)
+      : budget(options, clock), transport(http, tokens, budget, clock), connector(transport, ConnectorOptions()) {}
+  static DataverseConnectorOptions ConnectorOptions() {
+    DataverseConnectorOptions options;
+    options.api = {"https://org.example", "v9.2"};
+    return options;
+  }
+  // The operations of each $batch one Write of `deletes` deletes sent.
+  std::vector<std::size_t> Write(int deletes) {
+    const std::size_t before = http.sizes().size();
+    std::vector<WriteOp> ops;
+    for (int i = 0; i < deletes; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
+    auto results = connector.Write("accounts", ops, Deadline::Never());
+    EXPECT_TRUE(results.ok()) << results.status().ToString();
+    if (results.ok()) {
+      for (const auto& r : *results) EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+    }
+    const auto sizes = http.sizes();
+    return {sizes.begin() + static_cast<std::ptrdiff_t>(before), sizes.end()};
+  }
+
   BatchSizeRecordingHttp http;
   FixedToken tokens;
   testing_support::FakeClock clock;
-  RequestBudget budget(
-      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 200, .max_batch_size = 200}, clock);
-  Transport transport(http, tokens, budget, clock);
-  DataverseConnectorOptions options;
-  options.api = {"https://org.example", "v9.2"};
-  DataverseConnector connector(transport, options);
-  std::vector<WriteOp> ops;
-  for (int i = 0; i < 1000; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
-  auto results = connector.Write("accounts", ops, Deadline::Never());
-  ASSERT_TRUE(results.ok());
-  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  RequestBudget budget;
+  Transport transport;
+  DataverseConnector connector;
+};
+
+TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfTheParallelism) {
+  PoolRig rig({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 200, .max_batch_size = 200});
   // 1,000 at 200 a batch on 4 workers: 8 runs of 125 (two even rounds), not
   // runs re-planned from each remainder, whose slowest worker sets the time.
-  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(8, 125));
+  EXPECT_EQ(rig.Write(1000), std::vector<std::size_t>(8, 125));
 }
 
 // Under the request-count limit a write fills each request instead of
 // splitting it across the requests in flight: requests are what is short.
 TEST(DataverseConnectorPoolTest, UnderTheRequestLimitAWriteFillsEachRequest) {
-  BatchSizeRecordingHttp http;
-  FixedToken tokens;
-  testing_support::FakeClock clock;
-  RequestBudget budget(
-      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500}, clock);
-  budget.RecordThrottled(std::chrono::milliseconds(0), kThrottledRequests);
-  for (int i = 0; i < 100; ++i) budget.RecordSuccess();  // parallelism back to 4
-  ASSERT_EQ(budget.parallelism(), 4);
-  ASSERT_EQ(budget.batch_size(), 500);
-  Transport transport(http, tokens, budget, clock);
-  DataverseConnectorOptions options;
-  options.api = {"https://org.example", "v9.2"};
-  DataverseConnector connector(transport, options);
-  std::vector<WriteOp> ops;
-  for (int i = 0; i < 1000; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
-  auto results = connector.Write("accounts", ops, Deadline::Never());
-  ASSERT_TRUE(results.ok());
-  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(2, 500)) << "not 4 of 250";
+  PoolRig rig({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500});
+  rig.budget.RecordThrottled(std::chrono::milliseconds(0), kThrottledRequests);
+  for (int i = 0; i < 100; ++i) rig.budget.RecordSuccess();  // parallelism back to 4
+  ASSERT_EQ(rig.budget.parallelism(), 4);
+  ASSERT_EQ(rig.budget.batch_size(), 500);
+  EXPECT_EQ(rig.Write(1000), std::vector<std::size_t>(2, 500)) << "not 4 of 250";
 }
 
 // Regression (a 1% pass: 1,000 updates took 1.47 s, 60% of it with one
 // request in flight): when the batch size had doubled past what was left,
 // the whole remainder went out as one $batch while the other workers idled.
 TEST(DataverseConnectorPoolTest, ARemainderThatFitsOneBatchIsStillSplitAcrossTheRequestsInFlight) {
-  BatchSizeRecordingHttp http;
-  FixedToken tokens;
-  testing_support::FakeClock clock;
-  RequestBudget budget(
-      {.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500}, clock);
-  Transport transport(http, tokens, budget, clock);
-  DataverseConnectorOptions options;
-  options.api = {"https://org.example", "v9.2"};
-  DataverseConnector connector(transport, options);
-  std::vector<WriteOp> ops;
-  for (int i = 0; i < 400; ++i) ops.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
-  auto results = connector.Write("accounts", ops, Deadline::Never());
-  ASSERT_TRUE(results.ok());
-  for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  EXPECT_EQ(http.sizes(), std::vector<std::size_t>(4, 100));
-
+  PoolRig rig({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500});
+  EXPECT_EQ(rig.Write(400), std::vector<std::size_t>(4, 100));
   // A handful is not split into requests of one or two: 25 go as 2 runs of at least 10.
-  std::vector<WriteOp> few;
-  for (int i = 0; i < 25; ++i) few.push_back(Op(WriteOp::Kind::kDelete, NewGuid()));
-  ASSERT_TRUE(connector.Write("accounts", few, Deadline::Never()).ok());
-  const auto sizes = http.sizes();
-  ASSERT_EQ(sizes.size(), 6u);
-  EXPECT_EQ(sizes[4] + sizes[5], 25u);
-  EXPECT_GE(std::min(sizes[4], sizes[5]), 10u);
+  const auto few = rig.Write(25);
+  ASSERT_EQ(few.size(), 2u);
+  EXPECT_EQ(few[0] + few[1], 25u);
+  EXPECT_GE(std::min(few[0], few[1]), 10u);
 }
 
 }  // namespace
