@@ -38,7 +38,7 @@ constexpr std::size_t kMinSplitRun = 10;
 // even size, so no worker sits idle while another sends the last big batch
 // (1,000 at 200 a batch on 4 workers: 8 runs of 125, not 5 of 200; 400 at
 // 400 a batch: 4 runs of 100, not one of 400), but no run split below
-// kMinSplitRun. `parallel` 1: as few runs as `batch` allows.
+// kMinSplitRun.
 std::size_t RunSize(std::size_t left, std::size_t batch, std::size_t parallel) {
   if (batch <= 1 || left <= 1) return std::max<std::size_t>(1, batch);
   const std::size_t needed = (left + batch - 1) / batch;
@@ -704,9 +704,6 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
 }
 
 std::size_t DataverseConnector::SplitAcross() const {
-  // Under the request-count limit, splitting a write into a run per request
-  // in flight spends requests, the one thing short: fill each instead.
-  if (transport_.budget().request_limited()) return 1;
   return static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
 }
 

@@ -99,7 +99,6 @@ void RequestBudget::ThrottledLocked(std::uint64_t epoch, std::optional<std::chro
   // Every 429 is honoured: nobody sends before its Retry-After.
   const auto wait = retry_after.value_or(std::chrono::seconds(5));
   paused_until_ = std::max(paused_until_, clock_.SteadyNow() + wait);
-  if (dataverse_code == kThrottledRequests) request_limited_ = true;
   // The rest of one throttling (requests sent before the budget shrank for
   // it) shrinks nothing more.
   if (epoch != epoch_) return;
@@ -132,11 +131,6 @@ void RequestBudget::RecordDopHint(int hint) {
   }
   hint_seen_ = true;
   limit_ = std::min(limit_, cap_);
-}
-
-bool RequestBudget::request_limited() const {
-  std::lock_guard lock(mutex_);
-  return request_limited_;
 }
 
 int RequestBudget::batch_size() const {

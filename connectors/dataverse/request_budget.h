@@ -18,8 +18,7 @@
 //   successes up to the cap, halves when the execution-time limit trips.
 //   When the request-count limit trips, fewer requests per record is the
 //   remedy (a $batch counts as one request, dataverse-web-api.md 8.2): the
-//   cap rises to request_limited_max_batch_size and the batch size doubles,
-//   and request_limited() tells the writer to fill each request.
+//   cap rises to request_limited_max_batch_size and the batch size doubles.
 //
 // Time: every pause, deadline and wait is in the injected Clock's time. A
 // pause is waited out with Clock::SleepFor (a test's FakeClock moves on
@@ -102,10 +101,6 @@ class RequestBudget {
 
   int batch_size() const;
   int parallelism() const;
-  // True once Dataverse's request-count limit has answered a 429: then
-  // fewer, fuller requests are the remedy, and a write is no longer split
-  // into a run per request in flight.
-  bool request_limited() const;
   Stats stats() const;
 
  private:
@@ -130,7 +125,6 @@ class RequestBudget {
   std::chrono::steady_clock::time_point paused_until_{};  // on clock_'s steady time
   Stats stats_;
   bool hint_seen_ = false;
-  bool request_limited_ = false;
 };
 
 }  // namespace crmsync::dataverse

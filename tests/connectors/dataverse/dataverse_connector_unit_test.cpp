@@ -696,17 +696,6 @@ TEST(DataverseConnectorPoolTest, AWriteCallIsSplitIntoEvenRunsAMultipleOfThePara
   EXPECT_EQ(rig.Write(1000), std::vector<std::size_t>(8, 125));
 }
 
-// Under the request-count limit a write fills each request instead of
-// splitting it across the requests in flight: requests are what is short.
-TEST(DataverseConnectorPoolTest, UnderTheRequestLimitAWriteFillsEachRequest) {
-  PoolRig rig({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 500, .max_batch_size = 500});
-  rig.budget.RecordThrottled(std::chrono::milliseconds(0), kThrottledRequests);
-  for (int i = 0; i < 100; ++i) rig.budget.RecordSuccess();  // parallelism back to 4
-  ASSERT_EQ(rig.budget.parallelism(), 4);
-  ASSERT_EQ(rig.budget.batch_size(), 500);
-  EXPECT_EQ(rig.Write(1000), std::vector<std::size_t>(2, 500)) << "not 4 of 250";
-}
-
 // Regression (a 1% pass: 1,000 updates took 1.47 s, 60% of it with one
 // request in flight): when the batch size had doubled past what was left,
 // the whole remainder went out as one $batch while the other workers idled.

@@ -45,19 +45,6 @@ TEST(RequestBudgetTest, TheFirstDopHintIsTakenAsTheParallelismAtOnce) {
   EXPECT_EQ(b.parallelism(), 2) << "after a 429 the hint only caps";
 }
 
-TEST(RequestBudgetTest, OnlyTheRequestCountLimitMakesTheBudgetRequestLimited) {
-  FakeClock clock;
-  RequestBudget b({.max_parallelism = 4, .initial_parallelism = 4, .initial_batch_size = 40, .max_batch_size = 100},
-                  clock);
-  EXPECT_FALSE(b.request_limited());
-  b.RecordThrottled(milliseconds(1), "0x80072321");  // execution time
-  EXPECT_FALSE(b.request_limited());
-  b.RecordThrottled(milliseconds(1), "0x80072322");  // number of requests
-  EXPECT_TRUE(b.request_limited());
-  for (int i = 0; i < 100; ++i) b.RecordSuccess();
-  EXPECT_TRUE(b.request_limited()) << "the organisation's request limit does not go away with a round of successes";
-}
-
 TEST(RequestBudgetTest, ThrottlingHalvesAndDopHintCaps) {
   FakeClock clock;
   RequestBudget b({.max_parallelism = 8, .initial_parallelism = 8, .initial_batch_size = 40, .max_batch_size = 100},
