@@ -60,11 +60,9 @@ Measured RunMeasured(const std::vector<std::string>& argv, const std::string& sc
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   const auto start = std::chrono::steady_clock::now();
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = testing_support::ForkDyingWithParent();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    testing_support::DieWithParent(parent);
     close(exec_pipe[0]);
     const int in = open(in_path.c_str(), O_RDONLY);
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -35,8 +35,7 @@ std::unique_ptr<EmulatorProcess> EmulatorProcess::Start(const std::vector<std::s
   std::vector<char*> argv;
   for (auto& s : storage) argv.push_back(s.data());
   argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = testing_support::ForkDyingWithParent();
   if (pid < 0) {
     if (error != nullptr) *error = std::string("fork: ") + std::strerror(errno);
     close(fds[0]);
@@ -44,7 +43,6 @@ std::unique_ptr<EmulatorProcess> EmulatorProcess::Start(const std::vector<std::s
     return nullptr;
   }
   if (pid == 0) {
-    testing_support::DieWithParent(parent);
     dup2(fds[1], STDOUT_FILENO);
     // Unblock signals the parent may have blocked.
     sigset_t none;

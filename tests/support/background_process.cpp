@@ -23,11 +23,9 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const
   for (auto& a : args) argp.push_back(a.data());
   argp.push_back(nullptr);
   std::vector<std::string> env_copy = env;
-  const pid_t parent = getpid();
-  pid_ = fork();
+  pid_ = ForkDyingWithParent();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    testing_support::DieWithParent(parent);
     const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (log < 0 || null < 0) _exit(126);

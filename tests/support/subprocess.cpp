@@ -38,11 +38,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   }
   const ExecVectors exec(argv, env);
 
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = testing_support::ForkDyingWithParent();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    testing_support::DieWithParent(parent);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);

@@ -100,10 +100,8 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
 
   // Runs `crmsync COMMAND`; kills it after `kill_after` unless it finished. Returns the exit code, -1 if killed.
   int KilledAfter(std::chrono::milliseconds kill_after, const char* command = "sync") {
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
+    const pid_t pid = testing_support::ForkDyingWithParent();
     if (pid == 0) {
-      testing_support::DieWithParent(parent);
       const std::string log = dir_.path() + "/sync.log";
       (void)freopen("/dev/null", "r", stdin);
       (void)freopen(log.c_str(), "a", stdout);
