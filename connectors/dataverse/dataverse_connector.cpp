@@ -682,11 +682,7 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
   // workers, 4 runs of 150), so there is a task for each run in flight;
   // with one task per batch-size run (3) the fourth run waited for the
   // first to end, and the call took two rounds instead of one.
-  const std::size_t per_run = RunSize(
-      total_requests,
-      std::min(kMaxBatchRequests,
-               options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1),
-      SplitAcross());
+  const std::size_t per_run = RunSize(total_requests, RunLimit(), SplitAcross());
   const std::size_t runs = (total_requests + per_run - 1) / per_run;
   const std::size_t tasks =
       std::clamp<std::size_t>(runs, 1, std::min<std::size_t>(static_cast<std::size_t>(pool_.size()), units.size()));
@@ -703,6 +699,11 @@ Result<std::vector<WriteResult>> DataverseConnector::Write(const std::string& en
   return results;
 }
 
+std::size_t DataverseConnector::RunLimit() const {
+  if (!options_.use_batch) return 1;
+  return std::min(kMaxBatchRequests, static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())));
+}
+
 std::size_t DataverseConnector::SplitAcross() const {
   return static_cast<std::size_t>(std::max(1, transport_.budget().parallelism()));
 }
@@ -715,9 +716,7 @@ void DataverseConnector::RunJob(WriteJob& job, Deadline deadline) {
     std::vector<const Unit*> run;
     {
       std::lock_guard lock(job.mutex);
-      const std::size_t batch =
-          std::min(kMaxBatchRequests,
-                   options_.use_batch ? static_cast<std::size_t>(std::max(1, transport_.budget().batch_size())) : 1);
+      const std::size_t batch = RunLimit();
       const std::size_t parallel = SplitAcross();
       // Even runs, a multiple of the parallelism of them (RunSize), planned
       // once for what is left when the budget changes, not at every take:

@@ -163,7 +163,9 @@ class DataverseConnector final : public connectors::Connector {
   // The one request of an associate or disassociate.
   Status PrepareLink(PreparedOp& p) const;
   void RunJob(WriteJob& job, Deadline deadline);
-  // The requests in flight a write's runs are split across (RunSize).
+  // The most requests one run (one $batch) carries now, and the requests in
+  // flight a write's runs are split across: RunSize's limits.
+  std::size_t RunLimit() const;
   std::size_t SplitAcross() const;
   void SendSingle(const PreparedOp& op, std::vector<connectors::WriteResult>& results, Deadline deadline);
   void SendBatch(const std::vector<const Unit*>& run, std::vector<connectors::WriteResult>& results, Deadline deadline);
