@@ -206,10 +206,9 @@ TEST_P(CrashTest, KillsAtRandomInstantsLoseNothingAndDuplicateNothing) {
   // killed at a random instant within the time its last whole pass took,
   // so the kills land inside passes also once the first big ones are done
   // and the passes after them take a fraction of that.
-  int sync_ms = 900;  // until a pass has run to its end
+  int limit_ms = daemon ? 2500 : 900;  // a sync's: 900 until a pass has run to its end
   int killed = 0;
   for (int k = 0; k < kills; ++k) {
-    const int limit_ms = daemon ? 2500 : sync_ms;
     const auto started = std::chrono::steady_clock::now();
     const int rc =
         KilledAfter(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, limit_ms)(rng)), GetParam());
@@ -218,7 +217,7 @@ TEST_P(CrashTest, KillsAtRandomInstantsLoseNothingAndDuplicateNothing) {
     } else if (!daemon) {
       const auto took =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-      sync_ms = std::max(20, static_cast<int>(took));
+      limit_ms = std::max(20, static_cast<int>(took));
     }
     // A few edits on each side while the sync is down.
     auto store = Local();
