@@ -9,10 +9,10 @@
 # is edited (`crmsync crm contact update`) and one Dataverse contact (the
 # emulator's admin API); the daemon's passes run every 5 s. Every 5 s the
 # script records, from /proc and the daemon's /metrics: seconds since start,
-# RSS (KiB), SQLite's share of it (crmsync_sqlite_memory_bytes, KiB), open fds,
-# and the largest crmsync_lag_seconds. At the end it
-# checks that each side holds the other's last edits, and writes
-# OUT/soak.tsv, OUT/soak.png (gnuplot) and OUT/summary.txt.
+# RSS (KiB), open fds, the largest crmsync_lag_seconds, and SQLite's share of
+# the RSS (crmsync_sqlite_memory_bytes, KiB). At the end it checks that each
+# side holds the other's last edits, and writes OUT/soak.tsv, OUT/soak.png
+# (gnuplot) and OUT/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
