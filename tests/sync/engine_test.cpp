@@ -409,7 +409,7 @@ TEST_F(EngineTest, APageWrittenWhileThePageBeforeFailedCommitsInOrderAndDuplicat
   }
   EngineOptions options;
   options.page_size = 2;
-  remote_.FailWrites(1, Status(StatusCode::kUnavailable, "503 after retries"));
+  remote_.FailWriteHolding("ann1@example.com", Status(StatusCode::kUnavailable, "503 after retries"));
   const RunReport first = Sync(options);
   EXPECT_FALSE(Of(first, "people").status.ok());
   EXPECT_EQ(remote_.Count("contacts"), 2u) << "page 2 was in flight when page 1 failed";

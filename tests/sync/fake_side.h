@@ -85,6 +85,13 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     fail_writes_ = n;
     fail_status_ = std::move(status);
   }
+  // The next Write call with an op holding a field of `value` fails as a
+  // whole with `status`: the call a given record is in, whichever of the
+  // pages written at once reaches this side first.
+  void FailWriteHolding(std::string value, Status status) {
+    fail_holding_ = std::move(value);
+    fail_status_ = std::move(status);
+  }
   // The next Write call is applied, but its answer is lost: the caller gets `status`.
   void LoseNextAnswer(Status status) {
     lose_answer_ = true;
@@ -193,6 +200,13 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
     }
     if (fail_writes_ > 0) {
       --fail_writes_;
+      return fail_status_;
+    }
+    if (!fail_holding_.empty() && std::any_of(ops.begin(), ops.end(), [&](const connectors::WriteOp& op) {
+          return std::any_of(op.fields.begin(), op.fields.end(),
+                             [&](const auto& field) { return field.second.ToDisplayString() == fail_holding_; });
+        })) {
+      fail_holding_.clear();
       return fail_status_;
     }
     std::vector<connectors::WriteResult> results;
@@ -357,6 +371,7 @@ class FakeSide final : public connectors::Connector, public connectors::ChangeJo
   std::int64_t expired_below_ = 0;
   std::map<std::string, std::set<std::pair<std::string, std::string>>> links_;
   int fail_writes_ = 0;
+  std::string fail_holding_;
   bool lose_answer_ = false;
   Status fail_status_;
   std::function<void()> before_write_;
