@@ -85,16 +85,6 @@ Value Value::Text(std::string s) {
   return v;
 }
 
-Value::Kind Value::kind() const {
-  switch (v_.index()) {
-    case 0: return Kind::kNull;
-    case 1: return Kind::kBool;
-    case 2: return Kind::kInteger;
-    case 3: return Kind::kDecimal;
-    default: return Kind::kText;
-  }
-}
-
 bool Value::as_bool() const {
   return std::get<bool>(v_);
 }

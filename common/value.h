@@ -37,7 +37,8 @@ class Value {
   static Value DecimalFromDouble(double d);
   static Value Text(std::string s);
 
-  Kind kind() const;
+  // Inline: asked for every field of every record (the variant's order is the enum's).
+  Kind kind() const { return static_cast<Kind>(v_.index()); }
   bool is_null() const { return kind() == Kind::kNull; }
   bool is_number() const { return kind() == Kind::kInteger || kind() == Kind::kDecimal; }
 
@@ -66,7 +67,7 @@ class Value {
 // Canonicalises decimal text ("+007.500" -> "7.5"); nullopt when not a plain decimal.
 std::optional<std::string> CanonicalDecimal(std::string_view text);
 
-// A record: column/attribute name -> value, ordered so output is deterministic.
-using Record = std::map<std::string, Value, std::less<>>;
-
 }  // namespace crmsync
+
+// Records of values (common/record.h): nearly every user of one uses the other.
+#include "common/record.h"  // IWYU pragma: export

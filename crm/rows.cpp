@@ -248,6 +248,8 @@ Status FillOpportunityDefaults(StatementCache& statements, Record& row) {
     CRMSYNC_ASSIGN_OR_RETURN(bool found, st->Step());
     if (found && !st->IsNull(0)) row["current_stage"] = st->ColumnValue(0);
   }
+  // Found again: the insertion above moves the row's fields (common/record.h).
+  cycle = Get(row, "sales_cycle_code");
   const Value* stage = Get(row, "current_stage");
   if (cycle != nullptr && cycle->kind() == Value::Kind::kText && stage != nullptr &&
       stage->kind() == Value::Kind::kInteger) {
@@ -256,6 +258,7 @@ Status FillOpportunityDefaults(StatementCache& statements, Record& row) {
       return InvalidArgument("current_stage: sales cycle " + Quoted(cycle->as_text()) + " has no stage " +
                              std::to_string(stage->as_integer()));
     }
+    // No field of the row is used after these insertions (they move its fields).
     if (Get(row, "completed_pct") == nullptr) row["completed_pct"] = Value::Integer(info->completed_pct);
     if (Get(row, "probability") == nullptr) {
       row["probability"] =
