@@ -48,14 +48,14 @@ class Mapper {
                   "' has no entry in the value map");
         return false;
       case UnmappedPolicy::Action::kNull:
-        for (const auto& t : targets) out_.fields[t] = Value::Null();
+        for (const auto& t : targets) Set(t, Value::Null());
         return true;
       case UnmappedPolicy::Action::kKeep:
-        for (const auto& t : targets) out_.fields[t] = value;
+        for (const auto& t : targets) Set(t, value);
         return true;
       case UnmappedPolicy::Action::kDefault:
         for (std::size_t i = 0; i < targets.size() && i < policy.default_values.size(); ++i) {
-          out_.fields[targets[i]] = policy.default_values[i];
+          Set(targets[i], policy.default_values[i]);
         }
         return true;
     }
@@ -64,7 +64,7 @@ class Mapper {
 
   void FieldToRemote(const FieldMapping& f, const Record& row) {
     if (f.constant) {
-      out_.fields[f.remote[0]] = *f.constant;
+      Set(f.remote[0], *f.constant);
       return;
     }
     const auto it = row.find(f.local);
@@ -78,7 +78,7 @@ class Mapper {
       if (no_parent && f.omit_null) return;
       if (no_parent) {
         // Clearing one navigation property of a polymorphic lookup clears the lookup.
-        out_.fields[f.lookup[0].nav + "@odata.bind"] = Value::Null();
+        Set(f.lookup[0].nav + "@odata.bind", Value::Null());
         return;
       }
       const std::string key = value.ToDisplayString();
@@ -89,7 +89,7 @@ class Mapper {
           return;
         }
         if (id->has_value()) {
-          out_.fields[target.nav + "@odata.bind"] = Value::Text("/" + target.entity_set + "(" + **id + ")");
+          Set(target.nav + "@odata.bind", Value::Text("/" + target.entity_set + "(" + **id + ")"));
           return;
         }
       }
@@ -108,11 +108,11 @@ class Mapper {
 
     if (f.values) {
       if (value.is_null()) {
-        for (const auto& r : f.remote) out_.fields[r] = Value::Null();
+        for (const auto& r : f.remote) Set(r, Value::Null());
         return;
       }
       if (const auto* remote = f.values->FindToRemote(value.ToDisplayString())) {
-        for (std::size_t i = 0; i < f.remote.size() && i < remote->size(); ++i) out_.fields[f.remote[i]] = (*remote)[i];
+        for (std::size_t i = 0; i < f.remote.size() && i < remote->size(); ++i) Set(f.remote[i], (*remote)[i]);
         return;
       }
       Unmapped(f, f.values->unmapped_to_remote, value, f.remote, true);
@@ -124,7 +124,7 @@ class Mapper {
 
   void FieldToLocal(const FieldMapping& f, const Record& record, const Record* current_local) {
     if (f.constant) {
-      out_.fields[f.local] = *f.constant;
+      Set(f.local, *f.constant);
       return;
     }
 
@@ -132,7 +132,7 @@ class Mapper {
       const auto it = record.find(f.remote_read);
       if (it == record.end()) return;
       if (it->second.is_null()) {
-        if (!f.omit_null) out_.fields[f.local] = Value::Null();
+        if (!f.omit_null) Set(f.local, Value::Null());
         return;
       }
       const std::string id = it->second.ToDisplayString();
@@ -156,7 +156,7 @@ class Mapper {
           return;
         }
         if (key->has_value()) {
-          out_.fields[f.local] = Value::Text(**key);
+          Set(f.local, Value::Text(**key));
           return;
         }
       }
@@ -185,7 +185,7 @@ class Mapper {
         return;
       }
       if (all_null) {
-        if (!f.omit_null) out_.fields[f.local] = Value::Null();
+        if (!f.omit_null) Set(f.local, Value::Null());
         return;
       }
       const std::string key = ValueKey(read);
@@ -198,7 +198,7 @@ class Mapper {
             }
           }
         }
-        out_.fields[f.local] = std::move(chosen);
+        Set(f.local, std::move(chosen));
         return;
       }
       Value joined = read.size() == 1 ? read[0] : Value::Text(key);
@@ -220,10 +220,13 @@ class Mapper {
     Value v = std::move(converted).value();
     if (v.is_null() && f.omit_null) return;
     if (!CheckLength(f, v)) return;
-    out_.fields[target] = std::move(v);
+    Set(target, std::move(v));
   }
 
-  MappedRecord Take() { return std::move(out_); }
+  MappedRecord Take() {
+    out_.fields.Assign(std::move(set_));
+    return std::move(out_);
+  }
 
  private:
   static std::string TargetNames(const FieldMapping& f) {
@@ -235,8 +238,12 @@ class Mapper {
     return out;
   }
 
+  // The mapped fields, in the mapping's order; sorted into out_ once, by Take.
+  void Set(std::string name, Value value) { set_.emplace_back(std::move(name), std::move(value)); }
+
   CouplingResolver& resolver_;
   MappedRecord out_;
+  std::vector<Record::value_type> set_;
 };
 
 }  // namespace

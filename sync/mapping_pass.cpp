@@ -1523,10 +1523,13 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
       Audit("update", Side::kRemote, item.local_key, item.remote_id, fields, "ok");
     }
     // The fields just written are in step now, whatever happens next.
+    std::vector<Record::value_type> local_base, remote_base;
     for (const FieldMapping* f : p.fields) {
-      if (!f->local.empty()) item.coupling->base_local[f->local] = Canonical(Get(item.local->record, f->local));
-      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Get(stored, a);
+      if (!f->local.empty()) local_base.emplace_back(f->local, Canonical(Get(item.local->record, f->local)));
+      for (const auto& a : f->RemoteReadAttributes()) remote_base.emplace_back(a, Get(stored, a));
     }
+    item.coupling->base_local.Assign(std::move(local_base));
+    item.coupling->base_remote.Assign(std::move(remote_base));
     item.coupling->remote_version = r.version;
     item.wrote = true;
     item.dirty = true;
@@ -1560,11 +1563,8 @@ void MappingPass::ApplyLocal(PlannedOp& p, const WriteResult& r) {
   if (r.status.ok()) {
     const Record before = p.create || !item.local ? Record{} : item.local->record;
     Record now = before;
-    if (!r.record.empty()) {
-      for (const auto& [name, value] : r.record) now[name] = value;
-    } else {
-      for (const auto& [name, value] : p.op.fields) now[name] = value;
-    }
+    const Record& written = !r.record.empty() ? r.record : p.op.fields;
+    now.Assign({written.begin(), written.end()});
     std::vector<FieldChange> fields;
     for (const auto& [name, value] : p.op.fields) {
       if (p.create && Canonical(Get(now, name)).is_null()) continue;  // a create shows what it sets
@@ -1594,10 +1594,13 @@ void MappingPass::ApplyLocal(PlannedOp& p, const WriteResult& r) {
       Audit("update", Side::kLocal, key, item.remote_id, fields, "ok");
     }
     const Record& remote = item.remote ? item.remote->record : item.coupling->base_remote;
+    std::vector<Record::value_type> local_base, remote_base;
     for (const FieldMapping* f : p.fields) {
-      if (!f->local.empty()) item.coupling->base_local[f->local] = Canonical(Get(now, f->local));
-      for (const auto& a : f->RemoteReadAttributes()) item.coupling->base_remote[a] = Canonical(Get(remote, a));
+      if (!f->local.empty()) local_base.emplace_back(f->local, Canonical(Get(now, f->local)));
+      for (const auto& a : f->RemoteReadAttributes()) remote_base.emplace_back(a, Canonical(Get(remote, a)));
     }
+    item.coupling->base_local.Assign(std::move(local_base));
+    item.coupling->base_remote.Assign(std::move(remote_base));
     item.coupling->local_version = r.version;
     item.wrote = true;
     item.dirty = true;
