@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 namespace crmsync {
@@ -43,13 +45,7 @@ void DrawBytes(unsigned char* out, std::size_t n) {
   pool.used += n;
 }
 
-}  // namespace
-
-std::string NewGuid() {
-  unsigned char b[16];
-  DrawBytes(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+std::string Format(const unsigned char (&b)[16]) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
@@ -59,6 +55,28 @@ std::string NewGuid() {
     out += kHex[b[i] & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string NewGuid() {
+  unsigned char b[16];
+  DrawBytes(b, sizeof b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  return Format(b);
+}
+
+std::string NewTimeOrderedGuid() {
+  unsigned char b[16];
+  DrawBytes(b, sizeof b);
+  const auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));  // big-endian: sorts as text
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  return Format(b);
 }
 
 }  // namespace crmsync

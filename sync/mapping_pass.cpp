@@ -1195,7 +1195,7 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
     p.owner = this;
     p.create = true;
     p.op.kind = WriteOp::Kind::kCreate;
-    p.op.key = item.intent_guid.empty() ? NewGuid() : item.intent_guid;
+    p.op.key = item.intent_guid.empty() ? NewTimeOrderedGuid() : item.intent_guid;
     p.op.fields = std::move(mapped.fields);
     p.op.read_back = remote_base_;
     for (const auto& f : m_.fields) {

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -55,6 +57,39 @@ TEST(GuidTest, AForkedChildDoesNotRepeatItsParentsNextGuid) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_EQ(got, theirs.size());
   EXPECT_NE(mine, theirs);
+}
+
+TEST(GuidTest, ATimeOrderedGuidIsVersion7AndCarriesTheTime) {
+  const std::regex form("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto before = now_ms();
+  const std::string g = NewTimeOrderedGuid();
+  const auto after = now_ms();
+  ASSERT_TRUE(std::regex_match(g, form)) << g;
+  const long long stamped = std::stoll(g.substr(0, 8) + g.substr(9, 4), nullptr, 16);
+  EXPECT_GE(stamped, before);
+  EXPECT_LE(stamped, after);
+}
+
+// The point of them: made one after another, they sort one after another as
+// text (so the state store's indexes take them at their end), at least
+// across milliseconds, and never repeat.
+TEST(GuidTest, TimeOrderedGuidsMadeInDifferentMillisecondsSortInThatOrder) {
+  std::vector<std::string> made;
+  std::set<std::string> seen;
+  for (int i = 0; i < 20000; ++i) {
+    made.push_back(NewTimeOrderedGuid());
+    EXPECT_TRUE(seen.insert(made.back()).second);
+  }
+  int out_of_order = 0;
+  for (std::size_t i = 1; i < made.size(); ++i) {
+    if (made[i].substr(0, 13) < made[i - 1].substr(0, 13)) ++out_of_order;  // the time part went back
+  }
+  EXPECT_EQ(out_of_order, 0);
+  EXPECT_GT(made.back().substr(0, 13), made.front().substr(0, 13)) << "20,000 GUIDs took under a millisecond";
 }
 
 }  // namespace
