@@ -54,7 +54,7 @@ TEST(RecordTest, EmplacingAnExistingNameKeepsTheValueItHas) {
 TEST(RecordTest, AHintOutOfPlaceStillPutsTheFieldWhereItsNameBelongs) {
   Record r;
   r.emplace_hint(r.end(), "b", Value::Integer(2));
-  r.emplace_hint(r.end(), "a", Value::Integer(1));  // not at the end
+  r.emplace_hint(r.end(), "a", Value::Integer(1));    // not at the end
   r.emplace_hint(r.begin(), "c", Value::Integer(3));  // not at the start
   r.emplace_hint(r.end(), "d", Value::Integer(4));
   EXPECT_EQ(Names(r), (std::vector<std::string>{"a", "b", "c", "d"}));
