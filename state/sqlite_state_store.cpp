@@ -1,6 +1,9 @@
 #include "state/sqlite_state_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +18,7 @@ namespace internal {
 extern const char kStateMigration0001[];
 extern const char kStateMigration0002[];
 extern const char kStateMigration0003[];
+extern const char kStateMigration0004[];
 }  // namespace internal
 
 namespace {
@@ -30,6 +34,7 @@ const Step kSteps[] = {
     {1, "0001_state.sql", internal::kStateMigration0001},
     {2, "0002_write_intents.sql", internal::kStateMigration0002},
     {3, "0003_local_create_intents.sql", internal::kStateMigration0003},
+    {4, "0004_intent_pages.sql", internal::kStateMigration0004},
 };
 
 Result<int> UserVersion(SqliteDb& db) {
@@ -149,25 +154,62 @@ Result<std::vector<Coupling>> ReadCouplings(SqliteStatement& st) {
   }
 }
 
-Intent ReadIntent(const SqliteStatement& st, Status& error) {
-  Intent i;
-  i.mapping = st.ColumnText(0);
-  i.local_key = st.ColumnText(1);
-  i.remote_id = st.ColumnText(2);
-  auto base = RecordFromText(st.ColumnText(3), "intent " + i.mapping + "/" + i.local_key);
-  if (base.ok()) {
-    i.base_local = std::move(base).value();
-  } else if (error.ok()) {
-    error = base.status();
+// An intent as one member of its page's JSON array (migration 4).
+void AppendIntentJson(std::string& out, const Intent& i, std::string_view created_at) {
+  out += "{\"local_key\":";
+  AppendJsonString(out, i.local_key);
+  out += ",\"remote_id\":";
+  AppendJsonString(out, i.remote_id);
+  out += ",\"created_at\":";
+  AppendJsonString(out, created_at);
+  out += ",\"base_local\":";
+  out += RecordText(i.base_local);
+  out += ",\"base_remote\":";
+  out += RecordText(i.base_remote);
+  out += '}';
+}
+
+// The intents of a page's row; kCorrupt naming the page when it is not what AppendIntentJson wrote.
+Result<std::vector<Intent>> ParseIntentPage(const std::string& text, const std::string& mapping, std::int64_t page) {
+  const std::string what = "intent page " + std::to_string(page) + " of " + mapping;
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return Status(StatusCode::kCorrupt, what + " is not JSON: " + e.what());
   }
-  i.created_at = st.ColumnText(4);
-  auto remote = RecordFromText(st.ColumnText(5), "intent " + i.mapping + "/" + i.local_key);
-  if (remote.ok()) {
-    i.base_remote = std::move(remote).value();
-  } else if (error.ok()) {
-    error = remote.status();
+  if (!doc.is_array()) return Status(StatusCode::kCorrupt, what + " is not a JSON array");
+  std::vector<Intent> out;
+  out.reserve(doc.size());
+  for (std::size_t n = 0; n < doc.size(); ++n) {
+    const json& e = doc[n];
+    const std::string where = what + ", intent " + std::to_string(n + 1);
+    const auto text_member = [&](const char* name) -> const json* {
+      auto it = e.find(name);
+      return it != e.end() && it->is_string() ? &*it : nullptr;
+    };
+    const json* local_key = e.is_object() ? text_member("local_key") : nullptr;
+    const json* remote_id = e.is_object() ? text_member("remote_id") : nullptr;
+    const json* created_at = e.is_object() ? text_member("created_at") : nullptr;
+    if (local_key == nullptr || remote_id == nullptr || created_at == nullptr) {
+      return Status(StatusCode::kCorrupt, where + " lacks its local_key, remote_id or created_at");
+    }
+    Intent i;
+    i.mapping = mapping;
+    i.local_key = local_key->get<std::string>();
+    i.remote_id = remote_id->get<std::string>();
+    i.created_at = created_at->get<std::string>();
+    for (auto [name, base] : {std::pair{"base_local", &i.base_local}, std::pair{"base_remote", &i.base_remote}}) {
+      auto it = e.find(name);
+      if (it == e.end() || !it->is_object())
+        return Status(StatusCode::kCorrupt, where + ": " + name + " is not an object");
+      auto record = RecordFromJson(*it);
+      if (!record.ok()) return Status(StatusCode::kCorrupt, where + ": " + name + ": " + record.status().message());
+      *base = std::move(record).value();
+    }
+    out.push_back(std::move(i));
   }
-  return i;
+  return out;
 }
 
 std::string FieldsText(const std::vector<ConflictField>& fields) {
@@ -357,6 +399,7 @@ void SqliteStateStore::RollbackTransaction() {
   // wanted; the failure that caused it was returned by the statement that met it.
   (void)db_.Exec("ROLLBACK");
   in_transaction_ = false;
+  intent_index_.reset();  // it may hold what was rolled back: read again from the rows
 }
 
 Status SqliteStateStore::Atomically(const std::function<Status()>& body) {
@@ -369,7 +412,10 @@ Status SqliteStateStore::Atomically(const std::function<Status()>& body) {
   // call's rows only and leaves the transaction as it was.
   CRMSYNC_RETURN_IF_ERROR(db_.Exec("SAVEPOINT crmsync_rows"));
   Status s = body();
-  if (!s.ok()) (void)db_.Exec("ROLLBACK TO crmsync_rows");
+  if (!s.ok()) {
+    (void)db_.Exec("ROLLBACK TO crmsync_rows");
+    intent_index_.reset();  // it may hold what was rolled back: read again from the rows
+  }
   if (Status released = db_.Exec("RELEASE crmsync_rows"); s.ok()) s = released;
   return s;
 }
@@ -553,104 +599,186 @@ Result<std::int64_t> SqliteStateStore::NextEpoch() {
 }
 
 // --- intents ----------------------------------------------------------------
+//
+// A page to a row (intent_page, migration 4); intent_index_ says which page
+// holds each key's intent. Every change to the rows goes through
+// Atomically, whose rollback (like any other) drops the index.
+
+Status SqliteStateStore::LoadIntentIndex() {
+  if (intent_index_) return Status::Ok();
+  std::map<std::string, MappingIntentIndex> index;
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT id, mapping, intents FROM intent_page ORDER BY id"));
+  for (;;) {
+    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    const std::int64_t page = st->ColumnInt(0);
+    const std::string mapping = st->ColumnText(1);
+    CRMSYNC_ASSIGN_OR_RETURN(auto intents, ParseIntentPage(st->ColumnText(2), mapping, page));
+    MappingIntentIndex& m = index[mapping];
+    std::set<std::string>& keys = m.keys_by_page[page];
+    for (const Intent& i : intents) {
+      // Pages are read in the order they were written: a later one's intent
+      // for a key is the key's (PutIntents takes a key out of its old page).
+      if (auto old = m.by_local.find(i.local_key); old != m.by_local.end()) {
+        m.keys_by_page[old->second.page].erase(i.local_key);
+        m.local_by_remote.erase(old->second.remote_id);
+      }
+      m.by_local[i.local_key] = IntentSlot{page, i.remote_id};
+      m.local_by_remote[i.remote_id] = i.local_key;
+      keys.insert(i.local_key);
+    }
+  }
+  intent_index_ = std::move(index);
+  return Status::Ok();
+}
+
+Result<std::vector<Intent>> SqliteStateStore::ReadIntentPage(const std::string& mapping, std::int64_t page) {
+  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("SELECT intents FROM intent_page WHERE id = ?"));
+  st->Bind(1, page);
+  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return Status(StatusCode::kCorrupt, "intent page " + std::to_string(page) + " of " + mapping + " is gone");
+  const std::string text = st->ColumnText(0);
+  CRMSYNC_RETURN_IF_ERROR(st->Run());
+  return ParseIntentPage(text, mapping, page);
+}
+
+Status SqliteStateStore::RemoveIntentKeys(const std::string& mapping, const std::vector<std::string>& local_keys) {
+  auto m = intent_index_->find(mapping);
+  if (m == intent_index_->end()) return Status::Ok();
+  std::set<std::int64_t> touched;
+  for (const std::string& key : local_keys) {
+    auto slot = m->second.by_local.find(key);
+    if (slot == m->second.by_local.end()) continue;
+    touched.insert(slot->second.page);
+    m->second.keys_by_page[slot->second.page].erase(key);
+    m->second.local_by_remote.erase(slot->second.remote_id);
+    m->second.by_local.erase(slot);
+  }
+  for (const std::int64_t page : touched) {
+    const std::set<std::string>& left = m->second.keys_by_page[page];
+    if (left.empty()) {
+      // The usual end of a page: every create of its write went through.
+      CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent_page WHERE id = ?"));
+      st->Bind(1, page);
+      CRMSYNC_RETURN_IF_ERROR(st->Run());
+      m->second.keys_by_page.erase(page);
+      continue;
+    }
+    // Some creates of the page are still in flight (failed, or not yet
+    // settled): the page keeps theirs only.
+    CRMSYNC_ASSIGN_OR_RETURN(auto intents, ReadIntentPage(mapping, page));
+    std::string text = "[";
+    for (const Intent& i : intents) {
+      if (left.count(i.local_key) == 0) continue;
+      if (text.size() > 1) text += ',';
+      AppendIntentJson(text, i, i.created_at);
+    }
+    text += ']';
+    CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("UPDATE intent_page SET intents = ? WHERE id = ?"));
+    st->Bind(1, std::string_view(text)).Bind(2, page);
+    CRMSYNC_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByLocal(const std::string& mapping,
                                                               const std::string& local_key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                     "intent WHERE mapping = ? AND local_key = ?"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(local_key));
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return std::optional<Intent>();
-  Status error;
-  Intent i = ReadIntent(*st, error);
-  CRMSYNC_RETURN_IF_ERROR(error);
-  return std::optional<Intent>(std::move(i));
+  CRMSYNC_ASSIGN_OR_RETURN(auto found, IntentsBy(mapping, Side::kLocal, {local_key}));
+  if (found.empty()) return std::optional<Intent>();
+  return std::optional<Intent>(std::move(found.begin()->second));
 }
 
 Result<std::map<std::string, Intent>> SqliteStateStore::IntentsBy(const std::string& mapping, Side side,
                                                                   const std::vector<std::string>& keys) {
   std::map<std::string, Intent> out;
   if (keys.empty()) return out;
-  CRMSYNC_ASSIGN_OR_RETURN(
-      auto* st,
-      Statement(side == Side::kLocal ? "SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                       "intent WHERE mapping = ? AND local_key IN (SELECT value FROM json_each(?))"
-                                     : "SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                       "intent WHERE mapping = ? AND remote_id IN (SELECT value FROM json_each(?))"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, KeyArray(keys));
-  for (;;) {
-    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) return out;
-    Status error;
-    Intent i = ReadIntent(*st, error);
-    CRMSYNC_RETURN_IF_ERROR(error);
-    std::string key = side == Side::kLocal ? i.local_key : i.remote_id;
-    out.emplace(std::move(key), std::move(i));
+  CRMSYNC_RETURN_IF_ERROR(LoadIntentIndex());
+  auto m = intent_index_->find(mapping);
+  if (m == intent_index_->end()) return out;
+  // The pages holding any of the keys, and which of their local keys are wanted.
+  std::map<std::int64_t, std::set<std::string>> wanted;
+  for (const std::string& key : keys) {
+    const std::string* local_key = &key;
+    if (side == Side::kRemote) {
+      auto it = m->second.local_by_remote.find(key);
+      if (it == m->second.local_by_remote.end()) continue;
+      local_key = &it->second;
+    }
+    auto slot = m->second.by_local.find(*local_key);
+    if (slot != m->second.by_local.end()) wanted[slot->second.page].insert(*local_key);
   }
+  for (const auto& [page, local_keys] : wanted) {
+    CRMSYNC_ASSIGN_OR_RETURN(auto intents, ReadIntentPage(mapping, page));
+    for (Intent& i : intents) {
+      if (local_keys.count(i.local_key) == 0) continue;
+      std::string key = side == Side::kLocal ? i.local_key : i.remote_id;
+      out.insert_or_assign(std::move(key), std::move(i));
+    }
+  }
+  return out;
 }
 
 Result<std::optional<Intent>> SqliteStateStore::IntentByRemote(const std::string& mapping,
                                                                const std::string& remote_id) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                     "intent WHERE mapping = ? AND remote_id = ?"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(remote_id));
-  CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return std::optional<Intent>();
-  Status error;
-  Intent i = ReadIntent(*st, error);
-  CRMSYNC_RETURN_IF_ERROR(error);
-  return std::optional<Intent>(std::move(i));
+  CRMSYNC_ASSIGN_OR_RETURN(auto found, IntentsBy(mapping, Side::kRemote, {remote_id}));
+  if (found.empty()) return std::optional<Intent>();
+  return std::optional<Intent>(std::move(found.begin()->second));
 }
 
 Result<std::vector<Intent>> SqliteStateStore::Intents(const std::string& mapping) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                           Statement("SELECT mapping, local_key, remote_id, base_local, created_at, base_remote FROM "
-                                     "intent WHERE mapping = ? ORDER BY created_at, local_key"));
-  st->Bind(1, std::string_view(mapping));
+  CRMSYNC_RETURN_IF_ERROR(LoadIntentIndex());
   std::vector<Intent> out;
-  Status error;
-  for (;;) {
-    CRMSYNC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ReadIntent(*st, error));
+  auto m = intent_index_->find(mapping);
+  if (m == intent_index_->end()) return out;
+  for (const auto& [page, local_keys] : m->second.keys_by_page) {
+    if (local_keys.empty()) continue;
+    CRMSYNC_ASSIGN_OR_RETURN(auto intents, ReadIntentPage(mapping, page));
+    for (Intent& i : intents) {
+      if (local_keys.count(i.local_key) > 0) out.push_back(std::move(i));
+    }
   }
-  CRMSYNC_RETURN_IF_ERROR(error);
+  std::sort(out.begin(), out.end(), [](const Intent& a, const Intent& b) {
+    return std::tie(a.created_at, a.local_key) < std::tie(b.created_at, b.local_key);
+  });
   return out;
 }
 
 Status SqliteStateStore::PutIntent(const Intent& i) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, "
-                                               "created_at, base_remote) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
-                                               "(mapping, local_key) DO UPDATE SET remote_id = excluded.remote_id, "
-                                               "base_local = excluded.base_local, base_remote = excluded.base_remote"));
-  st->Bind(1, std::string_view(i.mapping))
-      .Bind(2, std::string_view(i.local_key))
-      .Bind(3, std::string_view(i.remote_id))
-      .Bind(4, RecordText(i.base_local))
-      .Bind(5, i.created_at.empty() ? Now() : i.created_at)
-      .Bind(6, RecordText(i.base_remote));
-  return st->Run();
+  return PutIntents({i});
 }
 
 Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
   if (intents.empty()) return Status::Ok();
+  CRMSYNC_RETURN_IF_ERROR(LoadIntentIndex());
   const std::string now = Now();
+  // A page per mapping; of a key given twice, the later intent.
+  std::map<std::string, std::map<std::string, const Intent*>> by_mapping;
+  for (const Intent& i : intents) by_mapping[i.mapping].insert_or_assign(i.local_key, &i);
   return Atomically([&]() -> Status {
-    for (const Intent& it : intents) {
+    for (const auto& [mapping, page_intents] : by_mapping) {
+      std::vector<std::string> keys;
+      keys.reserve(page_intents.size());
+      for (const auto& entry : page_intents) keys.push_back(entry.first);
+      // An intent put again replaces the one on record, in whichever page that is.
+      CRMSYNC_RETURN_IF_ERROR(RemoveIntentKeys(mapping, keys));
+      std::string text = "[";
+      for (const auto& [key, intent] : page_intents) {
+        if (text.size() > 1) text += ',';
+        AppendIntentJson(text, *intent, intent->created_at.empty() ? std::string_view(now) : intent->created_at);
+      }
+      text += ']';
       CRMSYNC_ASSIGN_OR_RETURN(auto* st,
-                               Statement("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, "
-                                         "base_remote) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, local_key) DO "
-                                         "UPDATE SET remote_id = excluded.remote_id, base_local = excluded.base_local, "
-                                         "base_remote = excluded.base_remote"));
-      st->Bind(1, std::string_view(it.mapping))
-          .Bind(2, std::string_view(it.local_key))
-          .Bind(3, std::string_view(it.remote_id))
-          .Bind(4, RecordText(it.base_local))
-          .Bind(5, std::string_view(now))
-          .Bind(6, RecordText(it.base_remote));
+                               Statement("INSERT INTO intent_page (mapping, created_at, intents) VALUES (?, ?, ?)"));
+      st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(now)).Bind(3, std::string_view(text));
       CRMSYNC_RETURN_IF_ERROR(st->Run());
+      const std::int64_t page = db_.LastInsertRowId();
+      MappingIntentIndex& m = (*intent_index_)[mapping];
+      std::set<std::string>& page_keys = m.keys_by_page[page];
+      for (const auto& [key, intent] : page_intents) {
+        m.by_local[key] = IntentSlot{page, intent->remote_id};
+        m.local_by_remote[intent->remote_id] = key;
+        page_keys.insert(key);
+      }
     }
     return Status::Ok();
   });
@@ -658,20 +786,12 @@ Status SqliteStateStore::PutIntents(const std::vector<Intent>& intents) {
 
 Status SqliteStateStore::DeleteIntents(const std::string& mapping, const std::vector<std::string>& local_keys) {
   if (local_keys.empty()) return Status::Ok();
-  return Atomically([&]() -> Status {
-    for (const std::string& key : local_keys) {
-      CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key = ?"));
-      st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(key));
-      CRMSYNC_RETURN_IF_ERROR(st->Run());
-    }
-    return Status::Ok();
-  });
+  CRMSYNC_RETURN_IF_ERROR(LoadIntentIndex());
+  return Atomically([&]() -> Status { return RemoveIntentKeys(mapping, local_keys); });
 }
 
 Status SqliteStateStore::DeleteIntent(const std::string& mapping, const std::string& local_key) {
-  CRMSYNC_ASSIGN_OR_RETURN(auto* st, Statement("DELETE FROM intent WHERE mapping = ? AND local_key = ?"));
-  st->Bind(1, std::string_view(mapping)).Bind(2, std::string_view(local_key));
-  return st->Run();
+  return DeleteIntents(mapping, {local_key});
 }
 
 // --- updates in flight ------------------------------------------------------

@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -108,10 +110,31 @@ class SqliteStateStore final : public StateStore {
   Result<SqliteStatement*> Statement(const char* sql);
   std::string Now() const;
 
+  // Dataverse creates in flight are recorded a page to a row (intent_page,
+  // migration 4). This is which page holds each key's intent, per mapping:
+  // read from the rows at first use, kept in step by every write, and
+  // dropped by any rollback (read again at the next use).
+  struct IntentSlot {
+    std::int64_t page = 0;
+    std::string remote_id;
+  };
+  struct MappingIntentIndex {
+    std::map<std::string, IntentSlot> by_local;
+    std::map<std::string, std::string> local_by_remote;
+    std::map<std::int64_t, std::set<std::string>> keys_by_page;
+  };
+  Status LoadIntentIndex();
+  // Every intent a page's row holds, live or not (the index says which are).
+  Result<std::vector<Intent>> ReadIntentPage(const std::string& mapping, std::int64_t page);
+  // Takes the keys' intents out of their pages (a page left empty is
+  // removed); the caller is inside Atomically with the index loaded.
+  Status RemoveIntentKeys(const std::string& mapping, const std::vector<std::string>& local_keys);
+
   SqliteDb db_;
   const Clock& clock_;
   std::map<const char*, std::unique_ptr<SqliteStatement>> statements_;
   bool in_transaction_ = false;
+  std::optional<std::map<std::string, MappingIntentIndex>> intent_index_;
 };
 
 }  // namespace crmsync::state

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
+#include <string>
+
 #include "common/sqlite.h"
 #include "state/audit_chain.h"
 #include "state/instance_lock.h"
@@ -10,6 +13,12 @@
 #include "tests/support/temp_dir.h"
 
 namespace crmsync::state {
+namespace internal {
+// The migration steps as compiled in (state/migrations_sql.cpp), to build a store of an older schema.
+extern const char kStateMigration0001[];
+extern const char kStateMigration0002[];
+extern const char kStateMigration0003[];
+}  // namespace internal
 namespace {
 
 using testing_support::FakeClock;
@@ -188,6 +197,132 @@ TEST_F(StateStoreTest, IntentsAreFoundByEitherKey) {
   EXPECT_EQ(store_->Intents("m")->size(), 1u);
   ASSERT_TRUE(store_->DeleteIntent("m", "CT1").ok());
   EXPECT_FALSE(store_->IntentByLocal("m", "CT1")->has_value());
+}
+
+// Intents are stored a page to a row (migration 4). Each case is checked in
+// this store and in one opened afresh on the file, which knows only the rows.
+class IntentPageTest : public StateStoreTest {
+ protected:
+  void Reopen() {
+    store_.reset();
+    auto opened = SqliteStateStore::Open(path_, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+  std::map<std::string, std::string> RemoteIds(const std::string& mapping) {
+    std::map<std::string, std::string> out;
+    auto intents = store_->Intents(mapping);
+    EXPECT_TRUE(intents.ok()) << intents.status().ToString();
+    if (intents.ok()) {
+      for (const auto& i : *intents) out[i.local_key] = i.remote_id;
+    }
+    return out;
+  }
+  std::int64_t PageRows() {
+    auto db = SqliteDb::Open(path_);
+    EXPECT_TRUE(db.ok());
+    auto st = db->Prepare("SELECT count(*) FROM intent_page");
+    EXPECT_TRUE(st.ok());
+    auto row = st->Step();
+    EXPECT_TRUE(row.ok() && *row);
+    return st->ColumnInt(0);
+  }
+  static Intent I(const std::string& key, const std::string& id) {
+    return {.mapping = "contacts", .local_key = key, .remote_id = id, .base_local = {{"surname", Value::Text(key)}}};
+  }
+};
+
+TEST_F(IntentPageTest, APartlyDeletedPageKeepsTheRestAndTheLastDeleteRemovesIt) {
+  ASSERT_TRUE(store_->PutIntents({I("CT1", "g1"), I("CT2", "g2"), I("CT3", "g3")}).ok());
+  ASSERT_TRUE(store_->PutIntents({I("CT4", "g4")}).ok());
+  EXPECT_EQ(PageRows(), 2);
+  ASSERT_TRUE(store_->DeleteIntents("contacts", {"CT2", "CT4"}).ok());
+  EXPECT_EQ(PageRows(), 1) << "CT4's page is empty and gone";
+  const std::map<std::string, std::string> left{{"CT1", "g1"}, {"CT3", "g3"}};
+  EXPECT_EQ(RemoteIds("contacts"), left);
+  Reopen();
+  EXPECT_EQ(RemoteIds("contacts"), left) << "CT2 was taken out of its page's row, not only out of memory";
+  auto by_remote = store_->IntentsBy("contacts", Side::kRemote, {"g2", "g3"});
+  ASSERT_TRUE(by_remote.ok());
+  ASSERT_EQ(by_remote->size(), 1u);
+  EXPECT_EQ(by_remote->at("g3").base_local, (Record{{"surname", Value::Text("CT3")}}));
+  ASSERT_TRUE(store_->DeleteIntents("contacts", {"CT1", "CT3"}).ok());
+  EXPECT_EQ(PageRows(), 0);
+  EXPECT_TRUE(RemoteIds("contacts").empty());
+}
+
+TEST_F(IntentPageTest, AnIntentPutAgainReplacesTheOneInItsOldPageWhichNeverComesBack) {
+  ASSERT_TRUE(store_->PutIntents({I("CT1", "g1"), I("CT2", "g2")}).ok());
+  Intent again = I("CT2", "g2");
+  again.base_local = {{"surname", Value::Text("changed")}};
+  ASSERT_TRUE(store_->PutIntents({again}).ok());
+  auto found = store_->IntentByLocal("contacts", "CT2");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->base_local, again.base_local);
+  EXPECT_EQ(store_->Intents("contacts")->size(), 2u);
+  // Its new page settled: the old page's copy must not stand in for it.
+  ASSERT_TRUE(store_->DeleteIntents("contacts", {"CT2"}).ok());
+  EXPECT_FALSE(store_->IntentByLocal("contacts", "CT2")->has_value());
+  Reopen();
+  EXPECT_FALSE(store_->IntentByLocal("contacts", "CT2")->has_value());
+  EXPECT_EQ(RemoteIds("contacts"), (std::map<std::string, std::string>{{"CT1", "g1"}}));
+}
+
+TEST_F(IntentPageTest, IntentsOfARolledBackTransactionAreForgotten) {
+  ASSERT_TRUE(store_->PutIntents({I("CT1", "g1")}).ok());
+  {
+    auto tx = store_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(store_->PutIntents({I("CT2", "g2")}).ok());
+    ASSERT_TRUE(store_->DeleteIntents("contacts", {"CT1"}).ok());
+    EXPECT_EQ(RemoteIds("contacts"), (std::map<std::string, std::string>{{"CT2", "g2"}}));
+    // Dropped without Commit(): rolled back.
+  }
+  EXPECT_EQ(RemoteIds("contacts"), (std::map<std::string, std::string>{{"CT1", "g1"}}));
+  EXPECT_TRUE(store_->IntentByRemote("contacts", "g1")->has_value());
+  EXPECT_FALSE(store_->IntentByRemote("contacts", "g2")->has_value());
+}
+
+TEST_F(IntentPageTest, APageRowThatIsNotWhatCrmsyncWroteIsReportedAsCorrupt) {
+  ASSERT_TRUE(store_->PutIntents({I("CT1", "g1")}).ok());
+  Tamper("UPDATE intent_page SET intents = '[{\"local_key\": 7}]'");
+  Reopen();
+  auto intents = store_->Intents("contacts");
+  ASSERT_FALSE(intents.ok());
+  EXPECT_EQ(intents.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(intents.status().message().find("intent page 1 of contacts, intent 1"), std::string::npos)
+      << intents.status().message();
+}
+
+// A store of schema v3 holds its intents a row each; migration 4 moves them into pages.
+TEST(IntentMigrationTest, IntentsOfAnOlderStoreAreFoundAfterTheMigration) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  {
+    auto db = SqliteDb::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec(internal::kStateMigration0001).ok());
+    ASSERT_TRUE(db->Exec(internal::kStateMigration0002).ok());
+    ASSERT_TRUE(db->Exec(internal::kStateMigration0003).ok());
+    ASSERT_TRUE(db->Exec("PRAGMA user_version = 3").ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO intent (mapping, local_key, remote_id, base_local, created_at, base_remote) "
+                         "VALUES ('contacts', 'CT2', 'g2', '{\"surname\":\"Ng\"}', '2026-01-02T00:00:00.000Z', "
+                         "'{\"lastname\":\"Ng\"}'), ('contacts', 'CT1', 'g1', '{}', '2026-01-01T00:00:00.000Z', '{}')")
+                    .ok());
+  }
+  FakeClock clock;
+  auto store = SqliteStateStore::Open(path, clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto intents = (*store)->Intents("contacts");
+  ASSERT_TRUE(intents.ok()) << intents.status().ToString();
+  ASSERT_EQ(intents->size(), 2u);
+  EXPECT_EQ((*intents)[0].local_key, "CT1") << "in the order they were made";
+  EXPECT_EQ((*intents)[1].remote_id, "g2");
+  EXPECT_EQ((*intents)[1].created_at, "2026-01-02T00:00:00.000Z");
+  EXPECT_EQ((*intents)[1].base_local, (Record{{"surname", Value::Text("Ng")}}));
+  EXPECT_EQ((*intents)[1].base_remote, (Record{{"lastname", Value::Text("Ng")}}));
+  ASSERT_TRUE((*store)->DeleteIntents("contacts", {"CT1", "CT2"}).ok());
+  EXPECT_TRUE((*store)->Intents("contacts")->empty());
 }
 
 TEST_F(StateStoreTest, OneOpenConflictPerRecordUntilResolved) {
