@@ -1205,6 +1205,7 @@ Status MappingPass::Decide(Item& item, std::vector<PlannedOp>& remote_ops, std::
     item.remote_id = p.op.key;
     state::Intent intent{m_.name, item.local_key, p.op.key, CanonicalLocal(item.local->record), ""};
     intent.base_remote = mapping::RemoteReadBack(m_, p.op.fields);
+    p.read_back = intent.base_remote;
     effects_.intents.push_back(std::move(intent));
     remote_ops.push_back(std::move(p));
     return Status::Ok();
@@ -1487,7 +1488,9 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
   if (r.status.ok()) {
     const Record before =
         p.create ? Record{} : (item.remote ? CanonicalRemote(item.remote->record) : item.coupling->base_remote);
-    const Record predicted = mapping::RemoteReadBack(m_, p.op.fields);
+    Record worked_out;
+    if (!p.read_back) worked_out = mapping::RemoteReadBack(m_, p.op.fields);
+    const Record& predicted = p.read_back ? *p.read_back : worked_out;
     // What Dataverse says it stored, or else what the write predicts.
     Record now = !r.record.empty() ? CanonicalRemote(r.record) : before;
     if (r.record.empty()) {
@@ -1497,8 +1500,9 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     std::vector<FieldChange> fields;
     fields.reserve(predicted.size());
     for (const auto& [name, value] : predicted) {
-      if (p.create && Get(now, name).is_null()) continue;  // a create shows what it sets
-      fields.push_back({name, Get(before, name), Get(now, name)});
+      const Value& stored_value = Get(now, name);
+      if (p.create && stored_value.is_null()) continue;  // a create shows what it sets
+      fields.push_back({name, p.create ? Value() : Get(before, name), stored_value});
     }
     Change current;
     current.key = item.remote_id;
@@ -1506,6 +1510,7 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
     current.version = r.version;
     current.modified_at = engine_.clock_.Now();
     item.remote = std::move(current);
+    item.remote_canonical = true;
     const Record& stored = item.remote->record;
     if (p.create) {
       Coupling c;
@@ -1546,6 +1551,7 @@ void MappingPass::ApplyRemote(PlannedOp& p, const WriteResult& r) {
       if (Status s = HandleDeleted(Side::kRemote, item.remote_id); !s.ok()) Fail(item, s, Side::kRemote);
     } else {
       item.remote = std::move(**fresh);
+      item.remote_canonical = false;
       item.retry = true;
     }
     return;
@@ -1757,7 +1763,9 @@ void MappingPass::FinishItem(Item& item, std::int64_t epoch) {
     // In step: each side's base is what it holds now, but a parked field
     // keeps its old bases so the conflict stays visible until resolved.
     Record base_local = CanonicalLocal(item.local->record);
-    Record base_remote = item.remote ? CanonicalRemote(item.remote->record) : c.base_remote;
+    Record base_remote = !item.remote            ? c.base_remote
+                         : item.remote_canonical ? item.remote->record
+                                                 : CanonicalRemote(item.remote->record);
     for (const FieldMapping* f : item.parked) {
       if (!f->local.empty()) base_local[f->local] = Get(item.before.base_local, f->local);
       for (const auto& a : f->RemoteReadAttributes()) base_remote[a] = Get(item.before.base_remote, a);
@@ -1924,6 +1932,7 @@ Status MappingPass::ApplyPendingDeletes() {
         if (!fresh->has_value()) continue;
         if (side == Side::kRemote) {
           item.remote = std::move(**fresh);
+          item.remote_canonical = false;
           item.create_local = true;
         } else {
           item.local = std::move(**fresh);

@@ -56,6 +56,7 @@ class MappingPass {
     bool retry = false;                                // re-read after a conflict: decide again in the next round
     bool write_intent = false;                         // an update of it is on record as in flight
     bool conflicts_recorded = false;                   // its conflicts are in the audit log already
+    bool remote_canonical = false;                     // remote->record is canonical already (CanonicalRemote)
     std::vector<const mapping::FieldMapping*> parked;  // manual conflicts holding fields back
     state::Coupling before;                            // the coupling as read, for parked fields
   };
@@ -113,6 +114,9 @@ class MappingPass {
     std::vector<const mapping::FieldMapping*> fields;
     bool create = false;
     MappingPass* owner = nullptr;  // the pass whose item it is (a part's pass for a part's op)
+    // A Dataverse write's values as Dataverse will read them back
+    // (mapping::RemoteReadBack of op.fields), when Decide worked them out.
+    std::optional<Record> read_back;
   };
   // One round of a page's writes: its items decided, its ops planned.
   struct Round {
