@@ -60,11 +60,11 @@ class Record {
 
   iterator find(std::string_view name) {
     auto it = LowerBound(name);
-    return it != fields_.end() && it->first == name ? it : fields_.end();
+    return it != fields_.end() && std::string_view(it->first) == name ? it : fields_.end();
   }
   const_iterator find(std::string_view name) const {
     auto it = LowerBound(name);
-    return it != fields_.end() && it->first == name ? it : fields_.end();
+    return it != fields_.end() && std::string_view(it->first) == name ? it : fields_.end();
   }
   size_type count(std::string_view name) const { return find(name) != end() ? 1 : 0; }
   bool contains(std::string_view name) const { return find(name) != end(); }
@@ -87,7 +87,7 @@ class Record {
   std::pair<iterator, bool> try_emplace(K&& name, Args&&... args) {
     const std::string_view key(name);
     auto it = LowerBound(key);
-    if (it != fields_.end() && it->first == key) return {it, false};
+    if (it != fields_.end() && std::string_view(it->first) == key) return {it, false};
     return {fields_.emplace(it, std::piecewise_construct, std::forward_as_tuple(std::forward<K>(name)),
                             std::forward_as_tuple(std::forward<Args>(args)...)),
             true};
@@ -96,7 +96,7 @@ class Record {
   std::pair<iterator, bool> insert_or_assign(K&& name, V&& value) {
     const std::string_view key(name);
     auto it = LowerBound(key);
-    if (it != fields_.end() && it->first == key) {
+    if (it != fields_.end() && std::string_view(it->first) == key) {
       it->second = std::forward<V>(value);
       return {it, false};
     }
@@ -118,8 +118,8 @@ class Record {
   template <class K, class V>
   iterator emplace_hint(const_iterator hint, K&& name, V&& value) {
     const std::string_view key(name);
-    const bool after_previous = hint == cbegin() || std::prev(hint)->first < key;
-    const bool before_next = hint == cend() || key < hint->first;
+    const bool after_previous = hint == cbegin() || std::string_view(std::prev(hint)->first) < key;
+    const bool before_next = hint == cend() || key < std::string_view(hint->first);
     if (after_previous && before_next) {
       return fields_.emplace(hint, std::piecewise_construct, std::forward_as_tuple(std::forward<K>(name)),
                              std::forward_as_tuple(std::forward<V>(value)));
