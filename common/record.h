@@ -106,9 +106,8 @@ class Record {
   std::pair<iterator, bool> emplace(K&& name, V&& value) {
     return try_emplace(std::forward<K>(name), std::forward<V>(value));
   }
-  std::pair<iterator, bool> insert(value_type field) {
-    return try_emplace(std::move(field.first), std::move(field.second));
-  }
+  std::pair<iterator, bool> insert(const value_type& field) { return try_emplace(field.first, field.second); }
+
   template <class InputIt>
   void insert(InputIt first, InputIt last) {
     for (; first != last; ++first) try_emplace(first->first, first->second);
