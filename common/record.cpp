@@ -1,30 +1,17 @@
 #include "common/record.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace crmsync {
-
-namespace {
-constexpr std::size_t kSmall = 64;  // fields, about the most a mapping has
-}  // namespace
 
 void Record::Assign(std::vector<value_type> fields) {
   // Sorts positions, not fields: moving a field (a string and a value) costs
   // more than comparing two names, and each field then moves once.
   std::vector<std::uint32_t> order(fields.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  const auto before = [&](std::uint32_t a, std::uint32_t b) { return fields[a].first < fields[b].first; };
-  if (order.size() <= kSmall) {
-    // Insertion sort: stable, and without the buffer std::stable_sort allocates.
-    for (std::size_t i = 1; i < order.size(); ++i) {
-      const std::uint32_t at = order[i];
-      std::size_t j = i;
-      for (; j > 0 && before(at, order[j - 1]); --j) order[j] = order[j - 1];
-      order[j] = at;
-    }
-  } else {
-    std::stable_sort(order.begin(), order.end(), before);
-  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return fields[a].first < fields[b].first; });
   std::vector<value_type> merged;
   merged.reserve(fields_.size() + fields.size());
   auto old = fields_.begin();

@@ -78,7 +78,7 @@ TEST(RecordTest, AssignSetsEveryFieldMergingWithThoseThereAndTheLaterOfANameGive
   EXPECT_EQ(Names(empty), (std::vector<std::string>{"x", "y"}));
 }
 
-// Past the insertion sort's size the library's stable sort takes over: the same result.
+// Many fields, given in reverse: all sorted, the later of a name given twice kept.
 TEST(RecordTest, AssignOfManyFieldsSortsThemAll) {
   std::vector<Record::value_type> fields;
   for (int i = 199; i >= 0; --i) fields.emplace_back("f" + std::to_string(1000 + i), Value::Integer(i));
